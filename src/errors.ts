@@ -1,0 +1,97 @@
+/** Every error zk-leader throws or emits; `code` is stable across versions, match on it. */
+export class ZkLeaderError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option or argument is wrong; the message names it, what was given and what is expected. */
+export class InvalidArgumentError extends ZkLeaderError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+/** A method was called in a state where it cannot run (for example `start()` after `stop()`). */
+export class InvalidStateError extends ZkLeaderError {
+  constructor(message: string) {
+    super('INVALID_STATE', message);
+  }
+}
+
+/** No ZooKeeper server answered within the connect timeout. */
+export class ConnectTimeoutError extends ZkLeaderError {
+  constructor(
+    readonly connectString: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      'CONNECT_TIMEOUT',
+      `could not connect to ZooKeeper at ${connectString} within ${timeoutMs} ms: check that the servers run and the address is right, or raise connectTimeoutMs`,
+    );
+  }
+}
+
+/** The session was closed by `close()` or `stop()`; create a new one to go on. */
+export class SessionClosedError extends ZkLeaderError {
+  constructor(what: string) {
+    super('SESSION_CLOSED', `${what}: the ZooKeeper session is closed`);
+  }
+}
+
+/** The chosen client backend is not installed. */
+export class BackendNotInstalledError extends ZkLeaderError {
+  constructor(backend: string, packageName: string, cause: unknown) {
+    super(
+      'BACKEND_NOT_INSTALLED',
+      `the '${backend}' backend needs the '${packageName}' package: run 'npm install ${packageName}', or use backend: 'node-zookeeper-client'`,
+      { cause },
+    );
+  }
+}
+
+/** The codes ZooKeeper answers with that zk-leader tells apart. */
+export type ZooKeeperErrorCode =
+  | 'NO_NODE'
+  | 'NODE_EXISTS'
+  | 'NOT_EMPTY'
+  | 'BAD_VERSION'
+  | 'NO_AUTH'
+  | 'AUTH_FAILED'
+  | 'INVALID_ACL'
+  | 'NO_CHILDREN_FOR_EPHEMERALS'
+  | 'CONNECTION_LOSS'
+  | 'SESSION_EXPIRED'
+  | 'OPERATION_TIMEOUT'
+  | 'ZOOKEEPER_ERROR';
+
+const advice: Partial<Record<ZooKeeperErrorCode, string>> = {
+  NO_AUTH: 'the node is protected by an ACL: pass the matching `auth` credential',
+  AUTH_FAILED: 'the server refused the credential: check the `auth` option',
+  INVALID_ACL: 'the `acl` option is not valid for this server',
+  NO_CHILDREN_FOR_EPHEMERALS: 'the path is (under) an ephemeral node: choose a path whose parents are persistent',
+  CONNECTION_LOSS: 'the connection dropped before the reply came: it is retried once the session reconnects',
+  SESSION_EXPIRED: 'the session expired: a new session is needed',
+};
+
+/** ZooKeeper answered an operation with an error. */
+export class ZooKeeperError extends ZkLeaderError {
+  declare readonly code: ZooKeeperErrorCode;
+  constructor(
+    code: ZooKeeperErrorCode,
+    readonly operation: string,
+    readonly path: string | undefined,
+    detail?: string,
+  ) {
+    const where = path === undefined ? operation : `${operation} ${path}`;
+    const tail = [detail, advice[code]].filter(Boolean).join('; ');
+    super(code, `${where} failed with ${code}${tail ? `: ${tail}` : ''}`);
+  }
+}
+
+export function isZooKeeperError(error: unknown, ...codes: ZooKeeperErrorCode[]): error is ZooKeeperError {
+  return error instanceof ZooKeeperError && (codes.length === 0 || codes.includes(error.code));
+}

@@ -1,0 +1,207 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { isServing, serverVersion } from './four-letter.js';
+import type { ZooKeeperInstallation } from './jars.js';
+import { freePort } from './ports.js';
+import { reapWithParent } from './reaper.js';
+import type { StartZooKeeperOptions, ZooKeeperHandle, ZooKeeperServer } from './types.js';
+
+const host = '127.0.0.1';
+
+interface ServerPorts {
+  id: number;
+  clientPort: number;
+  quorumPort: number;
+  electionPort: number;
+}
+
+function zooCfg(folder: string, self: ServerPorts, all: ServerPorts[], tickTimeMs: number): string {
+  const lines = [
+    `tickTime=${tickTimeMs}`,
+    `minSessionTimeout=${2 * tickTimeMs}`,
+    'maxSessionTimeout=120000',
+    `dataDir=${folder}`,
+    `clientPort=${self.clientPort}`,
+    `clientPortAddress=${host}`,
+    '4lw.commands.whitelist=*',
+    'admin.enableServer=false',
+    'maxClientCnxns=0',
+    // Ensembles in tests restart often; keep leader election and syncing snappy.
+    'initLimit=50',
+    'syncLimit=25',
+    'autopurge.purgeInterval=0',
+  ];
+  if (all.length > 1) {
+    for (const peer of all) {
+      lines.push(`server.${peer.id}=${host}:${peer.quorumPort}:${peer.electionPort}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+const deadline = (ms: number) => Date.now() + ms;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class LocalServer implements ZooKeeperServer {
+  readonly host = host;
+  private process: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly installation: ZooKeeperInstallation,
+    private readonly ports: ServerPorts,
+    private readonly folder: string,
+    private readonly mainClass: string,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  get id(): number {
+    return this.ports.id;
+  }
+  get clientPort(): number {
+    return this.ports.clientPort;
+  }
+  get connectString(): string {
+    return `${host}:${this.ports.clientPort}`;
+  }
+  get running(): boolean {
+    return this.process !== null;
+  }
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  launch(): void {
+    const log = openSync(join(this.folder, 'server.log'), 'a');
+    const child = spawn(
+      'java',
+      [
+        '-Xms64m',
+        '-Xmx256m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        '-Dzookeeper.admin.enableServer=false',
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        '-cp',
+        this.installation.classpath,
+        this.mainClass,
+        join(this.folder, 'zoo.cfg'),
+      ],
+      { stdio: ['ignore', log, log] },
+    );
+    closeSync(log);
+    if (child.pid === undefined) throw new Error('could not start java: is a JDK on PATH?');
+    reapWithParent(child.pid, dirname(this.folder));
+    this.process = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.once('exit', () => {
+      if (this.process === child) this.process = null;
+    });
+  }
+
+  async waitUntilServing(timeoutMs = this.startTimeoutMs): Promise<void> {
+    const until = deadline(timeoutMs);
+    while (Date.now() < until) {
+      if (!this.process) throw new Error(`ZooKeeper server ${this.id} exited during start; see ${this.folder}/server.log`);
+      if (await isServing(host, this.clientPort)) return;
+      await sleep(100);
+    }
+    throw new Error(`ZooKeeper server ${this.id} did not serve within ${timeoutMs} ms; see ${this.folder}/server.log`);
+  }
+
+  private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
+    const child = this.process;
+    if (!child) return;
+    child.kill('SIGCONT');
+    child.kill(signal);
+    await this.exited;
+  }
+
+  stop(): Promise<void> {
+    return this.signalAndWait('SIGTERM');
+  }
+  kill(): Promise<void> {
+    return this.signalAndWait('SIGKILL');
+  }
+  async pause(): Promise<void> {
+    this.process?.kill('SIGSTOP');
+  }
+  async resume(): Promise<void> {
+    this.process?.kill('SIGCONT');
+  }
+  async restart(): Promise<void> {
+    await this.stop();
+    this.launch();
+    await this.waitUntilServing();
+  }
+}
+
+const startedServers = new Set<LocalServer>();
+process.once('exit', () => {
+  for (const server of startedServers) {
+    if (server.pid !== undefined) {
+      try {
+        process.kill(server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
+/** Starts ZooKeeper as child Java processes: `ZooKeeperServerMain` or a `QuorumPeerMain` ensemble. */
+export async function startLocalZooKeeper(
+  installation: ZooKeeperInstallation,
+  options: StartZooKeeperOptions,
+): Promise<ZooKeeperHandle> {
+  const count = options.servers ?? 1;
+  const tickTimeMs = options.tickTimeMs ?? 200;
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const root = mkdtempSync(join(tmpdir(), 'zk-leader-zookeeper-'));
+  const ports: ServerPorts[] = [];
+  for (let id = 1; id <= count; id++) {
+    ports.push({ id, clientPort: await freePort(), quorumPort: await freePort(), electionPort: await freePort() });
+  }
+  const mainClass =
+    count === 1 ? 'org.apache.zookeeper.server.ZooKeeperServerMain' : 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
+  const servers = ports.map((serverPorts) => {
+    const folder = join(root, `server-${serverPorts.id}`);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'myid'), `${serverPorts.id}\n`);
+    writeFileSync(join(folder, 'zoo.cfg'), zooCfg(folder, serverPorts, ports, tickTimeMs));
+    return new LocalServer(installation, serverPorts, folder, mainClass, startTimeoutMs);
+  });
+
+  async function close(): Promise<void> {
+    await Promise.all(servers.map((server) => server.kill()));
+    servers.forEach((server) => startedServers.delete(server));
+    rmSync(root, { recursive: true, force: true });
+  }
+
+  try {
+    for (const server of servers) {
+      server.launch();
+      startedServers.add(server);
+    }
+    await Promise.all(servers.map((server) => server.waitUntilServing()));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const first = servers[0]!;
+  const version = (await serverVersion(host, first.clientPort)) ?? 'unknown';
+  const connectString = servers.map((server) => server.connectString).join(',');
+  return {
+    kind: 'local-process',
+    version,
+    connectString,
+    minSessionTimeoutMs: 2 * tickTimeMs,
+    servers,
+    describe: () =>
+      `ZooKeeper ${version}, ${count === 1 ? 'standalone' : `${count}-server ensemble`}, local Java process (${installation.source}) at ${connectString}`,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

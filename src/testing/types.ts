@@ -1,0 +1,52 @@
+/** Where the ZooKeeper came from: `ZK_CONNECT`, a Docker container, or a local Java process. */
+export type ZooKeeperKind = 'external' | 'docker' | 'local-process';
+
+/** One ZooKeeper server whose life a test controls. */
+export interface ZooKeeperServer {
+  /** The server's `myid` (1 for a standalone server). */
+  readonly id: number;
+  readonly host: string;
+  readonly clientPort: number;
+  /** `host:port` of this server alone. */
+  readonly connectString: string;
+  /** Whether the server process is up (paused counts as up). */
+  readonly running: boolean;
+  /** Graceful stop (SIGTERM), resolves when the process has exited. */
+  stop(): Promise<void>;
+  /** Crash (SIGKILL), resolves when the process has exited. */
+  kill(): Promise<void>;
+  /** Freeze the process (SIGSTOP): sockets stay open, nothing answers. */
+  pause(): Promise<void>;
+  /** Unfreeze a paused process (SIGCONT). */
+  resume(): Promise<void>;
+  /** Start the server again with the same data; resolves once it serves requests. */
+  restart(): Promise<void>;
+}
+
+/** A running ZooKeeper (standalone or ensemble) for tests, demos and benchmarks. */
+export interface ZooKeeperHandle extends AsyncDisposable {
+  readonly kind: ZooKeeperKind;
+  /** The server version as reported by `srvr`, e.g. "3.8.0". */
+  readonly version: string;
+  /** The connect string of every server, e.g. "127.0.0.1:2181,127.0.0.1:2182". */
+  readonly connectString: string;
+  /** Negotiable session timeouts; tests use the minimum to make expiry fast. */
+  readonly minSessionTimeoutMs: number;
+  /** Per-server control; empty for `external`, where this process owns no server. */
+  readonly servers: readonly ZooKeeperServer[];
+  /** A one-line description for logs: kind, version, address. */
+  describe(): string;
+  /** Stops every server this handle started and removes their data. */
+  close(): Promise<void>;
+}
+
+export interface StartZooKeeperOptions {
+  /** 1 for a standalone server, 3 for an ensemble on 127.0.0.1. Default 1. */
+  servers?: 1 | 3;
+  /** ZooKeeper's tick; session expiry is checked once a tick. Default 200 ms. */
+  tickTimeMs?: number;
+  /** How long to wait for the servers to serve. Default 60 s. */
+  startTimeoutMs?: number;
+  /** Environment to read `ZK_CONNECT` and `ZOOKEEPER_HOME` from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
