@@ -1,0 +1,222 @@
+import { EventEmitter } from 'eventemitter3';
+import { createRequire } from 'node:module';
+import { BackendNotInstalledError } from '../errors.js';
+import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
+import type {
+  AclEntry,
+  ClientEvents,
+  ClientOptions,
+  CreateMode,
+  DigestAuth,
+  NodeStat,
+  SessionCredentials,
+  Watcher,
+  ZkClient,
+} from './types.js';
+
+// The parts of the `zookeeper` package (the C client binding) this adapter uses.
+interface NativeStat {
+  czxid: number;
+  mzxid: number;
+  version: number;
+  ephemeralOwner: string;
+  ctime: Date;
+  numChildren: number;
+  dataLength: number;
+}
+type WatchCallback = (type: number, state: number, path: string) => void;
+interface NativeAcl {
+  perms: number;
+  scheme: string;
+  auth: string;
+}
+interface NativeClient {
+  init(config: Record<string, unknown>): unknown;
+  on(event: 'connect' | 'connecting', listener: () => void): void;
+  on(event: 'close', listener: (code: number) => void): void;
+  close(): void;
+  readonly timeout: number;
+  readonly client_id: string;
+  readonly client_password: string;
+  a_create(path: string, data: Buffer, flags: number, callback: (rc: number, error: string, path: string) => void): number;
+  a_delete_(path: string, version: number, callback: (rc: number, error: string) => void): number;
+  aw_exists(path: string, watch: WatchCallback, callback: (rc: number, error: string, stat: NativeStat) => void): number;
+  a_exists(path: string, watch: boolean, callback: (rc: number, error: string, stat: NativeStat) => void): number;
+  aw_get(path: string, watch: WatchCallback, callback: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void): number;
+  a_get(path: string, watch: boolean, callback: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void): number;
+  a_set(path: string, data: Buffer, version: number, callback: (rc: number, error: string, stat: NativeStat) => void): number;
+  aw_get_children(path: string, watch: WatchCallback, callback: (rc: number, error: string, children: string[]) => void): number;
+  a_get_children(path: string, watch: boolean, callback: (rc: number, error: string, children: string[]) => void): number;
+  a_set_acl(path: string, version: number, acl: NativeAcl[], callback: (rc: number, error: string) => void): number;
+  add_auth(scheme: string, auth: string, callback: (rc: number, error: string) => void): number;
+}
+type NativeConstructor = new () => NativeClient;
+
+let nativeConstructor: NativeConstructor | undefined;
+
+function loadNative(): NativeConstructor {
+  if (!nativeConstructor) {
+    try {
+      // Loaded on first use only: the package is an optional peer dependency with a native build.
+      nativeConstructor = createRequire(import.meta.url)('zookeeper') as NativeConstructor;
+    } catch (cause) {
+      throw new BackendNotInstalledError('zookeeper', 'zookeeper', cause);
+    }
+  }
+  return nativeConstructor;
+}
+
+function toStat(raw: NativeStat): NodeStat {
+  return {
+    czxid: BigInt(raw.czxid),
+    mzxid: BigInt(raw.mzxid),
+    version: raw.version,
+    ephemeralOwner: sessionIdHex(raw.ephemeralOwner),
+    createdAtMs: raw.ctime instanceof Date ? raw.ctime.getTime() : Number(raw.ctime),
+    numChildren: raw.numChildren,
+    dataLength: raw.dataLength,
+  };
+}
+
+const ZOK = 0;
+const expiredSessionState = -112;
+const authFailedState = -113;
+
+/**
+ * The `zookeeper` backend: the official C client through its Node binding. The C client
+ * has its own read timeout (2/3 of the session timeout), so it notices a silent connection
+ * and reconnects by itself.
+ */
+export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implements ZkClient {
+  readonly backend = 'zookeeper' as const;
+  private readonly native: NativeClient;
+  private closed = false;
+  private closedPromise: Promise<void>;
+
+  constructor(private readonly options: ClientOptions) {
+    super();
+    const Native = loadNative();
+    this.native = new Native();
+    this.native.on('connect', () => this.report('connected'));
+    this.native.on('connecting', () => this.report('disconnected'));
+    this.closedPromise = new Promise((resolve) => {
+      this.native.on('close', (code) => {
+        if (code === expiredSessionState) this.report('expired');
+        else if (code === authFailedState) this.report('auth-failed');
+        resolve();
+      });
+    });
+  }
+
+  private report(state: 'connected' | 'disconnected' | 'expired' | 'auth-failed'): void {
+    if (!this.closed) this.emit('state', state);
+  }
+
+  connect(): void {
+    const credentials = this.options.credentials;
+    this.native.init({
+      connect: this.options.connectString,
+      timeout: this.options.sessionTimeoutMs,
+      debug_level: 0, // the C client's own log to stderr stays off
+      host_order_deterministic: false,
+      ...(credentials
+        ? { client_id: credentials.id.replace(/^0+(?=.)/, ''), client_password: credentials.password.toString('hex') }
+        : {}),
+    });
+  }
+
+  sessionCredentials(): SessionCredentials {
+    return { id: sessionIdHex(this.native.client_id), password: Buffer.from(this.native.client_password, 'hex') };
+  }
+
+  negotiatedSessionTimeoutMs(): number {
+    return this.native.timeout;
+  }
+
+  addAuthInfo(auth: DigestAuth): void {
+    this.native.add_auth(auth.scheme, auth.credential, () => {});
+  }
+
+  /** Runs one C-client call: a non-zero return means the request was never queued. */
+  private call<T>(
+    operation: string,
+    path: string,
+    run: (done: (rc: number, error: string, value?: T) => void) => number,
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const queued = run((rc, error, value) => {
+        if (rc === ZOK) resolve(value as T);
+        else reject(zooKeeperError(rc, operation, path, error));
+      });
+      if (queued !== ZOK) reject(zooKeeperError(queued, operation, path));
+    });
+  }
+
+  private watchWith(watcher: Watcher): WatchCallback {
+    return (type, _state, path) => {
+      const eventType = watchEventType(type);
+      if (eventType) watcher({ type: eventType, path });
+    };
+  }
+
+  async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
+    const created = await this.call<string>('create', path, (done) =>
+      this.native.a_create(path, data, createModeFlags[mode], done),
+    );
+    const isOpen = acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.permissions === 31;
+    if (!isOpen) {
+      // The binding always creates with the open ACL; narrow it at once. The node is
+      // world-readable only until this reply, and nothing is written to it meanwhile.
+      const entries = acl.map((entry) => ({ perms: entry.permissions, scheme: entry.scheme, auth: entry.id }));
+      await this.call<void>('setAcl', created, (done) => this.native.a_set_acl(created, 0, entries, done));
+    }
+    return created;
+  }
+
+  remove(path: string, version: number): Promise<void> {
+    return this.call('delete', path, (done) => this.native.a_delete_(path, version, done));
+  }
+
+  async exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
+    try {
+      const stat = await this.call<NativeStat>('exists', path, (done) =>
+        watcher ? this.native.aw_exists(path, this.watchWith(watcher), done) : this.native.a_exists(path, false, done),
+      );
+      return toStat(stat);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'NO_NODE') return null;
+      throw error;
+    }
+  }
+
+  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+    const [stat, data] = await this.call<[NativeStat, Buffer | null]>('getData', path, (done) => {
+      const callback = (rc: number, error: string, raw: NativeStat, value: Buffer | null) => done(rc, error, [raw, value]);
+      return watcher ? this.native.aw_get(path, this.watchWith(watcher), callback) : this.native.a_get(path, false, callback);
+    });
+    return { data: data ?? Buffer.alloc(0), stat: toStat(stat) };
+  }
+
+  async setData(path: string, data: Buffer, version: number): Promise<NodeStat> {
+    return toStat(await this.call<NativeStat>('setData', path, (done) => this.native.a_set(path, data, version, done)));
+  }
+
+  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    return this.call('getChildren', path, (done) =>
+      watcher
+        ? this.native.aw_get_children(path, this.watchWith(watcher), done)
+        : this.native.a_get_children(path, false, done),
+    );
+  }
+
+  dropConnection(): void {
+    // Nothing to do: the C client's read timeout already drops a silent connection.
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return this.closedPromise;
+    this.closed = true;
+    this.native.close();
+    return this.closedPromise;
+  }
+}

@@ -1,0 +1,187 @@
+import { EventEmitter } from 'eventemitter3';
+import zookeeper from 'node-zookeeper-client';
+import type { Socket } from 'node:net';
+import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
+import type {
+  AclEntry,
+  ClientEvents,
+  ClientOptions,
+  CreateMode,
+  DigestAuth,
+  NodeStat,
+  SessionCredentials,
+  Watcher,
+  ZkClient,
+} from './types.js';
+
+type RawStat = zookeeper.Stat & Record<string, unknown>;
+
+// The library's Stat carries 64-bit fields as 8-byte big-endian Buffers.
+function long(value: unknown): bigint {
+  return Buffer.isBuffer(value) ? value.readBigInt64BE(0) : BigInt(Number(value ?? 0));
+}
+
+function toStat(raw: RawStat): NodeStat {
+  return {
+    czxid: long(raw.czxid),
+    mzxid: long(raw.mzxid),
+    version: Number(raw.version),
+    ephemeralOwner: sessionIdHex(raw.ephemeralOwner as unknown as Buffer),
+    createdAtMs: Number(long(raw.ctime)),
+    numChildren: Number(raw.numChildren),
+    dataLength: Number(raw.dataLength),
+  };
+}
+
+function codeOf(error: unknown): number {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : 0;
+}
+
+const closeGraceMs = 2000;
+
+/** The default backend: node-zookeeper-client, pure JavaScript. */
+export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> implements ZkClient {
+  readonly backend = 'node-zookeeper-client' as const;
+  private readonly client: zookeeper.Client;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    super();
+    this.client = zookeeper.createClient(options.connectString, {
+      sessionTimeout: options.sessionTimeoutMs,
+      spinDelay: 200,
+      retries: 0,
+      ...(options.credentials
+        ? { sessionId: Buffer.from(options.credentials.id, 'hex'), sessionPassword: options.credentials.password }
+        : {}),
+    } as Partial<zookeeper.Option>);
+    this.client.on('state', (state: zookeeper.State) => {
+      if (this.closed) return;
+      if (state === zookeeper.State.SYNC_CONNECTED) this.emit('state', 'connected');
+      else if (state === zookeeper.State.DISCONNECTED) this.emit('state', 'disconnected');
+      else if (state === zookeeper.State.EXPIRED) this.emit('state', 'expired');
+      else if (state === zookeeper.State.AUTH_FAILED) this.emit('state', 'auth-failed');
+    });
+  }
+
+  connect(): void {
+    this.client.connect();
+  }
+
+  sessionCredentials(): SessionCredentials {
+    return { id: sessionIdHex(this.client.getSessionId()), password: Buffer.from(this.client.getSessionPassword()) };
+  }
+
+  negotiatedSessionTimeoutMs(): number {
+    return this.client.getSessionTimeout();
+  }
+
+  addAuthInfo(auth: DigestAuth): void {
+    this.client.addAuthInfo(auth.scheme, Buffer.from(auth.credential));
+  }
+
+  private call<T>(operation: string, path: string, run: (done: (error: unknown, value?: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) => {
+      run((error, value) => {
+        if (error) reject(zooKeeperError(codeOf(error), operation, path, String((error as Error).message ?? error)));
+        else resolve(value as T);
+      });
+    });
+  }
+
+  private watchWith(watcher: Watcher | undefined): ((event: zookeeper.Event) => void) | undefined {
+    if (!watcher) return undefined;
+    return (event) => {
+      const type = watchEventType(event.getType());
+      if (type) watcher({ type, path: event.getPath() });
+    };
+  }
+
+  create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
+    const acls = acl.map((entry) => new zookeeper.ACL(entry.permissions, new zookeeper.Id(entry.scheme, entry.id)));
+    return this.call('create', path, (done) =>
+      this.client.create(path, data, acls, createModeFlags[mode], (error, created) => done(error, created)),
+    );
+  }
+
+  remove(path: string, version: number): Promise<void> {
+    return this.call('delete', path, (done) => this.client.remove(path, version, (error) => done(error)));
+  }
+
+  async exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
+    const watch = this.watchWith(watcher);
+    const stat = await this.call<RawStat | null>('exists', path, (done) =>
+      watch
+        ? this.client.exists(path, watch, (error, raw) => done(error, raw as RawStat | null))
+        : this.client.exists(path, (error, raw) => done(error, raw as RawStat | null)),
+    );
+    return stat ? toStat(stat) : null;
+  }
+
+  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+    const watch = this.watchWith(watcher);
+    const [data, stat] = await this.call<[Buffer, RawStat]>('getData', path, (done) =>
+      watch
+        ? this.client.getData(path, watch, (error, value, raw) => done(error, [value, raw as RawStat]))
+        : this.client.getData(path, (error, value, raw) => done(error, [value, raw as RawStat])),
+    );
+    return { data: data ?? Buffer.alloc(0), stat: toStat(stat) };
+  }
+
+  async setData(path: string, data: Buffer, version: number): Promise<NodeStat> {
+    const raw = await this.call<RawStat>('setData', path, (done) =>
+      this.client.setData(path, data, version, (error, stat) => done(error, stat as RawStat)),
+    );
+    return toStat(raw);
+  }
+
+  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    const watch = this.watchWith(watcher);
+    return this.call('getChildren', path, (done) =>
+      watch
+        ? this.client.getChildren(path, watch, (error, children) => done(error, children))
+        : this.client.getChildren(path, (error, children) => done(error, children)),
+    );
+  }
+
+  // The library keeps its connection private and has no read timeout, and it retries a
+  // closed socket forever unless told it is closing: we reach in only to drop the connection.
+  private manager(): { socket?: Socket; connect: () => void; connectTimeoutHandler?: NodeJS.Timeout } {
+    return (this.client as unknown as { connectionManager: ReturnType<NodeZookeeperClientAdapter['manager']> })
+      .connectionManager;
+  }
+
+  dropConnection(): void {
+    this.manager().socket?.destroy();
+  }
+
+  private forceClose(): void {
+    const manager = this.manager();
+    manager.connect = () => {};
+    clearTimeout(manager.connectTimeoutHandler);
+    this.client.close();
+    manager.socket?.destroy();
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    if (this.client.getState() !== zookeeper.State.SYNC_CONNECTED) {
+      this.forceClose();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      // A silent server never answers the close request: stop waiting and drop the socket.
+      const timer = setTimeout(() => {
+        this.forceClose();
+        resolve();
+      }, closeGraceMs);
+      this.client.once('disconnected', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.client.close();
+    });
+  }
+}

@@ -1,0 +1,36 @@
+import type { EventEmitter } from 'eventemitter3';
+
+/** Resolves with the next `event` of `emitter`'s arguments; rejects after `timeoutMs` (a safety net). */
+export function nextEvent<Events extends EventEmitter.ValidEventTypes, Name extends EventEmitter.EventNames<Events>>(
+  emitter: EventEmitter<Events>,
+  event: Name,
+  timeoutMs = 20_000,
+): Promise<Parameters<EventEmitter.EventListener<Events, Name>>[0]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener as never);
+      reject(new Error(`no '${String(event)}' event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (...args: unknown[]) => {
+      clearTimeout(timer);
+      resolve(args[0] as never);
+    };
+    emitter.once(event, listener as never);
+  });
+}
+
+/** Records every named event with its time, in order, across several emitters. */
+export class EventLog {
+  readonly entries: { source: string; event: string; at: number; value: unknown }[] = [];
+  record(source: string, emitter: EventEmitter, events: string[]): void {
+    for (const event of events) {
+      emitter.on(event, (value: unknown) => this.entries.push({ source, event, at: performance.now(), value }));
+    }
+  }
+  index(source: string, event: string): number {
+    return this.entries.findIndex((entry) => entry.source === source && entry.event === event);
+  }
+  names(): string[] {
+    return this.entries.map((entry) => `${entry.source}:${entry.event}`);
+  }
+}

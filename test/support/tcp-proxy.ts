@@ -1,0 +1,89 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy on 127.0.0.1 between a client and one ZooKeeper server, for partitions:
+ * `blackhole()` silently drops traffic in both directions (no RST, sockets stay open, as a
+ * dead network would), `dropReplies()` only server-to-client, `heal()` forwards again,
+ * `resetConnections()` closes every open connection.
+ */
+export class TcpProxy {
+  private server: Server | null = null;
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private mode: 'forward' | 'blackhole' | 'drop-replies' = 'forward';
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  static async to(hostPort: string): Promise<TcpProxy> {
+    const [host = '127.0.0.1', port = '2181'] = hostPort.split(',')[0]!.split(':');
+    const proxy = new TcpProxy(host, Number(port));
+    await proxy.listen();
+    return proxy;
+  }
+
+  get connectString(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  private listen(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server = createServer((client) => {
+        if (this.mode === 'blackhole') {
+          // A new connection into a dead network: accepted, never answered.
+          client.on('error', () => {});
+          client.on('data', () => {});
+          this.pairs.add({ client, upstream: client });
+          return;
+        }
+        const upstream = connect(this.targetPort, this.targetHost);
+        const pair = { client, upstream };
+        this.pairs.add(pair);
+        client.on('data', (chunk) => {
+          if (this.mode !== 'blackhole') upstream.write(chunk);
+        });
+        upstream.on('data', (chunk) => {
+          if (this.mode === 'forward') client.write(chunk);
+        });
+        const close = () => {
+          this.pairs.delete(pair);
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('close', close);
+        upstream.on('close', close);
+        client.on('error', close);
+        upstream.on('error', close);
+      });
+      this.server.listen(0, '127.0.0.1', () => {
+        const address = this.server!.address();
+        this.port = typeof address === 'object' && address ? address.port : 0;
+        resolve();
+      });
+    });
+  }
+
+  blackhole(): void {
+    this.mode = 'blackhole';
+  }
+  dropReplies(): void {
+    this.mode = 'drop-replies';
+  }
+  heal(): void {
+    this.mode = 'forward';
+  }
+  resetConnections(): void {
+    for (const { client, upstream } of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  async close(): Promise<void> {
+    this.resetConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { inject, it } from 'vitest';
+import type { BackendName } from '../../src/client/types.js';
+import { isZooKeeperError } from '../../src/errors.js';
+import { Session } from '../../src/session.js';
+import { startZooKeeper, type StartZooKeeperOptions, type ZooKeeperHandle } from '../../src/testing/index.js';
+
+export const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+
+/** The shared test server's connect string. */
+export const zkConnect = (): string => inject('zkConnect');
+
+/** A znode path no other test uses. */
+export function uniquePath(name: string): string {
+  return `/zk-leader-test/${name}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes `path` and everything below it (leftovers of a failed test included). */
+export async function removeTree(session: Session, path: string): Promise<void> {
+  let children: string[];
+  try {
+    children = await session.getChildren(path);
+  } catch (error) {
+    if (isZooKeeperError(error, 'NO_NODE')) return;
+    throw error;
+  }
+  for (const child of children) await removeTree(session, `${path}/${child}`);
+  try {
+    await session.remove(path);
+  } catch (error) {
+    if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+  }
+}
+
+/** An admin session for inspecting and cleaning up, closed by the caller. */
+export async function adminSession(connect = zkConnect()): Promise<Session> {
+  const session = new Session({ connect, sessionTimeoutMs: 10_000 });
+  await session.ready();
+  return session;
+}
+
+/**
+ * Servers a test can kill and restart. With ZK_CONNECT nothing here is ours to kill: such
+ * tests are skipped with that reason, except under CI where they must run and so fail.
+ */
+export const controllable = !process.env.ZK_CONNECT || process.env.CI === 'true';
+export const itWithOwnServers = controllable ? it : it.skip;
+if (!controllable) console.warn('[zk-leader tests] ZK_CONNECT is set: tests that kill or restart servers are skipped (they need servers this process starts)');
+
+export async function startOwnZooKeeper(options: StartZooKeeperOptions): Promise<ZooKeeperHandle> {
+  const { ZK_CONNECT: _ignored, ...env } = process.env;
+  return startZooKeeper({ ...options, env });
+}
