@@ -159,6 +159,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private leaderRecordWatch: string | null = null;
   private readonly detachSession: () => void;
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+  private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
 
   constructor(options: LeaderElectionOptions) {
     super();
@@ -276,15 +277,19 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       this.signalHandlers.set(signal, handler);
       process.once(signal, handler);
     }
+    const joined = new Promise<void>((resolve, reject) => {
+      this.firstJoin = { resolve, reject };
+    });
     try {
       await this.session.ready();
-      // The first join runs here so its errors (NoAuth, a bad path) reach the caller.
-      await this.join(this.session.generation);
+      this.requestEvaluation();
+      // The first join's errors (NoAuth, a path under an ephemeral node) reach the caller.
+      await joined;
     } catch (error) {
+      this.firstJoin = null;
       await this.finish('stopped');
       throw error;
     }
-    this.requestEvaluation();
   }
 
   private async releaseOnSignal(signal: NodeJS.Signals): Promise<void> {
@@ -323,6 +328,10 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       return;
     }
     const wrapped = error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String((error as Error)?.message ?? error), { cause: error });
+    if (this.firstJoin) {
+      this.firstJoin.reject(wrapped);
+      return;
+    }
     this.logger.error({ err: wrapped, path: this.path }, 'zk-leader: election step failed');
     this.emit('error', wrapped);
     // NoAuth and bad ACLs will not heal by retrying fast; other errors get a short pause.
@@ -476,6 +485,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (!stat) return; // deleted already (an operator): the next evaluation volunteers again
     this.node = { name: created.slice(this.path.length + 1), path: created, fencingToken: stat.czxid, generation };
     this.logger.debug({ path: this.path, node: this.node.name }, 'zk-leader: joined');
+    this.firstJoin?.resolve();
+    this.firstJoin = null;
   }
 
   private async readParticipant(candidate: CandidateName): Promise<Participant | null> {
@@ -644,6 +655,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       } catch {
         return;
       }
+      // The term may have ended between the election and this turn of the loop.
+      if (term.signal.aborted) continue;
       try {
         await work(term.signal, { fencingToken: term.fencingToken });
       } catch (error) {
