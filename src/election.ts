@@ -146,6 +146,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   /** Bumped whenever earlier watches and in-flight evaluations must be ignored. */
   private epoch = 0;
   private node: OwnNode | null = null;
+  /** The GUID our node is (to be) created with, and in which session generation. */
+  private candidacy: { guid: string; generation: number; mayExist: boolean } | null = null;
   /** A node left by an expired session: deleted once a new session is up, to hand over sooner. */
   private orphanedNodePath: string | null = null;
   private predecessorWasLeader = false;
@@ -395,6 +397,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.logger.info({ path: this.path, node: this.node?.name }, 'zk-leader: our node is gone, volunteering again');
     this.endTerm('node-deleted');
     this.node = null;
+    this.candidacy = null;
     this.requestEvaluation();
   }
 
@@ -449,19 +452,29 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }
   }
 
-  /** Creates our candidate node, finding it again by its GUID if the reply was lost. */
+  /**
+   * Creates our candidate node. A candidacy keeps its GUID until its node is known to be gone,
+   * so a join interrupted after the create (reply lost, connection dropped) finds the node
+   * again by that GUID instead of creating a second one.
+   */
   private async join(generation: number): Promise<void> {
     const orphan = this.orphanedNodePath;
     if (orphan) {
       this.orphanedNodePath = null;
       await this.removeQuietly(orphan);
     }
-    const guid = newGuid();
-    const stem = joinPath(this.path, candidateNameStem(this.prefix, guid));
-    let created: string | null = null;
+    if (this.candidacy?.generation !== generation) this.candidacy = { guid: newGuid(), generation, mayExist: false };
+    const candidacy = this.candidacy;
+    let created: string | null = candidacy.mayExist ? await this.findByGuid(candidacy.guid) : null;
     while (!created) {
+      candidacy.mayExist = true;
       try {
-        created = await this.session.create(stem, this.payload, 'ephemeral-sequential', this.acl);
+        created = await this.session.create(
+          joinPath(this.path, candidateNameStem(this.prefix, candidacy.guid)),
+          this.payload,
+          'ephemeral-sequential',
+          this.acl,
+        );
       } catch (error) {
         if (isZooKeeperError(error, 'NO_NODE')) {
           await this.session.ensurePath(this.path, this.acl);
@@ -469,8 +482,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
           // The create may have succeeded on the server: look for our GUID before retrying.
           await this.session.whenConnected();
           if (this.session.generation !== generation) return;
-          const mine = (await this.session.getChildren(this.path)).find((name) => name.includes(guid));
-          if (mine) created = joinPath(this.path, mine);
+          created = await this.findByGuid(candidacy.guid);
         } else {
           throw error;
         }
@@ -482,11 +494,25 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       await this.removeQuietly(created);
       return;
     }
-    if (!stat) return; // deleted already (an operator): the next evaluation volunteers again
+    if (!stat) {
+      // Deleted already (an operator): the next evaluation volunteers with a new candidacy.
+      this.candidacy = null;
+      return this.requestEvaluation();
+    }
     this.node = { name: created.slice(this.path.length + 1), path: created, fencingToken: stat.czxid, generation };
     this.logger.debug({ path: this.path, node: this.node.name }, 'zk-leader: joined');
     this.firstJoin?.resolve();
     this.firstJoin = null;
+  }
+
+  private async findByGuid(guid: string): Promise<string | null> {
+    try {
+      const mine = (await this.session.getChildren(this.path)).find((name) => name.includes(guid));
+      return mine ? joinPath(this.path, mine) : null;
+    } catch (error) {
+      if (isZooKeeperError(error, 'NO_NODE')) return null;
+      throw error;
+    }
   }
 
   private async readParticipant(candidate: CandidateName): Promise<Participant | null> {
@@ -559,6 +585,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.epoch += 1;
     const node = this.node;
     this.node = null;
+    this.candidacy = null;
     this.endTerm('resigned');
     if (node) await this.removeOwnNode(node);
     this.requestEvaluation();

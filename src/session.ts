@@ -263,8 +263,10 @@ export class Session extends EventEmitter<SessionEvents> {
     const previous = this.currentState;
     this.setState('connected');
     this.startLivenessClock();
-    if (previous === 'suspended' && id === this.currentSessionId) {
-      this.emit('reconnected', { sessionId: id });
+    if (id === this.currentSessionId) {
+      // The same session again: after a suspension that is a reconnect; a repeated
+      // 'connected' from the client is nothing new.
+      if (previous === 'suspended') this.emit('reconnected', { sessionId: id });
       return;
     }
     this.failedAttempts = 0;

@@ -1,0 +1,235 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { digestAcl } from '../../src/acl.js';
+import { LeaderElection } from '../../src/election.js';
+import { electionOrder } from '../../src/paths.js';
+import { Session } from '../../src/session.js';
+import { expireSession } from '../../src/testing/index.js';
+import { freePort } from '../../src/testing/ports.js';
+import { electionFixture } from '../support/election.js';
+import { EventLog, nextEvent } from '../support/events.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+
+const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
+
+/** No participant is ever told `elected` twice without `lost` in between. */
+function expectAlternatingTerms(log: EventLog, source: string): void {
+  let leading = false;
+  for (const entry of log.entries.filter((e) => e.source === source)) {
+    if (entry.event === 'elected') {
+      expect(leading, `${source} elected twice without lost`).toBe(false);
+      leading = true;
+    } else if (entry.event === 'lost') {
+      expect(leading, `${source} lost without elected`).toBe(true);
+      leading = false;
+    }
+  }
+}
+
+describe.each(backends)('LeaderElection under failures on %s', (backend) => {
+  const participant = electionFixture(backend);
+  const proxies: TcpProxy[] = [];
+  const sessions: Session[] = [];
+  afterEach(async () => {
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+    await Promise.all(sessions.splice(0).map((session) => session.close()));
+  });
+  async function proxy(): Promise<TcpProxy> {
+    const created = await TcpProxy.to(zkConnect());
+    proxies.push(created);
+    return created;
+  }
+
+  it('a leader cut off by a silent partition emits lost before anyone else is elected', async () => {
+    const path = uniquePath('partition');
+    const cut = await proxy();
+    const log = new EventLog();
+    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 3000 });
+    log.record('old', old, electionEvents);
+    const oldTerm = nextEvent(old, 'elected');
+    await old.start();
+    const { signal } = await oldTerm;
+    const next = participant(path, { id: 'next', sessionTimeoutMs: 3000 });
+    log.record('next', next, electionEvents);
+    await next.start();
+
+    const nextTerm = nextEvent(next, 'elected');
+    cut.blackhole();
+    await nextTerm;
+    const lostAt = log.index('old', 'lost');
+    expect(lostAt, 'the old leader emitted lost').toBeGreaterThanOrEqual(0);
+    expect(lostAt).toBeLessThan(log.index('next', 'elected'));
+    expect(signal.aborted).toBe(true);
+    expect(log.entries[lostAt]!.value).toEqual({ reason: 'suspended' });
+
+    // Healed, the old participant finds its session expired and queues again behind `next`.
+    const rejoined = nextEvent(old, 'follower');
+    cut.heal();
+    cut.resetConnections();
+    expect((await rejoined).leader.id).toBe('next');
+    expectAlternatingTerms(log, 'old');
+    expectAlternatingTerms(log, 'next');
+  });
+
+  it('re-joins on a new session after expiry, and later leads with a larger token', async () => {
+    const path = uniquePath('expiry');
+    const log = new EventLog();
+    const first = participant(path, { id: 'first' });
+    log.record('first', first, electionEvents);
+    const firstTerm = nextEvent(first, 'elected');
+    await first.start();
+    const { fencingToken: token1 } = await firstTerm;
+    const oldSessionId = first.session.sessionId;
+    const second = participant(path, { id: 'second' });
+    await second.start();
+
+    const lost = nextEvent(first, 'lost');
+    const expired = nextEvent(first, 'expired');
+    const secondTerm = nextEvent(second, 'elected');
+    const rejoined = nextEvent(first, 'follower');
+    await expireSession(zkConnect(), first.session.credentials()!);
+    // Taking the session over drops our connection first: under the default 'release'
+    // policy that already ends the term, before the expiry itself is seen.
+    expect(['suspended', 'expired']).toContain((await lost).reason);
+    await expired;
+    const { fencingToken: token2 } = await secondTerm;
+    expect((await rejoined).leader.id).toBe('second');
+    expect(first.session.sessionId).not.toBe(oldSessionId);
+    expect(first.session.generation).toBe(2);
+
+    const firstAgain = nextEvent(first, 'elected');
+    await second.stop();
+    const { fencingToken: token3 } = await firstAgain;
+    expect(token2).toBeGreaterThan(token1);
+    expect(token3).toBeGreaterThan(token2);
+    expectAlternatingTerms(log, 'first');
+  });
+
+  it("finds its own node by GUID when the create's reply is lost to a connection loss", async () => {
+    const path = uniquePath('lost-reply');
+    const cut = await proxy();
+    const session = new Session({ connect: cut.connectString, sessionTimeoutMs: 8000, backend });
+    sessions.push(session);
+    await session.ready();
+    const admin = await adminSession();
+    await admin.ensurePath(path);
+    const alice = participant(path, { id: 'alice', session });
+    const elected = nextEvent(alice, 'elected');
+
+    cut.dropReplies();
+    const starting = alice.start();
+    // The create reaches the server; its reply does not reach the client.
+    while ((await admin.getChildren(path)).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    cut.heal();
+    cut.resetConnections();
+    await starting;
+    await elected;
+
+    const children = electionOrder(await admin.getChildren(path));
+    expect(children.map((child) => child.name)).toEqual([alice.nodeName]);
+    await admin.close();
+  });
+
+  it("onSuspend 'release' gives up leadership on a dropped connection and takes it back with the same token", async () => {
+    const path = uniquePath('release');
+    const cut = await proxy();
+    const alice = participant(path, { connect: cut.connectString, onSuspend: 'release' });
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    const { fencingToken, signal } = await term;
+
+    const lost = nextEvent(alice, 'lost');
+    const again = nextEvent(alice, 'elected');
+    cut.resetConnections();
+    expect(await lost).toEqual({ reason: 'suspended' });
+    expect(signal.aborted).toBe(true);
+    const renewed = await again;
+    expect(renewed.fencingToken).toBe(fencingToken);
+    expect(renewed.signal.aborted).toBe(false);
+  });
+
+  it("onSuspend 'hold' keeps leadership across a dropped connection of the same session", async () => {
+    const path = uniquePath('hold');
+    const cut = await proxy();
+    const alice = participant(path, { connect: cut.connectString, onSuspend: 'hold' });
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    const { signal } = await term;
+    let lostCount = 0;
+    alice.on('lost', () => lostCount++);
+
+    const suspended = nextEvent(alice, 'suspended');
+    const reconnected = nextEvent(alice, 'reconnected');
+    cut.resetConnections();
+    await suspended;
+    await reconnected;
+    expect(alice.isLeader).toBe(true);
+    expect(signal.aborted).toBe(false);
+    expect(lostCount).toBe(0);
+  });
+
+  it('volunteers again when an operator deletes its node', async () => {
+    const path = uniquePath('operator-node');
+    const alice = participant(path);
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    const { fencingToken } = await term;
+    const admin = await adminSession();
+
+    const lost = nextEvent(alice, 'lost');
+    const again = nextEvent(alice, 'elected');
+    await admin.remove(`${path}/${alice.nodeName}`);
+    expect(await lost).toEqual({ reason: 'node-deleted' });
+    expect((await again).fencingToken).toBeGreaterThan(fencingToken);
+    expect(await admin.getChildren(path)).toEqual([alice.nodeName]);
+    await admin.close();
+  });
+
+  it('re-creates the election node when an operator deletes it, and volunteers again', async () => {
+    const path = uniquePath('operator-parent');
+    const alice = participant(path);
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    const { fencingToken } = await term;
+    const admin = await adminSession();
+
+    const lost = nextEvent(alice, 'lost');
+    const again = nextEvent(alice, 'elected');
+    // Both deletes go out back to back, as an operator's `deleteall` does.
+    await Promise.all([admin.remove(`${path}/${alice.nodeName}`), admin.remove(path)]);
+    expect(await lost).toEqual({ reason: 'node-deleted' });
+    expect((await again).fencingToken).toBeGreaterThan(fencingToken);
+    expect(electionOrder(await admin.getChildren(path)).map((c) => c.name)).toEqual([alice.nodeName]);
+    await admin.close();
+  });
+
+  it('names the address when no server answers', async () => {
+    const port = await freePort();
+    const lonely = new LeaderElection({ path: uniquePath('unreachable'), connect: `127.0.0.1:${port}`, connectTimeoutMs: 500, backend });
+    await expect(lonely.start()).rejects.toMatchObject({
+      code: 'CONNECT_TIMEOUT',
+      message: expect.stringContaining(`127.0.0.1:${port}`),
+    });
+    await lonely.stop();
+  });
+
+  it('refuses to join a path protected by an ACL it holds no credential for (NO_AUTH)', async () => {
+    const path = uniquePath('noauth');
+    const owner = { scheme: 'digest' as const, credential: 'owner:s3cret' };
+    const guarded = new Session({ connect: zkConnect(), auth: owner, backend });
+    sessions.push(guarded);
+    await guarded.ensurePath(path, digestAcl(owner.credential));
+
+    const intruder = participant(path, { id: 'intruder' });
+    await expect(intruder.start()).rejects.toMatchObject({ code: 'NO_AUTH', message: expect.stringContaining('auth') });
+
+    const member = participant(path, { id: 'member', auth: owner, acl: digestAcl(owner.credential) });
+    await member.start();
+    expect((await member.participants()).map((p) => p.id)).toEqual(['member']);
+    const admin = await adminSession();
+    await expect(admin.remove(`${path}/${member.nodeName}`)).rejects.toMatchObject({ code: 'NO_AUTH' });
+    await admin.close();
+    await member.stop();
+    await removeTree(guarded, path);
+  });
+});
