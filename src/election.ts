@@ -159,6 +159,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private lastLeaderToken: bigint | null = null;
   /** The epoch:generation of the active watch on the leader record, so only one is set. */
   private leaderRecordWatch: string | null = null;
+  /** Watches set and not yet fired, by epoch:generation:path. */
+  private readonly activeWatches = new Set<string>();
   private readonly detachSession: () => void;
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
@@ -382,7 +384,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (this.isStale(epoch, generation)) return;
     if (!leader) return this.requestEvaluation();
     const wasLeader = position === 1;
-    const stat = await this.session.exists(joinPath(this.path, predecessor.name), (event) =>
+    const stat = await this.watchNode(joinPath(this.path, predecessor.name), epoch, generation, (event) =>
       this.onPredecessorEvent(event, epoch, generation, wasLeader),
     );
     if (this.isStale(epoch, generation)) return;
@@ -391,6 +393,30 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.predecessorWasLeader = wasLeader;
     this.emit('follower', { leader, position });
     if (this.trackLeader) await this.watchLeaderRecord(epoch, generation);
+  }
+
+  /**
+   * `exists` with a watch, setting at most one watch per node and candidacy: evaluations
+   * repeat, and a second watch on the same node would wake this participant twice.
+   */
+  private async watchNode(path: string, epoch: number, generation: number, onEvent: (event: WatchEvent) => void) {
+    const scope = `${epoch}:${generation}:`;
+    const key = scope + path;
+    if (this.activeWatches.has(key)) return this.session.exists(path);
+    // Watches of earlier candidacies are ignored when they fire: forget them now.
+    for (const stale of this.activeWatches) if (!stale.startsWith(scope)) this.activeWatches.delete(stale);
+    this.activeWatches.add(key);
+    try {
+      const stat = await this.session.exists(path, (event) => {
+        this.activeWatches.delete(key);
+        onEvent(event);
+      });
+      if (!stat) this.activeWatches.delete(key);
+      return stat;
+    } catch (error) {
+      this.activeWatches.delete(key);
+      throw error;
+    }
   }
 
   private onOwnNodeGone(): void {
@@ -414,7 +440,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
 
   /** Lowest in the queue: check that our node is still ours in THIS session, then lead. */
   private async confirmLeadership(node: OwnNode, epoch: number, generation: number): Promise<void> {
-    const stat = await this.session.exists(node.path, (event) => {
+    const stat = await this.watchNode(node.path, epoch, generation, (event) => {
       if (event.type === 'deleted' && !this.isStale(epoch, generation)) this.onOwnNodeGone();
     });
     if (this.isStale(epoch, generation)) return;

@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaderElection } from '../../src/election.js';
+import { Session } from '../../src/session.js';
+import { nextEvent } from '../support/events.js';
+import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+
+/** Requests each session sent for the recipes, heartbeats left out. */
+function requestsBySession(sessions: Session[]): number[] {
+  return sessions.map((session) =>
+    Object.entries(session.requestCounts)
+      .filter(([operation]) => operation !== 'heartbeat')
+      .reduce((sum, [, count]) => sum + count, 0),
+  );
+}
+
+/** Long enough for any watch a leader change set off to have been delivered and acted on. */
+const quietPeriodMs = 500;
+const quiet = () => new Promise((resolve) => setTimeout(resolve, quietPeriodMs));
+
+describe.each(backends)('many participants on %s', (backend) => {
+  const sessions: Session[] = [];
+  const elections: LeaderElection[] = [];
+  afterEach(async () => {
+    await Promise.all(elections.splice(0).map((election) => election.stop()));
+    await Promise.all(sessions.splice(0).map((session) => session.close()));
+  });
+
+  it('a leader change wakes exactly one of 50 participants: no herd of getChildren', async () => {
+    const path = uniquePath('herd');
+    const count = 50;
+    for (let index = 0; index < count; index++) {
+      const session = new Session({ connect: zkConnect(), backend, sessionTimeoutMs: 10_000 });
+      const election = new LeaderElection({ path, session, id: `p${index}` });
+      election.on('error', () => {});
+      sessions.push(session);
+      elections.push(election);
+      // Joining one after another fixes the queue order p0, p1, ...
+      const settled = index === 0 ? nextEvent(election, 'elected') : nextEvent(election, 'follower');
+      await election.start();
+      await settled;
+    }
+    await quiet();
+
+    for (const successor of [1, 2]) {
+      const before = requestsBySession(sessions);
+      const childrenBefore = sessions.map((session) => session.requestCounts.getChildren ?? 0);
+      const elected = nextEvent(elections[successor]!, 'elected');
+      await elections[successor - 1]!.stop();
+      await elected;
+      await quiet();
+
+      const after = requestsBySession(sessions);
+      const woken = after
+        .map((total, index) => (index >= successor && total > before[index]! ? `p${index}` : null))
+        .filter(Boolean);
+      expect(woken).toEqual([`p${successor}`]);
+      const listings = sessions.map((session, index) => (session.requestCounts.getChildren ?? 0) - childrenBefore[index]!);
+      expect(listings.reduce((a, b) => a + b, 0)).toBe(1);
+    }
+    const admin = await adminSession();
+    await Promise.all(elections.splice(0).map((election) => election.stop()));
+    await removeTree(admin, path);
+    await admin.close();
+  });
+
+  it('many elections share one session, and stopping one leaves the session open', async () => {
+    const session = new Session({ connect: zkConnect(), backend });
+    sessions.push(session);
+    const root = uniquePath('shared');
+    const shared = Array.from({ length: 20 }, (_, index) => new LeaderElection({ path: `${root}/e${index}`, session }));
+    elections.push(...shared);
+    const terms = shared.map((election) => nextEvent(election, 'elected'));
+    await Promise.all(shared.map((election) => election.start()));
+    const tokens = (await Promise.all(terms)).map((term) => term.fencingToken);
+    expect(new Set(tokens).size).toBe(20);
+    await shared[0]!.stop();
+    expect(session.state).toBe('connected');
+    expect(shared[1]!.isLeader).toBe(true);
+    await Promise.all(shared.map((election) => election.stop()));
+    await removeTree(session, root);
+  });
+
+  it('trackLeader followers hear of each new leader without listing the queue', async () => {
+    const path = uniquePath('track');
+    const sessionsHere = [0, 1, 2].map(() => new Session({ connect: zkConnect(), backend }));
+    sessions.push(...sessionsHere);
+    const [a, b, c] = sessionsHere.map((session, index) => new LeaderElection({ path, session, id: ['a', 'b', 'c'][index]!, trackLeader: true }));
+    elections.push(a!, b!, c!);
+    await a!.start();
+    await nextEvent(a!, 'elected');
+    await b!.start();
+    const cSeesA = nextEvent(c!, 'leader');
+    await c!.start();
+    expect((await cSeesA)?.id).toBe('a');
+
+    const listingsBefore = sessionsHere[2]!.requestCounts.getChildren ?? 0;
+    const cSeesB = nextEvent(c!, 'leader');
+    await a!.stop();
+    const leader = await cSeesB;
+    expect(leader?.id).toBe('b');
+    expect(leader?.fencingToken).toBe(b!.fencingToken);
+    expect(sessionsHere[2]!.requestCounts.getChildren ?? 0).toBe(listingsBefore);
+    const admin = await adminSession();
+    await Promise.all([b!.stop(), c!.stop()]);
+    await removeTree(admin, path);
+    await admin.close();
+  });
+});
