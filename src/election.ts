@@ -20,7 +20,7 @@ import {
   validatePrefix,
   type CandidateName,
 } from './paths.js';
-import { Session } from './session.js';
+import { Session, type SessionOptions } from './session.js';
 
 /** Why a leadership term ended. */
 export type LossReason = 'suspended' | 'expired' | 'resigned' | 'stopped' | 'node-deleted' | 'session-closed';
@@ -131,8 +131,10 @@ const retryDelayMs = 250;
 export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   readonly path: string;
   readonly id: string;
-  readonly session: Session;
   private readonly ownsSession: boolean;
+  /** A shared session, or (for an own session) made in start(): constructing connects nothing. */
+  private sessionRef: Session | null = null;
+  private readonly makeSession: () => Session;
   private readonly payload: Buffer;
   private readonly acl: readonly AclEntry[];
   private readonly onSuspend: 'release' | 'hold';
@@ -161,7 +163,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private leaderRecordWatch: string | null = null;
   /** Watches set and not yet fired, by epoch:generation:path. */
   private readonly activeWatches = new Set<string>();
-  private readonly detachSession: () => void;
+  private detachSession: () => void = () => {};
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
 
@@ -189,22 +191,31 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }
     if (options.session) {
       if (!(options.session instanceof Session)) throw new InvalidArgumentError('session must be a zk-leader Session');
-      this.session = options.session;
+      const shared = options.session;
+      this.makeSession = () => shared;
       this.ownsSession = false;
     } else if (options.connect !== undefined) {
-      this.session = new Session({
+      const sessionOptions: SessionOptions = {
         connect: options.connect,
         ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
         ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         ...(options.backend !== undefined ? { backend: options.backend } : {}),
         ...(options.auth !== undefined ? { auth: options.auth } : {}),
         logger: this.logger,
-      });
+      };
+      // Validate now, so a bad connect string fails at construction; connect in start().
+      Session.validateOptions(sessionOptions);
+      this.makeSession = () => new Session(sessionOptions);
       this.ownsSession = true;
     } else {
       throw new InvalidArgumentError("LeaderElection needs connect (e.g. '127.0.0.1:2181') or session");
     }
-    this.detachSession = this.attachToSession();
+  }
+
+  /** The session this election runs on; available once `start()` was called. */
+  get session(): Session {
+    if (!this.sessionRef) throw new InvalidStateError('the election has no session before start()');
+    return this.sessionRef;
   }
 
   /** Whether this participant leads now (after any takeover delay). */
@@ -276,6 +287,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       throw new InvalidStateError(`start() was already called (the election is ${this.state}): create a new LeaderElection to join again`);
     }
     this.state = 'running';
+    this.sessionRef = this.makeSession();
+    this.detachSession = this.attachToSession();
     for (const signal of this.signals) {
       const handler = () => void this.releaseOnSignal(signal);
       this.signalHandlers.set(signal, handler);
@@ -626,8 +639,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   stop(): Promise<void> {
     if (this.state === 'idle' || this.state === 'stopped') {
       this.state = 'stopped';
-      this.detachSession();
-      return this.stopping ?? (this.ownsSession ? this.session.close() : Promise.resolve());
+      return this.stopping ?? Promise.resolve();
     }
     return this.finish('stopped');
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { createClient } from './client/index.js';
+import { createClient, validateBackend } from './client/index.js';
 import type {
   AclEntry,
   BackendName,
@@ -125,19 +125,34 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Requests sent on behalf of recipes, by operation (heartbeats are counted as 'heartbeat'). */
   readonly requestCounts: Record<string, number> = {};
 
-  constructor(options: SessionOptions) {
-    super();
-    this.connectString = validateConnect(options.connect);
-    this.requestedSessionTimeoutMs = validatePositive(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs);
-    this.negotiatedTimeoutMs = this.requestedSessionTimeoutMs;
-    this.connectTimeoutMs = validatePositive(options.connectTimeoutMs, 'connectTimeoutMs', 15_000);
-    this.backend = options.backend ?? 'node-zookeeper-client';
-    this.auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
-    for (const auth of this.auth) {
-      if (auth?.scheme !== 'digest' || typeof auth.credential !== 'string' || !auth.credential.includes(':')) {
-        throw new InvalidArgumentError(`auth must be { scheme: 'digest', credential: 'user:password' }: got ${JSON.stringify(auth)}`);
+  /** Checks session options without connecting; throws InvalidArgumentError. */
+  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger'>> & { auth: DigestAuth[] } {
+    if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
+    const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
+    const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
+    for (const entry of auth) {
+      if (entry?.scheme !== 'digest' || typeof entry.credential !== 'string' || !entry.credential.includes(':')) {
+        throw new InvalidArgumentError(`auth must be { scheme: 'digest', credential: 'user:password' }: got ${JSON.stringify(entry)}`);
       }
     }
+    return {
+      connect: validateConnect(options.connect),
+      sessionTimeoutMs: validatePositive(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs),
+      connectTimeoutMs: validatePositive(options.connectTimeoutMs, 'connectTimeoutMs', 15_000),
+      backend,
+      auth,
+    };
+  }
+
+  constructor(options: SessionOptions) {
+    super();
+    const valid = Session.validateOptions(options);
+    this.connectString = valid.connect;
+    this.requestedSessionTimeoutMs = valid.sessionTimeoutMs;
+    this.negotiatedTimeoutMs = this.requestedSessionTimeoutMs;
+    this.connectTimeoutMs = valid.connectTimeoutMs;
+    this.backend = valid.backend;
+    this.auth = valid.auth;
     this.logger = options.logger ?? silentLogger;
     this.firstConnect = new Promise((resolve, reject) => {
       this.settleFirstConnect = (error) => (error ? reject(error) : resolve());

@@ -5,18 +5,20 @@ import type { BackendName, ClientOptions, ZkClient } from './types.js';
 
 export const backendNames: readonly BackendName[] = ['node-zookeeper-client', 'zookeeper'];
 
+export function validateBackend(backend: unknown): BackendName {
+  if (!backendNames.includes(backend as BackendName)) {
+    throw new InvalidArgumentError(
+      `backend must be one of ${backendNames.map((name) => `'${name}'`).join(', ')}: got ${JSON.stringify(backend)}`,
+    );
+  }
+  return backend as BackendName;
+}
+
 /** Creates a client of the chosen backend; the native one is loaded only when chosen. */
 export function createClient(backend: BackendName, options: ClientOptions): ZkClient {
-  switch (backend) {
-    case 'node-zookeeper-client':
-      return new NodeZookeeperClientAdapter(options);
-    case 'zookeeper':
-      return new NativeZookeeperAdapter(options);
-    default:
-      throw new InvalidArgumentError(
-        `backend must be one of ${backendNames.map((name) => `'${name}'`).join(', ')}: got '${String(backend)}'`,
-      );
-  }
+  return validateBackend(backend) === 'zookeeper'
+    ? new NativeZookeeperAdapter(options)
+    : new NodeZookeeperClientAdapter(options);
 }
 
 export type * from './types.js';

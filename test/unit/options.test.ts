@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { decodePayload, encodePayload } from '../../src/candidate.js';
+import { LeaderElection } from '../../src/election.js';
+import { Session } from '../../src/session.js';
+
+const connect = '127.0.0.1:2181';
+
+describe('LeaderElection options', () => {
+  it.each([
+    [{ path: 'jobs/leader', connect }, "path must start with '/'"],
+    [{ path: '/jobs/leader/', connect }, "must not end with '/'"],
+    [{ path: '/jobs', connect, id: 'a/b' }, "id must not contain '/'"],
+    [{ path: '/jobs', connect, id: '' }, 'id must be a non-empty string'],
+    [{ path: '/jobs' }, 'needs connect'],
+    [{ path: '/jobs', connect: '' }, 'connect must be a ZooKeeper connect string'],
+    [{ path: '/jobs', connect: 'host:port:x' }, 'malformed server'],
+    [{ path: '/jobs', connect, onSuspend: 'sometimes' }, "onSuspend must be 'release' or 'hold'"],
+    [{ path: '/jobs', connect, takeoverDelayMs: -1 }, 'takeoverDelayMs must be a number >= 0'],
+    [{ path: '/jobs', connect, sessionTimeoutMs: 0 }, 'sessionTimeoutMs must be a positive number'],
+    [{ path: '/jobs', connect, backend: 'curator' }, "backend must be one of 'node-zookeeper-client', 'zookeeper'"],
+    [{ path: '/jobs', connect, auth: { scheme: 'digest', credential: 'nopassword' } }, "credential: 'user:password'"],
+  ])('rejects %j at construction', (options, message) => {
+    expect(() => new LeaderElection(options as never)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }),
+    );
+  });
+
+  it('rejects data that JSON cannot carry', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => new LeaderElection({ path: '/jobs', connect, data: cyclic })).toThrow(/data must be JSON-serializable/);
+    expect(() => new LeaderElection({ path: '/jobs', connect, data: 10n })).toThrow(/data must be JSON-serializable/);
+  });
+
+  it('rejects data larger than a znode holds', () => {
+    expect(() => new LeaderElection({ path: '/jobs', connect, data: 'x'.repeat(1024 * 1024) })).toThrow(/at most 1048576 bytes/);
+  });
+
+  it('rejects connect and session together', () => {
+    const session = Object.create(Session.prototype) as Session;
+    expect(() => new LeaderElection({ path: '/jobs', connect, session })).toThrow(/either connect or session/);
+  });
+
+  it('connects nothing until start(), and stop() before start() is a no-op', async () => {
+    const election = new LeaderElection({ path: '/jobs', connect });
+    expect(() => election.session).toThrow(/before start/);
+    await election.stop();
+    await expect(election.start()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+});
+
+describe('candidate payloads', () => {
+  it('round-trip id and data', () => {
+    expect(decodePayload(encodePayload({ id: 'a', data: { port: 80 } }), 'node')).toEqual({ id: 'a', data: { port: 80 } });
+  });
+
+  it('read data written by other programs as raw text under the node name', () => {
+    expect(decodePayload(Buffer.from('10.0.0.1'), 'n_1')).toEqual({ id: 'n_1', data: '10.0.0.1' });
+    expect(decodePayload(Buffer.alloc(0), 'n_1')).toEqual({ id: 'n_1', data: null });
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ancestorsAndSelf, candidateNameStem, electionOrder, newGuid, parseCandidateName, validatePath, validatePrefix } from '../../src/paths.js';
+
+describe('validatePath', () => {
+  it.each([
+    ['jobs/leader', "must start with '/'"],
+    ['/jobs/leader/', "must not end with '/'"],
+    ['/jobs//leader', 'empty segment'],
+    ['/jobs/../leader', "without '.' or '..'"],
+    ['/jobs/./leader', "without '.' or '..'"],
+    ['/', 'below the root'],
+    ['', 'non-empty string'],
+  ])('rejects %j with a message that says what is wrong', (path, message) => {
+    expect(() => validatePath(path)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }));
+  });
+
+  it('names the bad value in the message', () => {
+    expect(() => validatePath('jobs/leader')).toThrow("path must start with '/': got 'jobs/leader'");
+  });
+
+  it('rejects values that are not strings', () => {
+    expect(() => validatePath(42)).toThrow(/non-empty string/);
+  });
+
+  it('accepts absolute paths', () => {
+    expect(validatePath('/services/scheduler/leader')).toBe('/services/scheduler/leader');
+  });
+});
+
+describe('candidate names', () => {
+  it('parse back into prefix, GUID and sequence', () => {
+    const guid = newGuid();
+    const name = `${candidateNameStem('web_', guid)}0000000042`;
+    expect(parseCandidateName(name)).toEqual({ name, prefix: 'web_', guid, sequence: 42 });
+  });
+
+  it('find the GUID even when the prefix ends in hex digits', () => {
+    const guid = newGuid();
+    expect(parseCandidateName(`${candidateNameStem('abc', guid)}0000000001`)?.guid).toBe(guid);
+  });
+
+  it('ignore nodes that are not candidates', () => {
+    expect(parseCandidateName('config')).toBeNull();
+    expect(parseCandidateName('lock-0000000001')).toBeNull();
+  });
+
+  it('order by sequence, not by name', () => {
+    const [a, b, c] = [newGuid(), newGuid(), newGuid()].sort().reverse();
+    const children = [`${a}-n_0000000003`, `zzz${b}-n_0000000001`, `${c}-n_0000000002`, 'not-a-candidate'];
+    expect(electionOrder(children).map((candidate) => candidate.sequence)).toEqual([1, 2, 3]);
+  });
+
+  it('order past the 10-digit wrap of the signed sequence counter', () => {
+    const guid = newGuid();
+    const order = electionOrder([`${guid}-n_2147483647`, `${guid}-n_0000000005`]).map((candidate) => candidate.sequence);
+    expect(order).toEqual([5, 2147483647]);
+  });
+
+  it('reject prefixes that would break parsing', () => {
+    expect(() => validatePrefix('a/b')).toThrow(/prefix/);
+    expect(validatePrefix('worker.1_')).toBe('worker.1_');
+  });
+});
+
+describe('ancestorsAndSelf', () => {
+  it('lists each level from the top', () => {
+    expect(ancestorsAndSelf('/a/b/c')).toEqual(['/a', '/a/b', '/a/b/c']);
+  });
+});
