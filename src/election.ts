@@ -152,7 +152,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private candidacy: { guid: string; generation: number; mayExist: boolean } | null = null;
   /** A node left by an expired session: deleted once a new session is up, to hand over sooner. */
   private orphanedNodePath: string | null = null;
-  private predecessorWasLeader = false;
+  /** The leader node and position last reported by `follower`. */
+  private lastFollowerKey: string | null = null;
   private term: Term | null = null;
   private dirty = false;
   private loop: Promise<void> | null = null;
@@ -252,6 +253,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       this.endTerm('expired');
       this.orphanedNodePath = this.node?.path ?? null;
       this.node = null;
+      this.lastFollowerKey = null;
     };
     const onConnected = () => {
       if (this.state === 'running') this.requestEvaluation();
@@ -403,8 +405,12 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (this.isStale(epoch, generation)) return;
     // Gone between the listing and the watch: re-list rather than wait for nothing.
     if (!stat) return this.requestEvaluation();
-    this.predecessorWasLeader = wasLeader;
-    this.emit('follower', { leader, position });
+    // Re-evaluations that change nothing (a reconnect, a repeated trigger) stay quiet.
+    const followerKey = `${leader.node}:${position}`;
+    if (followerKey !== this.lastFollowerKey) {
+      this.lastFollowerKey = followerKey;
+      this.emit('follower', { leader, position });
+    }
     if (this.trackLeader) await this.watchLeaderRecord(epoch, generation);
   }
 
@@ -437,6 +443,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.endTerm('node-deleted');
     this.node = null;
     this.candidacy = null;
+    this.lastFollowerKey = null;
     this.requestEvaluation();
   }
 
@@ -464,6 +471,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private grant(fencingToken: bigint): void {
     if (this.term) return;
     const term: Term = { fencingToken, controller: new AbortController(), announced: false, delayTimer: null };
+    this.lastFollowerKey = null;
     this.term = term;
     const announce = () => {
       term.delayTimer = null;

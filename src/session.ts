@@ -350,8 +350,15 @@ export class Session extends EventEmitter<SessionEvents> {
     this.count('heartbeat');
     client.exists('/').then(
       () => this.heard(client),
-      () => {},
+      (error: unknown) => this.onRequestFailed(client, error),
     );
+  }
+
+  /** A request answered SESSION_EXPIRED: the session is gone even if the socket looks fine. */
+  private onRequestFailed(client: ZkClient, error: unknown): void {
+    if (client !== this.client) return;
+    if (isZooKeeperError(error, 'SESSION_EXPIRED')) this.expire('server');
+    else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) this.heard(client);
   }
 
   private heard(client: ZkClient): void {
@@ -392,7 +399,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.heard(client);
       return result;
     } catch (error) {
-      if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) this.heard(client);
+      this.onRequestFailed(client, error);
       throw error;
     }
   }

@@ -1,0 +1,42 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parses an example's flags (plus --connect, defaulting to ZK_CONNECT); prints usage and
+ * exits 2 on a bad flag instead of a stack trace.
+ */
+export function parseExampleArgs<T extends Options>(usage: string, options: T, args = process.argv.slice(2)) {
+  try {
+    const parsed = parseArgs({
+      args,
+      options: { connect: { type: 'string' }, help: { type: 'boolean' }, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+    const values = parsed.values as Record<string, unknown>;
+    if (values.help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    const connect = (values.connect as string | undefined) ?? process.env.ZK_CONNECT;
+    if (!connect) fail('no ZooKeeper given: pass --connect host:port or set ZK_CONNECT', usage);
+    return { values, positionals: parsed.positionals, connect };
+  } catch (error) {
+    fail((error as Error).message, usage);
+  }
+}
+
+export function fail(message: string, usage?: string): never {
+  console.error(`error: ${message}`);
+  if (usage) console.error(usage);
+  process.exit(2);
+}
+
+/** A positive whole number of milliseconds from a flag, or the default. */
+export function milliseconds(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) fail(`${flag} takes a whole number of milliseconds: got '${String(value)}'`);
+  return number;
+}

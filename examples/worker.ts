@@ -1,0 +1,69 @@
+/**
+ * The worker from the PHP cluster example, done right. Run it in three terminals:
+ *
+ *   npx tsx examples/worker.ts --connect 127.0.0.1:2181
+ *
+ * The first one leads, the others work and follow. Ctrl+C on the leader hands over at once;
+ * `kill -9` on the leader hands over after the session timeout. With --json every line on
+ * stdout is one JSON event: {"ts":..., "id":..., "event":"started|follower|elected|lost|stopped", ...}
+ */
+import { hostname } from 'node:os';
+import { LeaderElection, ZkLeaderError } from '../src/index.js';
+import { fail, milliseconds, parseExampleArgs } from './support/cli.js';
+
+const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
+                 [--session-timeout ms] [--json]`;
+const { values, connect } = parseExampleArgs(usage, {
+  path: { type: 'string', default: '/zk-leader/demo' },
+  id: { type: 'string' },
+  'session-timeout': { type: 'string' },
+  json: { type: 'boolean', default: false },
+});
+const id = (values.id as string | undefined) ?? `${hostname()}-${process.pid}`;
+const json = values.json as boolean;
+
+/** One line per event: JSON for tools, or words for people. */
+function report(event: string, fields: Record<string, unknown>, words: string): void {
+  if (json) process.stdout.write(JSON.stringify({ ts: performance.timeOrigin + performance.now(), id, event, ...fields }) + '\n');
+  else console.log(`${new Date().toISOString()} ${id}: ${words}`);
+}
+
+let election: LeaderElection;
+try {
+  election = new LeaderElection({
+    connect,
+    path: values.path as string,
+    id,
+    sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
+    releaseOnSignals: true,
+  });
+} catch (error) {
+  fail((error as Error).message, usage);
+}
+
+election.on('follower', ({ leader, position }) =>
+  report('follower', { leader: leader.id, position }, `working, following ${leader.id} (position ${position} in the queue)`),
+);
+election.on('elected', ({ fencingToken, signal }) => {
+  report('elected', { fencingToken: fencingToken.toString() }, `leading: term ${fencingToken}`);
+  // The leader's own work: stops the moment leadership ends.
+  const tick = setInterval(() => {
+    if (!json) console.log(`${new Date().toISOString()} ${id}: leader work tick (term ${fencingToken})`);
+  }, 5000);
+  signal.addEventListener('abort', () => clearInterval(tick), { once: true });
+});
+election.on('lost', ({ reason }) => report('lost', { reason }, `no longer leading (${reason})`));
+election.on('expired', () => !json && console.log(`${new Date().toISOString()} ${id}: session expired, re-joining on a new session`));
+election.on('error', (error) => console.error(`${id}: ${error.message}`));
+election.on('stopped', () => {
+  report('stopped', {}, 'stopped, leadership released');
+  process.exit(0);
+});
+
+report('started', { path: values.path }, `joining ${values.path} at ${connect}`);
+try {
+  await election.start();
+} catch (error) {
+  console.error(`error: ${(error as ZkLeaderError).message}`);
+  process.exit(2);
+}
