@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ExampleProcess, startExample } from '../../examples/support/processes.js';
+import { freePort } from '../../src/testing/ports.js';
+import { adminSession, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+
+describe('the examples, run as programs', () => {
+  const running: ExampleProcess[] = [];
+  const paths: string[] = [];
+  afterEach(async () => {
+    for (const example of running.splice(0)) example.signal('SIGKILL');
+    const admin = await adminSession();
+    for (const path of paths.splice(0)) await removeTree(admin, path);
+    await admin.close();
+  });
+  function start(name: string, args: string[]): ExampleProcess {
+    const example = startExample(name, args);
+    running.push(example);
+    return example;
+  }
+
+  it('worker.ts: three workers, the leader stops with SIGINT, the next one leads at once', async () => {
+    const path = uniquePath('worker');
+    paths.push(path);
+    const worker = (id: string) => start('worker', ['--connect', zkConnect(), '--path', path, '--id', id, '--json', '--session-timeout', '4000']);
+    const first = worker('w1');
+    const elected = await first.waitForEvent('elected');
+    const [second, third] = [worker('w2'), worker('w3')];
+    await second.waitForEvent('follower', (fields) => fields.leader === 'w1');
+    await third.waitForEvent('follower', (fields) => fields.leader === 'w1');
+
+    first.signal('SIGINT');
+    const [secondElected] = await Promise.all([second.waitForEvent('elected'), first.waitForEvent('stopped')]);
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(BigInt(secondElected.fencingToken as string)).toBeGreaterThan(BigInt(elected.fencingToken as string));
+    expect(secondElected.ts as number).toBeGreaterThan(elected.ts as number);
+
+    // Every stdout line of a --json worker is one JSON object with ts, id and event.
+    for (const line of first.lines) {
+      const fields = JSON.parse(line) as Record<string, unknown>;
+      expect(typeof fields.ts).toBe('number');
+      expect(fields.id).toBe('w1');
+      expect(['started', 'follower', 'elected', 'lost', 'stopped']).toContain(fields.event);
+    }
+    expect(first.events().map((event) => event.event)).toEqual(['started', 'elected', 'lost', 'stopped']);
+    expect(first.events()[2]).toMatchObject({ reason: 'stopped' });
+  });
+
+  it('worker.ts: kill -9 of the leader hands over after the session timeout', async () => {
+    const path = uniquePath('worker-kill');
+    paths.push(path);
+    const first = start('worker', ['--connect', zkConnect(), '--path', path, '--id', 'k1', '--json', '--session-timeout', '2000']);
+    await first.waitForEvent('elected');
+    const second = start('worker', ['--connect', zkConnect(), '--path', path, '--id', 'k2', '--json', '--session-timeout', '2000']);
+    await second.waitForEvent('follower');
+    const killedAt = Date.now();
+    first.signal('SIGKILL');
+    const elected = await second.waitForEvent('elected');
+    expect(elected.ts as number).toBeGreaterThanOrEqual(killedAt + 1000);
+  });
+
+  it('worker.ts: a bad flag exits 2 with one clear line', async () => {
+    const bad = start('worker', ['--connect', zkConnect(), '--path', 'relative/path']);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr[0]).toBe("error: path must start with '/': got 'relative/path'");
+  });
+
+  it('master-standby.ts: the HTTP endpoint moves to the standby when the master stops', async () => {
+    const path = uniquePath('master');
+    paths.push(path);
+    const [portA, portB] = [await freePort(), await freePort()];
+    const master = start('master-standby', ['--connect', zkConnect(), '--path', path, '--port', String(portA), '--id', 'alpha']);
+    await master.waitForLine((line) => line.includes('master now'));
+    const standby = start('master-standby', ['--connect', zkConnect(), '--path', path, '--port', String(portB), '--id', 'beta', '--takeover-delay', '200']);
+    await standby.waitForLine((line) => line.includes('standby; master is alpha'));
+    expect(await (await fetch(`http://127.0.0.1:${portA}/`)).text()).toBe('master alpha\n');
+    const answer = await fetch(`http://127.0.0.1:${portB}/`);
+    expect(answer.status).toBe(503);
+    expect(await answer.text()).toBe('standby, master is alpha\n');
+
+    master.signal('SIGTERM');
+    await master.waitForLine((line) => line.includes('interrupted: mastership ended'));
+    await standby.waitForLine((line) => line.includes('master now'));
+    expect(await (await fetch(`http://127.0.0.1:${portB}/`)).text()).toBe('master beta\n');
+  });
+
+  it('session-expiry.ts: re-initialises on a new session after a forced expiry, without a restart', async () => {
+    const path = uniquePath('expiry');
+    paths.push(path);
+    const example = start('session-expiry', ['--connect', zkConnect(), '--path', path, '--expire-self-after', '1500', '--session-timeout', '3000']);
+    const firstTerm = await example.waitForLine((line) => line.includes('leading: term'));
+    await example.waitForLine((line) => line.includes('session expired: creating a new session'));
+    await example.waitForLine((line) => line.includes('(session #2)'));
+    const secondTerm = await example.waitForLine((line) => line.includes('leading: term') && line !== firstTerm);
+    const token = (line: string) => BigInt(/term (\d+)/.exec(line)![1]!);
+    expect(token(secondTerm)).toBeGreaterThan(token(firstTerm));
+    expect(example.child.exitCode).toBeNull();
+  });
+});
