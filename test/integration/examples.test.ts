@@ -96,3 +96,55 @@ describe('the examples, run as programs', () => {
     expect(example.child.exitCode).toBeNull();
   });
 });
+
+describe('task-queue.ts', () => {
+  const running: ExampleProcess[] = [];
+  afterEach(() => {
+    for (const example of running.splice(0)) example.signal('SIGKILL');
+  });
+
+  it('50 tasks end exactly once although the leader and a busy worker are killed with -9 mid-run', async () => {
+    const root = uniquePath('task-queue');
+    const common = ['--connect', zkConnect(), '--root', root, '--json', '--session-timeout', '2000'];
+    const worker = (id: string) => {
+      const example = startExample('task-queue', ['worker', '--id', id, ...common]);
+      running.push(example);
+      return example;
+    };
+    const workers = new Map([['a', worker('a')]]);
+    await workers.get('a')!.waitForEvent('leading');
+    for (const id of ['b', 'c']) {
+      workers.set(id, worker(id));
+      await workers.get(id)!.waitForEvent('worker');
+    }
+    const submitter = startExample('task-queue', ['submit', '--payload', '{"sleepMs":150}', '--count', '50', ...common]);
+    expect((await submitter.exited).code).toBe(0);
+    const taskIds = submitter.events().map((event) => event.task as string);
+    expect(taskIds).toHaveLength(50);
+
+    const finishedLines = () => [...workers.values()].flatMap((example) => example.events().filter((event) => event.event === 'finished'));
+    const until = async (condition: () => boolean) => {
+      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    await until(() => finishedLines().length >= 8);
+    workers.get('a')!.signal('SIGKILL'); // the leader, with tasks of its own running
+    await until(() => finishedLines().length >= 20);
+    const busy = [...workers.entries()].find(([id, example]) => id !== 'a' && example.events().some((event) => event.event === 'running'));
+    busy![1].signal('SIGKILL');
+    await until(() => new Set(finishedLines().map((event) => event.task)).size === 50);
+
+    // Exactly once: one recorded outcome per task across every worker, the killed ones included.
+    const outcomes = finishedLines().map((event) => event.task as string);
+    expect(outcomes.sort()).toEqual([...taskIds].sort());
+    const admin = await adminSession();
+    for (const id of taskIds) {
+      const record = JSON.parse((await admin.getData(`${root}/tasks/${id}`)).data.toString()) as { status: string; attempts: number };
+      expect(record.status).toBe('ok');
+    }
+    const requeued = [...workers.values()].flatMap((example) => example.events().filter((event) => event.event === 'requeued'));
+    expect(requeued.length).toBeGreaterThan(0);
+    for (const example of running.splice(0)) example.signal('SIGKILL');
+    await removeTree(admin, root);
+    await admin.close();
+  });
+});
