@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { hostname } from 'node:os';
-import { decodePayload, encodePayload, validateId } from './candidate.js';
+import { encodePayload, validateId } from './candidate.js';
 import type { AclEntry, BackendName, DigestAuth, WatchEvent } from './client/types.js';
 import { openAcl } from './client/types.js';
 import {
@@ -13,33 +13,17 @@ import {
 import { silentLogger, type Logger } from './logger.js';
 import {
   candidateNameStem,
-  electionOrder,
   joinPath,
   newGuid,
   validatePath,
   validatePrefix,
-  type CandidateName,
 } from './paths.js';
+import { readLeader, readParticipant, readParticipants, readQueue, type LeaderInfo, type Participant } from './queue.js';
 import { Session, type SessionOptions } from './session.js';
+import { WatchSet } from './watches.js';
 
 /** Why a leadership term ended. */
 export type LossReason = 'suspended' | 'expired' | 'resigned' | 'stopped' | 'node-deleted' | 'session-closed';
-
-/** A participant as read from ZooKeeper. */
-export interface Participant {
-  id: string;
-  data: unknown;
-  /** The znode name, e.g. "5f0c...-n_0000000007". */
-  node: string;
-  sequence: number;
-  /** The owning session, 16 hex digits. */
-  sessionId: string;
-  /** The czxid of the participant's znode: its fencing token should it lead. */
-  fencingToken: bigint;
-  createdAtMs: number;
-}
-
-export interface LeaderInfo extends Participant {}
 
 export interface ElectedEvent {
   fencingToken: bigint;
@@ -163,7 +147,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   /** The epoch:generation of the active watch on the leader record, so only one is set. */
   private leaderRecordWatch: string | null = null;
   /** Watches set and not yet fired, by epoch:generation:path. */
-  private readonly activeWatches = new Set<string>();
+  private readonly activeWatches = new WatchSet();
   private detachSession: () => void = () => {};
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
@@ -378,16 +362,9 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     const epoch = this.epoch;
     if (!node || this.isStale(epoch, generation)) return;
 
-    let children: string[];
-    try {
-      children = await this.session.getChildren(this.path);
-    } catch (error) {
-      // The election node itself was deleted (by an operator): our node went with it.
-      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
-      children = [];
-    }
+    // An empty queue also covers an election node deleted by an operator: ours went with it.
+    const queue = await readQueue(this.session, this.path);
     if (this.isStale(epoch, generation)) return;
-    const queue = electionOrder(children);
     const position = queue.findIndex((candidate) => candidate.name === node.name);
     if (position < 0) return this.onOwnNodeGone();
     if (position === 0) return this.confirmLeadership(node, epoch, generation);
@@ -395,7 +372,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     // Someone is ahead of us: whatever we believed, we do not lead.
     this.endTerm('node-deleted');
     const predecessor = queue[position - 1]!;
-    const leader = await this.readParticipant(queue[0]!);
+    const leader = await readParticipant(this.session, this.path, queue[0]!);
     if (this.isStale(epoch, generation)) return;
     if (!leader) return this.requestEvaluation();
     const wasLeader = position === 1;
@@ -414,26 +391,19 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (this.trackLeader) await this.watchLeaderRecord(epoch, generation);
   }
 
-  /**
-   * `exists` with a watch, setting at most one watch per node and candidacy: evaluations
-   * repeat, and a second watch on the same node would wake this participant twice.
-   */
+  /** `exists` with a watch, setting at most one watch per node and candidacy. */
   private async watchNode(path: string, epoch: number, generation: number, onEvent: (event: WatchEvent) => void) {
     const scope = `${epoch}:${generation}:`;
-    const key = scope + path;
-    if (this.activeWatches.has(key)) return this.session.exists(path);
     // Watches of earlier candidacies are ignored when they fire: forget them now.
-    for (const stale of this.activeWatches) if (!stale.startsWith(scope)) this.activeWatches.delete(stale);
-    this.activeWatches.add(key);
+    this.activeWatches.retain((key) => key.startsWith(scope));
+    const key = scope + path;
+    const watcher = this.activeWatches.watcher(key, onEvent);
     try {
-      const stat = await this.session.exists(path, (event) => {
-        this.activeWatches.delete(key);
-        onEvent(event);
-      });
-      if (!stat) this.activeWatches.delete(key);
+      const stat = await this.session.exists(path, watcher);
+      if (!stat && watcher) this.activeWatches.release(key);
       return stat;
     } catch (error) {
-      this.activeWatches.delete(key);
+      if (watcher) this.activeWatches.release(key);
       throw error;
     }
   }
@@ -562,16 +532,6 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }
   }
 
-  private async readParticipant(candidate: CandidateName): Promise<Participant | null> {
-    try {
-      const { data, stat } = await this.session.getData(joinPath(this.path, candidate.name));
-      return toParticipant(candidate, data, stat);
-    } catch (error) {
-      if (isZooKeeperError(error, 'NO_NODE')) return null;
-      throw error;
-    }
-  }
-
   // The leader record on the election node's data lets trackLeader followers learn of a
   // new leader with one watch each, without listing the children.
   private async publishLeaderRecord(fencingToken: bigint): Promise<void> {
@@ -595,7 +555,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     const record = parseLeaderRecord(data);
     if (!record || (this.lastLeaderToken !== null && record.token <= this.lastLeaderToken)) return;
     this.lastLeaderToken = record.token;
-    const leader = await this.readParticipant({ name: record.node, prefix: '', guid: '', sequence: sequenceOf(record.node) });
+    const leader = await readParticipant(this.session, this.path, record.node);
     if (!this.isStale(epoch, generation)) this.emit('leader', leader);
   }
 
@@ -742,29 +702,13 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   }
 
   /** The current leader, read from ZooKeeper now; null when nobody leads. */
-  async getLeader(): Promise<LeaderInfo | null> {
-    for (;;) {
-      const queue = await this.listQueue();
-      if (queue.length === 0) return null;
-      const leader = await this.readParticipant(queue[0]!);
-      if (leader) return leader;
-    }
+  getLeader(): Promise<LeaderInfo | null> {
+    return readLeader(this.session, this.path);
   }
 
   /** Every participant in queue order, the leader first, read from ZooKeeper now. */
-  async participants(): Promise<Participant[]> {
-    const queue = await this.listQueue();
-    const read = await Promise.all(queue.map((candidate) => this.readParticipant(candidate)));
-    return read.filter((participant): participant is Participant => participant !== null);
-  }
-
-  private async listQueue(): Promise<CandidateName[]> {
-    try {
-      return electionOrder(await this.session.getChildren(this.path));
-    } catch (error) {
-      if (isZooKeeperError(error, 'NO_NODE')) return [];
-      throw error;
-    }
+  participants(): Promise<Participant[]> {
+    return readParticipants(this.session, this.path);
   }
 }
 
@@ -774,23 +718,6 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | und
     timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function sequenceOf(name: string): number {
-  return Number(name.slice(name.lastIndexOf('_') + 1));
-}
-
-function toParticipant(candidate: CandidateName, data: Buffer, stat: { czxid: bigint; ephemeralOwner: string; createdAtMs: number }): Participant {
-  const payload = decodePayload(data, candidate.name);
-  return {
-    id: payload.id,
-    data: payload.data,
-    node: candidate.name,
-    sequence: candidate.sequence,
-    sessionId: stat.ephemeralOwner,
-    fencingToken: stat.czxid,
-    createdAtMs: stat.createdAtMs,
-  };
 }
 
 function parseLeaderRecord(data: Buffer): { node: string; token: bigint } | null {

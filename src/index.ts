@@ -3,10 +3,9 @@ export type {
   ElectedEvent,
   LeaderElectionEvents,
   LeaderElectionOptions,
-  LeaderInfo,
   LossReason,
-  Participant,
 } from './election.js';
+export type { LeaderInfo, Participant } from './queue.js';
 export { Session } from './session.js';
 export type { ExpiryReason, SessionEvents, SessionOptions, SessionState, SuspendReason } from './session.js';
 export {
@@ -23,3 +22,7 @@ export { Permission, openAcl } from './client/types.js';
 export type { AclEntry, BackendName, DigestAuth } from './client/types.js';
 export { digestAcl } from './acl.js';
 export type { Logger } from './logger.js';
+export { LeaderObserver } from './observer.js';
+export type { LeaderObserverEvents, LeaderObserverOptions, ObservedLeader } from './observer.js';
+export { Membership } from './membership.js';
+export type { JoinOptions, Member, MemberHealth, MembershipEvents, MembershipOptions } from './membership.js';

@@ -37,7 +37,7 @@ export function ancestorsAndSelf(path: string): string[] {
 }
 
 export function joinPath(parent: string, child: string): string {
-  return `${parent}/${child}`;
+  return parent === '/' ? `/${child}` : `${parent}/${child}`;
 }
 
 /**

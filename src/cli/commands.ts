@@ -1,0 +1,190 @@
+import { ZkLeaderError, isZooKeeperError } from '../errors.js';
+import { Membership, type Member } from '../membership.js';
+import { electionOrder, joinPath, validatePath } from '../paths.js';
+import { readParticipants, readQueue, type Participant } from '../queue.js';
+import type { Session } from '../session.js';
+import { age, bytes, compact, table, toJson } from './format.js';
+
+export interface CommandOptions {
+  session: Session;
+  json: boolean;
+  group?: string;
+}
+
+/** Exit codes, a contract for scripts. */
+export const exitCode = { ok: 0, noLeader: 1, usage: 2 } as const;
+
+function checkedPath(path: string, what: string): string {
+  try {
+    return validatePath(path, what);
+  } catch (error) {
+    throw new ZkLeaderError('USAGE', (error as Error).message);
+  }
+}
+
+/**
+ * The queue of an election, or a clear error for a path that is not one: missing (no
+ * leader, exit 1) or holding children of another format (exit 2).
+ */
+async function readElection(session: Session, path: string): Promise<Participant[]> {
+  let children: string[];
+  try {
+    children = await session.getChildren(path);
+  } catch (error) {
+    if (isZooKeeperError(error, 'NO_NODE')) throw new ZkLeaderError('NO_LEADER', `no election at ${path}: the node does not exist`);
+    throw error;
+  }
+  if (children.length > 0 && electionOrder(children).length === 0) {
+    const sample = children.slice(0, 3).map((name) => `'${name}'`).join(', ');
+    throw new ZkLeaderError('USAGE', `${path} is not an election: its ${children.length} children (${sample}) are not zk-leader candidates`);
+  }
+  return readParticipants(session, path);
+}
+
+function participantRows(participants: Participant[], now: number): string[][] {
+  return participants.map((participant, position) => [
+    String(position),
+    position === 0 ? 'leader' : 'standby',
+    participant.id,
+    participant.sessionId,
+    age(now - participant.createdAtMs),
+    participant.fencingToken.toString(),
+    compact(participant.data),
+  ]);
+}
+
+function memberRows(members: Member[], now: number): string[][] {
+  return members.map((member) => [
+    member.id,
+    member.status,
+    member.health ? String(member.health.pid) : '',
+    member.health ? bytes(member.health.heapUsedBytes) : '',
+    member.health ? age(member.health.uptimeSeconds * 1000) : '',
+    age(now - member.updatedAt),
+    compact(member.details ?? member.data),
+  ]);
+}
+
+async function readGroup(session: Session, group: string): Promise<Member[]> {
+  const membership = new Membership({ session });
+  try {
+    return await membership.watch(checkedPath(group, '--group'));
+  } finally {
+    await membership.close();
+  }
+}
+
+function render(path: string, participants: Participant[], members: Member[] | null): string {
+  const now = Date.now();
+  const lines = [
+    participants.length > 0 ? `election ${path}: leader ${participants[0]!.id} (token ${participants[0]!.fencingToken})` : `election ${path}: no leader`,
+  ];
+  if (participants.length > 0) {
+    lines.push('', table(['#', 'role', 'id', 'session', 'age', 'token', 'data'], participantRows(participants, now)));
+  }
+  if (members) {
+    lines.push('', `group: ${members.length} member${members.length === 1 ? '' : 's'}`);
+    if (members.length > 0) lines.push(table(['id', 'status', 'pid', 'heap', 'uptime', 'updated', 'details'], memberRows(members, now)));
+  }
+  return lines.join('\n');
+}
+
+/** `zk-leader status <path>` */
+export async function statusOf(target: string, options: CommandOptions): Promise<number> {
+  const path = checkedPath(target, 'path');
+  const participants = await readElection(options.session, path);
+  const members = options.group ? await readGroup(options.session, options.group) : null;
+  if (options.json) {
+    process.stdout.write(toJson({ path, leader: participants[0] ?? null, participants, ...(members ? { members } : {}) }) + '\n');
+  } else {
+    process.stdout.write(render(path, participants, members) + '\n');
+  }
+  return participants.length > 0 ? exitCode.ok : exitCode.noLeader;
+}
+
+/** `zk-leader watch <path>`: one line per change until SIGINT/SIGTERM. */
+export async function watchElection(target: string, options: CommandOptions): Promise<number> {
+  const path = checkedPath(target, 'path');
+  const { session } = options;
+  const membership = options.group ? new Membership({ session }) : null;
+  let last = '';
+  let dirty = true;
+  let running = false;
+  const print = (fields: Record<string, unknown>, words: string) => {
+    const stamp = new Date().toISOString();
+    process.stdout.write(options.json ? toJson({ ts: Date.now(), ...fields }) + '\n' : `${stamp} ${words}\n`);
+  };
+  const look = async () => {
+    if (running) return;
+    running = true;
+    while (dirty) {
+      dirty = false;
+      const queue = await readQueue(session, path, () => {
+        dirty = true;
+        void look();
+      });
+      const participants = await readParticipants(session, path);
+      const summary = participants.map((participant) => participant.node).join(',');
+      if (summary === last && queue.length === participants.length) continue;
+      last = summary;
+      const leader = participants[0];
+      print(
+        { event: 'election', path, leader: leader ?? null, queue: participants.map((participant) => participant.id) },
+        leader
+          ? `leader ${leader.id} (token ${leader.fencingToken}); queue: ${participants.map((participant) => participant.id).join(', ')}`
+          : `no leader on ${path}`,
+      );
+    }
+    running = false;
+  };
+  session.on('connected', () => {
+    dirty = true;
+    void look();
+  });
+  if (membership) {
+    membership.on('members', (members) =>
+      print({ event: 'members', group: options.group, members }, `members: ${members.map((member) => `${member.id}=${member.status}`).join(', ') || 'none'}`),
+    );
+    await membership.watch(checkedPath(options.group!, '--group'));
+  }
+  await look();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await membership?.close();
+  return exitCode.ok;
+}
+
+/** `zk-leader list <root>`: every election under root (breadth first, up to 10 000 nodes). */
+export async function listElections(target: string, options: CommandOptions): Promise<number> {
+  const root = target === '/' ? target : checkedPath(target, 'root');
+  const { session } = options;
+  if (!(await session.exists(root))) throw new ZkLeaderError('USAGE', `no node at ${root}: check the root path`);
+  const found: { path: string; leader: Participant | null; participants: number }[] = [];
+  const pending = [root];
+  for (let visited = 0; pending.length > 0 && visited < 10_000; visited++) {
+    const path = pending.shift()!;
+    let children: string[];
+    try {
+      children = await session.getChildren(path);
+    } catch (error) {
+      if (isZooKeeperError(error, 'NO_NODE', 'NO_AUTH')) continue;
+      throw error;
+    }
+    if (electionOrder(children).length > 0) {
+      const participants = await readParticipants(session, path);
+      found.push({ path, leader: participants[0] ?? null, participants: participants.length });
+    }
+    for (const child of children) if (!/-n_-?\d{10,}$/.test(child)) pending.push(joinPath(path, child));
+  }
+  if (options.json) {
+    process.stdout.write(toJson(found) + '\n');
+  } else if (found.length === 0) {
+    process.stdout.write(`no elections under ${root}\n`);
+  } else {
+    const rows = found.map((election) => [election.path, election.leader?.id ?? '(none)', election.leader?.fencingToken.toString() ?? '', String(election.participants)]);
+    process.stdout.write(table(['election', 'leader', 'token', 'participants'], rows) + '\n');
+  }
+  return found.length > 0 ? exitCode.ok : exitCode.noLeader;
+}

@@ -1,0 +1,311 @@
+import { EventEmitter } from 'eventemitter3';
+import { loadavg } from 'node:os';
+import { validateId, maxNodeDataBytes } from './candidate.js';
+import type { AclEntry } from './client/types.js';
+import { openAcl } from './client/types.js';
+import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isZooKeeperError } from './errors.js';
+import { joinPath, validatePath } from './paths.js';
+import { Session, type SessionOptions } from './session.js';
+import { WatchSet } from './watches.js';
+
+/** What a member publishes about its own health. */
+export interface MemberHealth {
+  pid: number;
+  heapUsedBytes: number;
+  uptimeSeconds: number;
+  /** One-minute load average of the member's machine. */
+  load: number;
+}
+
+/** A group member as read from ZooKeeper. */
+export interface Member {
+  id: string;
+  data: unknown;
+  /** Free text such as 'starting', 'ok', 'warning', 'error'. */
+  status: string;
+  details?: unknown;
+  health?: MemberHealth;
+  /** When the member last wrote its record (ms since the epoch). */
+  updatedAt: number;
+  sessionId: string;
+  joinedAt: number;
+}
+
+export interface MembershipEvents {
+  joined: [member: Member];
+  left: [member: Member];
+  updated: [member: Member];
+  /** The whole group, after every change. */
+  members: [members: Member[]];
+  error: [error: ZkLeaderError];
+}
+
+export type MembershipOptions = {
+  /** Publish pid, heap, uptime and load this often; 0 (default) publishes none. */
+  reportEveryMs?: number;
+  acl?: readonly AclEntry[];
+} & ({ session: Session } | ({ session?: undefined } & SessionOptions));
+
+export interface JoinOptions {
+  id: string;
+  data?: unknown;
+  status?: string;
+  details?: unknown;
+}
+
+interface OwnRecord {
+  id: string;
+  data: unknown;
+  status: string;
+  details?: unknown;
+  health?: MemberHealth;
+  updatedAt: number;
+}
+
+function parseMember(name: string, bytes: Buffer, sessionId: string, joinedAt: number): Member {
+  let record: Partial<OwnRecord> = {};
+  try {
+    record = JSON.parse(bytes.toString('utf8')) as Partial<OwnRecord>;
+  } catch {
+    // written by another program: keep the raw text as data
+    record = { data: bytes.toString('utf8') };
+  }
+  return {
+    id: typeof record.id === 'string' ? record.id : name,
+    data: record.data ?? null,
+    status: typeof record.status === 'string' ? record.status : 'unknown',
+    ...(record.details !== undefined ? { details: record.details } : {}),
+    ...(record.health ? { health: record.health } : {}),
+    updatedAt: typeof record.updatedAt === 'number' ? record.updatedAt : joinedAt,
+    sessionId,
+    joinedAt,
+  };
+}
+
+function sameMember(a: Member, b: Member): boolean {
+  return a.sessionId === b.sessionId && a.updatedAt === b.updatedAt && a.status === b.status && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Group membership with status: each member is an ephemeral node `<path>/<id>` holding its
+ * data, status and (optionally) health. Watchers see `joined`, `left`, `updated` and the
+ * whole list in order. A member re-joins by itself after its session expires.
+ */
+export class Membership extends EventEmitter<MembershipEvents> {
+  readonly session: Session;
+  private readonly ownsSession: boolean;
+  private readonly reportEveryMs: number;
+  private readonly acl: readonly AclEntry[];
+  private path: string | null = null;
+  private own: OwnRecord | null = null;
+  private known = new Map<string, Member>();
+  private readonly watches = new WatchSet();
+  private dirty = false;
+  private running: Promise<void> | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly onConnected = () => {
+    // A new session: our ephemeral node and every watch are gone.
+    this.watches.retain(() => false);
+    if (this.own) void this.writeOwn('create').catch((error: unknown) => this.fail(error));
+    this.refresh();
+  };
+  private readonly onReconnected = () => this.refresh();
+
+  constructor(options: MembershipOptions) {
+    super();
+    this.reportEveryMs = options.reportEveryMs ?? 0;
+    if (typeof this.reportEveryMs !== 'number' || this.reportEveryMs < 0) {
+      throw new InvalidArgumentError(`reportEveryMs must be a number >= 0: got ${JSON.stringify(options.reportEveryMs)}`);
+    }
+    this.acl = options.acl ?? openAcl;
+    if (options.session) {
+      this.session = options.session;
+      this.ownsSession = false;
+    } else {
+      this.session = new Session(options);
+      this.ownsSession = true;
+    }
+  }
+
+  /** Joins the group at `path` as `id` and starts watching it. */
+  async join(path: string, options: JoinOptions): Promise<void> {
+    if (this.own) throw new InvalidStateError(`already joined as '${this.own.id}': call leave() first`);
+    const id = validateId(options?.id);
+    this.own = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: Date.now() };
+    await this.watch(path);
+    await this.writeOwn('create');
+    if (this.reportEveryMs > 0) {
+      this.reportTimer = setInterval(() => void this.setStatus(this.own!.status, this.own!.details).catch((error: unknown) => this.fail(error)), this.reportEveryMs);
+    }
+  }
+
+  /** Watches the group at `path` without joining; resolves with the members as of now. */
+  async watch(path: string): Promise<Member[]> {
+    if (this.closed) throw new InvalidStateError('the membership is closed: create a new one');
+    const valid = validatePath(path);
+    if (this.path && this.path !== valid) throw new InvalidStateError(`already watching '${this.path}'`);
+    if (!this.path) {
+      this.path = valid;
+      await this.session.ready();
+      await this.session.ensurePath(valid, this.acl);
+      this.session.on('connected', this.onConnected);
+      this.session.on('reconnected', this.onReconnected);
+    }
+    this.refresh();
+    await this.running;
+    return [...this.known.values()];
+  }
+
+  /** Publishes a new status (and details); health too when reporting is on. */
+  async setStatus(status: string, details?: unknown): Promise<void> {
+    if (!this.own) throw new InvalidStateError('join() first');
+    if (typeof status !== 'string' || status === '') throw new InvalidArgumentError(`status must be a non-empty string: got ${JSON.stringify(status)}`);
+    this.own = { ...this.own, status, details, updatedAt: Date.now() };
+    await this.writeOwn('update');
+  }
+
+  /** The members, read from ZooKeeper now. */
+  async members(): Promise<Member[]> {
+    if (!this.path) throw new InvalidStateError('join() or watch() first');
+    return this.read(false);
+  }
+
+  private encodeOwn(): Buffer {
+    const record: OwnRecord = { ...this.own!, ...(this.reportEveryMs > 0 ? { health: currentHealth() } : {}) };
+    const bytes = Buffer.from(JSON.stringify(record));
+    if (bytes.length > maxNodeDataBytes) throw new InvalidArgumentError(`member record is ${bytes.length} bytes; at most ${maxNodeDataBytes}`);
+    return bytes;
+  }
+
+  private async writeOwn(mode: 'create' | 'update'): Promise<void> {
+    const path = joinPath(this.path!, this.own!.id);
+    for (;;) {
+      try {
+        if (mode === 'update') await this.session.setData(path, this.encodeOwn());
+        else await this.session.create(path, this.encodeOwn(), 'ephemeral', this.acl);
+        return;
+      } catch (error) {
+        if (mode === 'create' && isZooKeeperError(error, 'NODE_EXISTS')) {
+          const stat = await this.session.exists(path);
+          if (stat?.ephemeralOwner === this.session.sessionId) return;
+          // A node of our expired session lingers until the server drops it: wait for that.
+          if (stat) await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
+        }
+        if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
+          mode = 'create';
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private refresh(): void {
+    this.dirty = true;
+    this.running ??= this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty && !this.closed) {
+      this.dirty = false;
+      try {
+        this.publish(await this.read(true));
+      } catch (error) {
+        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) this.fail(error);
+        return;
+      }
+    }
+  }
+
+  private async read(watch: boolean): Promise<Member[]> {
+    const path = this.path!;
+    const onChange = () => this.refresh();
+    const children = (await this.session.getChildren(path, watch ? this.watches.watcher(path, onChange) : undefined)).sort();
+    const read = await Promise.all(
+      children.map(async (name) => {
+        const key = joinPath(path, name);
+        try {
+          const { data, stat } = await this.session.getData(key, watch ? this.watches.watcher(key, onChange) : undefined);
+          return parseMember(name, data, stat.ephemeralOwner, stat.createdAtMs);
+        } catch (error) {
+          if (isZooKeeperError(error, 'NO_NODE')) {
+            this.watches.release(key);
+            return null;
+          }
+          throw error;
+        }
+      }),
+    );
+    return read.filter((member): member is Member => member !== null);
+  }
+
+  private publish(members: Member[]): void {
+    if (this.closed) return;
+    const next = new Map(members.map((member) => [member.id, member]));
+    let changed = false;
+    for (const [id, member] of this.known) {
+      if (!next.has(id)) {
+        changed = true;
+        this.emit('left', member);
+      }
+    }
+    for (const [id, member] of next) {
+      const before = this.known.get(id);
+      if (!before) {
+        changed = true;
+        this.emit('joined', member);
+      } else if (!sameMember(before, member)) {
+        changed = true;
+        this.emit('updated', member);
+      }
+    }
+    this.known = next;
+    if (changed) this.emit('members', members);
+  }
+
+  private fail(error: unknown): void {
+    if (this.closed) return;
+    this.emit('error', error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error }));
+  }
+
+  /** Leaves the group (deletes our node) but keeps watching. */
+  async leave(): Promise<void> {
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.reportTimer = null;
+    const own = this.own;
+    this.own = null;
+    if (!own || !this.path || this.session.state === 'closed') return;
+    try {
+      await this.session.remove(joinPath(this.path, own.id));
+    } catch (error) {
+      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+    }
+  }
+
+  /** Leaves, stops watching, and closes an own session. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.leave().catch(() => {});
+    this.closed = true;
+    this.session.off('connected', this.onConnected);
+    this.session.off('reconnected', this.onReconnected);
+    if (this.ownsSession) await this.session.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function currentHealth(): MemberHealth {
+  return {
+    pid: process.pid,
+    heapUsedBytes: process.memoryUsage().heapUsed,
+    uptimeSeconds: Math.round(process.uptime()),
+    load: loadavg()[0] ?? 0,
+  };
+}

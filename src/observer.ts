@@ -1,0 +1,145 @@
+import { EventEmitter } from 'eventemitter3';
+import { InvalidStateError, ZkLeaderError, isZooKeeperError } from './errors.js';
+import { validatePath } from './paths.js';
+import { readParticipant, readQueue, type LeaderInfo } from './queue.js';
+import { Session, type SessionOptions } from './session.js';
+
+export interface ObservedLeader extends LeaderInfo {
+  /** When this observer first saw this leader (ms since the epoch). */
+  since: number;
+}
+
+export interface LeaderObserverEvents {
+  /** The leader changed: a new one, or null while nobody leads. */
+  leader: [leader: ObservedLeader | null];
+  error: [error: ZkLeaderError];
+  closed: [];
+}
+
+export type LeaderObserverOptions = { path: string } & ({ session: Session } | ({ session?: undefined } & SessionOptions));
+
+/**
+ * Follows an election without taking part: knows the current leader (to route requests to
+ * the master, say) and emits `leader` on every change. It watches the queue's children, so
+ * it hears of every join and leave; participants themselves never do that.
+ */
+export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
+  readonly path: string;
+  readonly session: Session;
+  private readonly ownsSession: boolean;
+  private current: ObservedLeader | null = null;
+  private dirty = false;
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private started: Promise<void> | null = null;
+  private readonly onConnected = () => this.refresh();
+
+  constructor(options: LeaderObserverOptions) {
+    super();
+    this.path = validatePath(options.path);
+    if (options.session) {
+      this.session = options.session;
+      this.ownsSession = false;
+    } else {
+      this.session = new Session(options);
+      this.ownsSession = true;
+    }
+  }
+
+  /** The leader as last seen, or null. */
+  get leader(): ObservedLeader | null {
+    return this.current;
+  }
+
+  /** Starts following; resolves once the current leader (or its absence) is known. */
+  start(): Promise<void> {
+    if (this.closed) return Promise.reject(new InvalidStateError('the observer is closed: create a new one'));
+    this.started ??= (async () => {
+      await this.session.ready();
+      // A new session after expiry has lost our watch: look again.
+      this.session.on('connected', this.onConnected);
+      this.session.on('reconnected', this.onConnected);
+      this.refresh();
+      await this.running;
+    })();
+    return this.started;
+  }
+
+  private refresh(): void {
+    this.dirty = true;
+    this.running ??= this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty && !this.closed) {
+      this.dirty = false;
+      try {
+        await this.look();
+      } catch (error) {
+        if (this.closed) return;
+        if (isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) return; // the session's events bring us back
+        this.emit('error', error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error }));
+        return;
+      }
+    }
+  }
+
+  private async look(): Promise<void> {
+    const queue = await readQueue(this.session, this.path, () => this.refresh());
+    let leader: LeaderInfo | null = null;
+    for (const candidate of queue) {
+      leader = await readParticipant(this.session, this.path, candidate);
+      if (leader) break;
+    }
+    if (this.closed || leader?.node === this.current?.node) return;
+    this.current = leader ? { ...leader, since: Date.now() } : null;
+    this.emit('leader', this.current);
+  }
+
+  /**
+   * Resolves with the leader as soon as there is one. Rejects with `timeoutMs` elapsed
+   * (code WAIT_TIMEOUT) or when `signal` aborts.
+   */
+  async waitForLeader(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ObservedLeader> {
+    await this.start();
+    if (this.current) return this.current;
+    return new Promise((resolve, reject) => {
+      const timer = options.timeoutMs === undefined ? null : setTimeout(() => {
+        cleanup();
+        reject(new ZkLeaderError('WAIT_TIMEOUT', `no leader on ${this.path} within ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+      const onLeader = (leader: ObservedLeader | null) => {
+        if (!leader) return;
+        cleanup();
+        resolve(leader);
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(options.signal?.reason);
+      };
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        this.off('leader', onLeader);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      this.on('leader', onLeader);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Stops following (and closes an own session). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.session.off('connected', this.onConnected);
+    this.session.off('reconnected', this.onConnected);
+    if (this.ownsSession) await this.session.close();
+    this.emit('closed');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
