@@ -1,8 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidStateError, ZkLeaderError, isZooKeeperError } from './errors.js';
-import { validatePath } from './paths.js';
-import { readParticipant, readQueue, type LeaderInfo } from './queue.js';
+import { electionOrder, validatePath, type CandidateName } from './paths.js';
+import { readParticipant, type LeaderInfo } from './queue.js';
 import { Session, type SessionOptions } from './session.js';
+import { WatchSet } from './watches.js';
 
 export interface ObservedLeader extends LeaderInfo {
   /** When this observer first saw this leader (ms since the epoch). */
@@ -32,7 +33,14 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
   private running: Promise<void> | null = null;
   private closed = false;
   private started: Promise<void> | null = null;
-  private readonly onConnected = () => this.refresh();
+  private readonly watches = new WatchSet();
+  private readonly onConnected = () => {
+    // After an expiry no watch of ours is left; after a reconnect they all are.
+    if (this.session.generation !== this.watchedGeneration) this.watches.retain(() => false);
+    this.watchedGeneration = this.session.generation;
+    this.refresh();
+  };
+  private watchedGeneration = 0;
 
   constructor(options: LeaderObserverOptions) {
     super();
@@ -87,7 +95,18 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
   }
 
   private async look(): Promise<void> {
-    const queue = await readQueue(this.session, this.path, () => this.refresh());
+    const onChange = () => this.refresh();
+    let queue: CandidateName[];
+    try {
+      queue = electionOrder(await this.session.getChildren(this.path, this.watches.watcher('children', onChange)));
+    } catch (error) {
+      this.watches.release('children');
+      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+      // No election node yet: watch for its creation instead.
+      const created = await this.session.exists(this.path, this.watches.watcher('exists', onChange));
+      if (created) return this.refresh();
+      queue = [];
+    }
     let leader: LeaderInfo | null = null;
     for (const candidate of queue) {
       leader = await readParticipant(this.session, this.path, candidate);
