@@ -1,0 +1,57 @@
+import { LeaderElection, Session } from '../src/index.js';
+import type { BackendName } from '../src/client/types.js';
+
+export interface ScaleResult {
+  label: string;
+  participants: number;
+  sessions: number;
+  elections: number;
+  /** From the first start() to every participant knowing the same leader of its election. */
+  agreeMs: number;
+  heapPerElectionBytes?: number;
+}
+
+function settled(election: LeaderElection): Promise<string> {
+  return new Promise((resolve) => {
+    election.once('elected', () => resolve(election.nodeName!));
+    election.once('follower', ({ leader }) => resolve(leader.node));
+  });
+}
+
+/**
+ * `sessions` sessions, `elections` elections, every session taking part in every election
+ * (participants = sessions x elections); times the join until all agree on each leader.
+ */
+export async function scale(connect: string, backend: BackendName, sessionCount: number, electionCount: number, label: string): Promise<ScaleResult> {
+  const root = `/zk-leader-bench/scale-${backend}-${sessionCount}x${electionCount}-${process.pid}`;
+  const sessions = Array.from({ length: sessionCount }, () => new Session({ connect, backend, sessionTimeoutMs: 30_000 }));
+  await Promise.all(sessions.map((session) => session.ready()));
+  await sessions[0]!.ensurePath(root);
+  global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const elections = sessions.flatMap((session) =>
+    Array.from({ length: electionCount }, (_, index) => new LeaderElection({ session, path: `${root}/e${index}` })),
+  );
+  const startedAt = performance.now();
+  const views = elections.map(settled);
+  await Promise.all(elections.map((election) => election.start()));
+  const leaders = await Promise.all(views);
+  const agreeMs = performance.now() - startedAt;
+  for (let index = 0; index < electionCount; index++) {
+    const seen = new Set(leaders.filter((_, position) => position % electionCount === index));
+    if (seen.size !== 1) throw new Error(`election e${index}: participants disagree on the leader (${[...seen].join(', ')})`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  global.gc?.();
+  const heapPerElectionBytes = (process.memoryUsage().heapUsed - heapBefore) / elections.length;
+  await Promise.all(elections.map((election) => election.stop()));
+  await Promise.all(sessions.map((session) => session.close()));
+  return {
+    label,
+    participants: elections.length,
+    sessions: sessionCount,
+    elections: electionCount,
+    agreeMs,
+    ...(global.gc ? { heapPerElectionBytes } : {}),
+  };
+}
