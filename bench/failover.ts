@@ -14,13 +14,18 @@ function electedOnce(election: LeaderElection): Promise<number> {
  */
 export async function gracefulFailover(connect: string, backend: BackendName, rounds: number): Promise<number[]> {
   const path = `/zk-leader-bench/graceful-${backend}-${process.pid}`;
+  // Resolves once the participant has settled: leading, or watching its predecessor.
   const join = async () => {
     const election = new LeaderElection({ connect, path, backend, sessionTimeoutMs: 10_000 });
+    const settled = new Promise((resolve) => {
+      election.once('elected', resolve);
+      election.once('follower', resolve);
+    });
     await election.start();
+    await settled;
     return election;
   };
   let leader = await join();
-  if (!leader.isLeader) await electedOnce(leader);
   let next = await join();
   const latencies: number[] = [];
   for (let round = 0; round < rounds; round++) {

@@ -3,7 +3,8 @@
  * backends, with kazoo and Curator measured in the same run on the same server when they
  * are installed. Prints a table and writes bench/RESULTS.md and bench/failover.svg.
  *
- * Flags: --rounds N (graceful failover rounds, default 50), --quick (small sizes), --skip-peers.
+ * Flags: --rounds N (graceful failover rounds, default 50), --quick (small sizes), --skip-peers,
+ * --durable (the server fsyncs every write, as in production).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '50' },
     quick: { type: 'boolean', default: false },
     'skip-peers': { type: 'boolean', default: false },
+    durable: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -31,7 +33,9 @@ const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
 const crashSessionTimeoutMs = 2000;
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-const zookeeper = await startZooKeeper();
+// By default the server skips the fsync per write (forceSync=no) so the figures measure the
+// clients; --durable measures with it, which adds the same disk flush to every handover.
+const zookeeper = await startZooKeeper({ forceSync: values.durable });
 log(`using ${zookeeper.describe()}`);
 const connect = zookeeper.connectString;
 const lines: string[] = [];
@@ -90,6 +94,11 @@ try {
   out();
   out(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${zookeeper.describe()}.`);
   out(`Date: ${new Date().toISOString()}. All figures from one run, same machine, same server; loopback. Machines here are noisy: read medians and ratios.`);
+  out(
+    values.durable
+      ? 'The server fsyncs every write (forceSync=yes): each handover includes one disk flush, the same for every implementation.'
+      : 'The server runs with forceSync=no, so the figures measure the clients rather than the disk; `npm run bench -- --durable` adds the (same) fsync to every implementation.',
+  );
   out();
   out('## Graceful failover (leader releases, next participant elected)');
   out();

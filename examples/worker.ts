@@ -8,15 +8,16 @@
  * stdout is one JSON event: {"ts":..., "id":..., "event":"started|follower|elected|lost|stopped", ...}
  */
 import { hostname } from 'node:os';
-import { LeaderElection, ZkLeaderError } from '../src/index.js';
+import { LeaderElection, ZkLeaderError, type BackendName } from '../src/index.js';
 import { fail, milliseconds, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
-                 [--session-timeout ms] [--json]`;
+                 [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]`;
 const { values, connect } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/demo' },
   id: { type: 'string' },
   'session-timeout': { type: 'string' },
+  backend: { type: 'string', default: 'node-zookeeper-client' },
   json: { type: 'boolean', default: false },
 });
 const id = (values.id as string | undefined) ?? `${hostname()}-${process.pid}`;
@@ -35,6 +36,7 @@ try {
     path: values.path as string,
     id,
     sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
+    backend: values.backend as BackendName,
     releaseOnSignals: true,
   });
 } catch (error) {

@@ -57,7 +57,7 @@ export async function startDockerZooKeeper(options: StartZooKeeperOptions): Prom
         ZOO_TICK_TIME: String(tickTimeMs),
         ZOO_4LW_COMMANDS_WHITELIST: '*',
         ZOO_ADMINSERVER_ENABLED: 'false',
-        ZOO_CFG_EXTRA: `minSessionTimeout=${2 * tickTimeMs} maxSessionTimeout=120000`,
+        ZOO_CFG_EXTRA: `minSessionTimeout=${2 * tickTimeMs} maxSessionTimeout=120000 forceSync=${options.forceSync === false ? 'no' : 'yes'}`,
         ...(network ? { ZOO_MY_ID: String(index + 1), ZOO_SERVERS: zooServers } : {}),
       });
     if (network) builder = builder.withNetwork(network).withNetworkAliases(name);

@@ -17,7 +17,7 @@ interface ServerPorts {
   electionPort: number;
 }
 
-function zooCfg(folder: string, self: ServerPorts, all: ServerPorts[], tickTimeMs: number): string {
+function zooCfg(folder: string, self: ServerPorts, all: ServerPorts[], tickTimeMs: number, forceSync: boolean): string {
   const lines = [
     `tickTime=${tickTimeMs}`,
     `minSessionTimeout=${2 * tickTimeMs}`,
@@ -32,6 +32,7 @@ function zooCfg(folder: string, self: ServerPorts, all: ServerPorts[], tickTimeM
     'initLimit=50',
     'syncLimit=25',
     'autopurge.purgeInterval=0',
+    `forceSync=${forceSync ? 'yes' : 'no'}`,
   ];
   if (all.length > 1) {
     for (const peer of all) {
@@ -170,7 +171,7 @@ export async function startLocalZooKeeper(
     const folder = join(root, `server-${serverPorts.id}`);
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, 'myid'), `${serverPorts.id}\n`);
-    writeFileSync(join(folder, 'zoo.cfg'), zooCfg(folder, serverPorts, ports, tickTimeMs));
+    writeFileSync(join(folder, 'zoo.cfg'), zooCfg(folder, serverPorts, ports, tickTimeMs, options.forceSync ?? true));
     return new LocalServer(installation, serverPorts, folder, mainClass, startTimeoutMs);
   });
 
@@ -200,7 +201,7 @@ export async function startLocalZooKeeper(
     minSessionTimeoutMs: 2 * tickTimeMs,
     servers,
     describe: () =>
-      `ZooKeeper ${version}, ${count === 1 ? 'standalone' : `${count}-server ensemble`}, local Java process (${installation.source}) at ${connectString}`,
+      `ZooKeeper ${version}, ${count === 1 ? 'standalone' : `${count}-server ensemble`}${options.forceSync === false ? ' (forceSync=no)' : ''}, local Java process (${installation.source}) at ${connectString}`,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -47,6 +47,11 @@ export interface StartZooKeeperOptions {
   tickTimeMs?: number;
   /** How long to wait for the servers to serve. Default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * Whether the server fsyncs its transaction log before answering a write (ZooKeeper's
+   * `forceSync`). Default true, as in production; false takes the disk out of every write.
+   */
+  forceSync?: boolean;
   /** Environment to read `ZK_CONNECT` and `ZOOKEEPER_HOME` from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
