@@ -390,8 +390,11 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Runs one request on the current client, keeping the reply clock and the counters. */
   private async request<T>(operation: string, run: (client: ZkClient) => Promise<T>): Promise<T> {
-    const client = this.client;
     if (this.currentState === 'closed') throw new SessionClosedError(operation);
+    // Both clients send the credentials after requests queued while not connected, which
+    // the server then answers NO_AUTH: hold requests until the connection is up.
+    if (this.currentState !== 'connected') await this.whenConnected();
+    const client = this.client;
     if (!client) throw new ZkLeaderError('CONNECTION_LOSS', `${operation}: no ZooKeeper connection right now; it is retried on reconnect`);
     this.count(operation);
     try {
@@ -423,12 +426,15 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.request('getChildren', (client) => client.getChildren(path, watcher));
   }
 
-  /** Creates `path` and its missing parents as persistent nodes; existing ones are fine. */
+  /**
+   * Creates `path` and its missing parents as persistent nodes; existing ones are fine. `acl`
+   * applies to `path` itself; parents, often shared with other applications, are left open.
+   */
   async ensurePath(path: string, acl: readonly AclEntry[] = openAcl): Promise<void> {
     for (const node of ancestorsAndSelf(path)) {
       if (await this.exists(node)) continue;
       try {
-        await this.create(node, Buffer.alloc(0), 'persistent', acl);
+        await this.create(node, Buffer.alloc(0), 'persistent', node === path ? acl : openAcl);
       } catch (error) {
         if (!isZooKeeperError(error, 'NODE_EXISTS')) throw error;
       }

@@ -10,6 +10,7 @@ import type {
   DigestAuth,
   NodeStat,
   SessionCredentials,
+  WatchEventType,
   Watcher,
   ZkClient,
 } from './types.js';
@@ -77,6 +78,15 @@ function toStat(raw: NativeStat): NodeStat {
     dataLength: raw.dataLength,
   };
 }
+
+type WatchKind = 'exists' | 'data' | 'children';
+
+/** Which events end which kind of watch, as ZooKeeper defines them. */
+const firesOn: Record<WatchKind, WatchEventType[]> = {
+  exists: ['created', 'deleted', 'data-changed'],
+  data: ['deleted', 'data-changed'],
+  children: ['deleted', 'children-changed'],
+};
 
 const ZOK = 0;
 const expiredSessionState = -112;
@@ -152,11 +162,33 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
     });
   }
 
-  private watchWith(watcher: Watcher): WatchCallback {
-    return (type, _state, path) => {
-      const eventType = watchEventType(type);
-      if (eventType) watcher({ type: eventType, path });
-    };
+  // The binding never frees the callback it is handed for a watch, nor what that callback
+  // holds: so it only ever gets this one dispatcher, and our watchers live in `pending`
+  // until their event comes.
+  private readonly pending = new Map<string, { kind: WatchKind; watcher: Watcher }[]>();
+  private readonly dispatch: WatchCallback = (type, _state, path) => {
+    const eventType = watchEventType(type);
+    const waiting = eventType ? this.pending.get(path) : undefined;
+    if (!eventType || !waiting) return;
+    const firing = waiting.filter((entry) => firesOn[entry.kind].includes(eventType));
+    const left = waiting.filter((entry) => !firing.includes(entry));
+    if (left.length > 0) this.pending.set(path, left);
+    else this.pending.delete(path);
+    for (const entry of firing) entry.watcher({ type: eventType, path });
+  };
+
+  private watchWith(path: string, kind: WatchKind, watcher: Watcher): WatchCallback {
+    const waiting = this.pending.get(path) ?? [];
+    waiting.push({ kind, watcher });
+    this.pending.set(path, waiting);
+    return this.dispatch;
+  }
+
+  /** Drops a watcher whose request failed: ZooKeeper set no watch for it. */
+  private unwatch(path: string, watcher: Watcher): void {
+    const left = (this.pending.get(path) ?? []).filter((entry) => entry.watcher !== watcher);
+    if (left.length > 0) this.pending.set(path, left);
+    else this.pending.delete(path);
   }
 
   async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
@@ -180,33 +212,45 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
   async exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
     try {
       const stat = await this.call<NativeStat>('exists', path, (done) =>
-        watcher ? this.native.aw_exists(path, this.watchWith(watcher), done) : this.native.a_exists(path, false, done),
+        watcher ? this.native.aw_exists(path, this.watchWith(path, 'exists', watcher), done) : this.native.a_exists(path, false, done),
       );
       return toStat(stat);
     } catch (error) {
+      // NO_NODE still sets the watch (for the node's creation); other errors set none.
       if ((error as { code?: string }).code === 'NO_NODE') return null;
+      if (watcher) this.unwatch(path, watcher);
       throw error;
     }
   }
 
   async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
-    const [stat, data] = await this.call<[NativeStat, Buffer | null]>('getData', path, (done) => {
-      const callback = (rc: number, error: string, raw: NativeStat, value: Buffer | null) => done(rc, error, [raw, value]);
-      return watcher ? this.native.aw_get(path, this.watchWith(watcher), callback) : this.native.a_get(path, false, callback);
-    });
-    return { data: data ?? Buffer.alloc(0), stat: toStat(stat) };
+    try {
+      const [stat, data] = await this.call<[NativeStat, Buffer | null]>('getData', path, (done) => {
+        const callback = (rc: number, error: string, raw: NativeStat, value: Buffer | null) => done(rc, error, [raw, value]);
+        return watcher ? this.native.aw_get(path, this.watchWith(path, 'data', watcher), callback) : this.native.a_get(path, false, callback);
+      });
+      return { data: data ?? Buffer.alloc(0), stat: toStat(stat) };
+    } catch (error) {
+      if (watcher) this.unwatch(path, watcher);
+      throw error;
+    }
   }
 
   async setData(path: string, data: Buffer, version: number): Promise<NodeStat> {
     return toStat(await this.call<NativeStat>('setData', path, (done) => this.native.a_set(path, data, version, done)));
   }
 
-  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
-    return this.call('getChildren', path, (done) =>
-      watcher
-        ? this.native.aw_get_children(path, this.watchWith(watcher), done)
-        : this.native.a_get_children(path, false, done),
-    );
+  async getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    try {
+      return await this.call<string[]>('getChildren', path, (done) =>
+        watcher
+          ? this.native.aw_get_children(path, this.watchWith(path, 'children', watcher), done)
+          : this.native.a_get_children(path, false, done),
+      );
+    } catch (error) {
+      if (watcher) this.unwatch(path, watcher);
+      throw error;
+    }
   }
 
   dropConnection(): void {

@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { digestAcl } from '../../src/acl.js';
+import { LeaderElection } from '../../src/election.js';
+import { Session } from '../../src/session.js';
+import { electionFixture } from '../support/election.js';
+import { nextEvent } from '../support/events.js';
+import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+
+describe.each(backends)('misuse and errors on %s', (backend) => {
+  const participant = electionFixture(backend);
+  const sessions: Session[] = [];
+  afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((session) => session.close()));
+  });
+  function session(auth?: string): Session {
+    const created = new Session({ connect: zkConnect(), backend, ...(auth ? { auth: { scheme: 'digest' as const, credential: auth } } : {}) });
+    sessions.push(created);
+    return created;
+  }
+
+  it('start() twice is an INVALID_STATE error that leaves the running election alone', async () => {
+    const alice = participant(uniquePath('start-twice'));
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    await expect(alice.start()).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining('already called') });
+    await term;
+    expect(alice.isLeader).toBe(true);
+  });
+
+  it('emits nothing after stop(), whatever happens to the election node', async () => {
+    const path = uniquePath('after-stop');
+    const alice = participant(path);
+    const bob = participant(path);
+    await alice.start();
+    await bob.start();
+    await bob.stop();
+    const late: string[] = [];
+    for (const event of ['elected', 'lost', 'follower', 'leader', 'suspended', 'reconnected', 'expired', 'stopped', 'error'] as const) {
+      bob.on(event, () => late.push(event));
+    }
+    const bobLeads = nextEvent(bob, 'elected', 1000).catch(() => 'none');
+    await alice.stop();
+    expect(await bobLeads).toBe('none');
+    expect(late).toEqual([]);
+  });
+
+  it('ignores children of another format under the election path', async () => {
+    const path = uniquePath('foreign-children');
+    const admin = await adminSession();
+    await admin.ensurePath(path);
+    await admin.create(`${path}/lock-0000000001`, Buffer.from('other program'), 'persistent');
+    await admin.create(`${path}/config`, Buffer.from('{}'), 'persistent');
+    const alice = participant(path, { id: 'alice' });
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    await term;
+    expect((await alice.participants()).map((p) => p.id)).toEqual(['alice']);
+    await admin.close();
+  });
+
+  it('reports ZooKeeper errors mid-run as error events and recovers when they stop', async () => {
+    const path = uniquePath('errors-mid-run');
+    const alice = participant(path);
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    await term;
+    const operator = session();
+    await operator.ready();
+
+    // The election node is replaced by an ephemeral node: it can have no children now.
+    const error = nextEvent(alice, 'error');
+    // Sent back to back on one connection, so they land before the participant can re-join.
+    await Promise.all([
+      operator.remove(`${path}/${alice.nodeName}`),
+      operator.remove(path),
+      operator.create(path, Buffer.alloc(0), 'ephemeral'),
+    ]);
+    expect(await error).toMatchObject({ code: 'NO_CHILDREN_FOR_EPHEMERALS', message: expect.stringContaining('choose a path whose parents are persistent') });
+
+    // The operator's session ends, its node goes: the participant volunteers again.
+    const again = nextEvent(alice, 'elected');
+    await operator.close();
+    await again;
+  });
+
+  it('leaves no timer, socket or listener behind once stopped', async () => {
+    const shared = session();
+    await shared.ready();
+    const listenersBefore = shared.eventNames().map((name) => shared.listenerCount(name)).reduce((a, b) => a + b, 0);
+    const resourcesBefore = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'TCPSocketWrap').length;
+    const path = uniquePath('hygiene');
+    const own = new LeaderElection({ path, connect: zkConnect(), backend });
+    const onShared = new LeaderElection({ path, session: shared });
+    await own.start();
+    await onShared.start();
+    await own.stop();
+    await onShared.stop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(shared.eventNames().map((name) => shared.listenerCount(name)).reduce((a, b) => a + b, 0)).toBe(listenersBefore);
+    const resourcesAfter = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'TCPSocketWrap').length;
+    expect(resourcesAfter).toBeLessThanOrEqual(resourcesBefore);
+    const admin = await adminSession();
+    expect(await admin.getChildren(path)).toEqual([]);
+    await removeTree(admin, path);
+    await admin.close();
+  });
+});
+
+describe.each(backends)('access control on %s', (backend) => {
+  const owner = 'owner:s3cret';
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+
+  it('with auth and a digest ACL, only holders of the credential can read, join or delete', async () => {
+    const path = uniquePath('acl');
+    const auth = { scheme: 'digest' as const, credential: owner };
+    // Runs last: the elections are stopped by then.
+    closers.push(async () => {
+      const cleaner = new Session({ connect: zkConnect(), auth });
+      await removeTree(cleaner, path);
+      await cleaner.close();
+    });
+    const leader = new LeaderElection({ path, connect: zkConnect(), backend, id: 'leader', auth, acl: digestAcl(owner) });
+    closers.push(() => leader.stop());
+    const term = nextEvent(leader, 'elected');
+    await leader.start();
+    await term;
+    const leaderNode = `${path}/${leader.nodeName}`;
+
+    for (const credential of [undefined, 'owner:wrong', 'intruder:s3cret']) {
+      const outsider = new Session({ connect: zkConnect(), backend, ...(credential ? { auth: { scheme: 'digest' as const, credential } } : {}) });
+      closers.push(() => outsider.close());
+      await outsider.ready();
+      await expect(outsider.getData(leaderNode)).rejects.toMatchObject({ code: 'NO_AUTH' });
+      await expect(outsider.remove(leaderNode)).rejects.toMatchObject({ code: 'NO_AUTH' });
+      await expect(outsider.getChildren(path)).rejects.toMatchObject({ code: 'NO_AUTH' });
+      const joiner = new LeaderElection({ path, session: outsider, id: 'outsider' });
+      joiner.on('error', () => {});
+      await expect(joiner.start()).rejects.toMatchObject({ code: 'NO_AUTH', message: expect.stringContaining('pass the matching `auth` credential') });
+    }
+    expect(leader.isLeader).toBe(true);
+
+    const member = new LeaderElection({ path, connect: zkConnect(), backend, id: 'member', auth, acl: digestAcl(owner) });
+    closers.push(() => member.stop());
+    await member.start();
+    expect((await member.participants()).map((participant) => participant.id)).toEqual(['leader', 'member']);
+  });
+});
