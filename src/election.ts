@@ -19,7 +19,8 @@ import {
   validatePrefix,
 } from './paths.js';
 import { readLeader, readParticipant, readParticipants, readQueue, type LeaderInfo, type Participant } from './queue.js';
-import { Session, type SessionOptions } from './session.js';
+import { CoalescingRunner } from './coalesce.js';
+import { Session, type SessionEvents, type SessionOptions } from './session.js';
 import { WatchSet } from './watches.js';
 
 /** Why a leadership term ended. */
@@ -139,8 +140,10 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   /** The leader node and position last reported by `follower`. */
   private lastFollowerKey: string | null = null;
   private term: Term | null = null;
-  private dirty = false;
-  private loop: Promise<void> | null = null;
+  private readonly evaluations = new CoalescingRunner(
+    () => this.evaluate().catch((error: unknown) => this.onEvaluationError(error)),
+    () => this.state === 'running',
+  );
   private retryTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   private lastLeaderToken: bigint | null = null;
@@ -248,19 +251,17 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     const onError = (error: ZkLeaderError) => {
       if (this.state === 'running') this.emit('error', error);
     };
-    session.on('suspended', onSuspended);
-    session.on('reconnected', onReconnected);
-    session.on('expired', onExpired);
-    session.on('connected', onConnected);
-    session.on('closed', onClosed);
-    session.on('error', onError);
+    const handlers = {
+      suspended: onSuspended,
+      reconnected: onReconnected,
+      expired: onExpired,
+      connected: onConnected,
+      closed: onClosed,
+      error: onError,
+    } as const;
+    for (const [event, handler] of Object.entries(handlers)) session.on(event as keyof SessionEvents, handler as () => void);
     return () => {
-      session.off('suspended', onSuspended);
-      session.off('reconnected', onReconnected);
-      session.off('expired', onExpired);
-      session.off('connected', onConnected);
-      session.off('closed', onClosed);
-      session.off('error', onError);
+      for (const [event, handler] of Object.entries(handlers)) session.off(event as keyof SessionEvents, handler as () => void);
     };
   }
 
@@ -301,24 +302,9 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   }
 
-  /** Marks the election for (re-)evaluation; one loop runs at a time. */
+  /** Marks the election for (re-)evaluation; one evaluation runs at a time. */
   private requestEvaluation(): void {
-    this.dirty = true;
-    if (this.loop || this.state !== 'running') return;
-    this.loop = this.runLoop().finally(() => {
-      this.loop = null;
-    });
-  }
-
-  private async runLoop(): Promise<void> {
-    while (this.dirty && this.state === 'running') {
-      this.dirty = false;
-      try {
-        await this.evaluate();
-      } catch (error) {
-        this.onEvaluationError(error);
-      }
-    }
+    void this.evaluations.request();
   }
 
   private onEvaluationError(error: unknown): void {

@@ -5,6 +5,7 @@ import type { AclEntry } from './client/types.js';
 import { openAcl } from './client/types.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isZooKeeperError } from './errors.js';
 import { joinPath, validatePath } from './paths.js';
+import { CoalescingRunner } from './coalesce.js';
 import { Session, type SessionOptions } from './session.js';
 import { WatchSet } from './watches.js';
 
@@ -53,14 +54,8 @@ export interface JoinOptions {
   details?: unknown;
 }
 
-interface OwnRecord {
-  id: string;
-  data: unknown;
-  status: string;
-  details?: unknown;
-  health?: MemberHealth;
-  updatedAt: number;
-}
+/** What a member writes into its own node. */
+type OwnRecord = Omit<Member, 'sessionId' | 'joinedAt'>;
 
 function parseMember(name: string, bytes: Buffer, sessionId: string, joinedAt: number): Member {
   let record: Partial<OwnRecord> = {};
@@ -100,17 +95,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private own: OwnRecord | null = null;
   private known = new Map<string, Member>();
   private readonly watches = new WatchSet();
-  private dirty = false;
-  private running: Promise<void> | null = null;
+  private readonly reads = new CoalescingRunner(() => this.readAndPublish(), () => !this.closed);
   private reportTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly onConnected = () => {
     // A new session: our ephemeral node and every watch are gone.
     this.watches.retain(() => false);
     if (this.own) void this.writeOwn('create').catch((error: unknown) => this.fail(error));
-    this.refresh();
+    void this.refresh();
   };
-  private readonly onReconnected = () => this.refresh();
+  private readonly onReconnected = () => void this.refresh();
 
   constructor(options: MembershipOptions) {
     super();
@@ -152,8 +146,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.session.on('connected', this.onConnected);
       this.session.on('reconnected', this.onReconnected);
     }
-    this.refresh();
-    await this.running;
+    await this.refresh();
     return [...this.known.values()];
   }
 
@@ -202,28 +195,22 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  private refresh(): void {
-    this.dirty = true;
-    this.running ??= this.loop().finally(() => {
-      this.running = null;
-    });
+  private refresh(): Promise<void> {
+    return this.reads.request();
   }
 
-  private async loop(): Promise<void> {
-    while (this.dirty && !this.closed) {
-      this.dirty = false;
-      try {
-        this.publish(await this.read(true));
-      } catch (error) {
-        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) this.fail(error);
-        return;
-      }
+  private async readAndPublish(): Promise<void> {
+    try {
+      this.publish(await this.read(true));
+    } catch (error) {
+      // A lost connection is retried by the session's connected/reconnected events.
+      if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) this.fail(error);
     }
   }
 
   private async read(watch: boolean): Promise<Member[]> {
     const path = this.path!;
-    const onChange = () => this.refresh();
+    const onChange = () => void this.refresh();
     const children = (await this.session.getChildren(path, watch ? this.watches.watcher(path, onChange) : undefined)).sort();
     const read = await Promise.all(
       children.map(async (name) => {

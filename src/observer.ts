@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { InvalidStateError, ZkLeaderError, isZooKeeperError } from './errors.js';
 import { electionOrder, validatePath, type CandidateName } from './paths.js';
 import { readParticipant, type LeaderInfo } from './queue.js';
+import { CoalescingRunner } from './coalesce.js';
 import { Session, type SessionOptions } from './session.js';
 import { WatchSet } from './watches.js';
 
@@ -29,8 +30,7 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
   readonly session: Session;
   private readonly ownsSession: boolean;
   private current: ObservedLeader | null = null;
-  private dirty = false;
-  private running: Promise<void> | null = null;
+  private readonly looks = new CoalescingRunner(() => this.lookAndReport(), () => !this.closed);
   private closed = false;
   private started: Promise<void> | null = null;
   private readonly watches = new WatchSet();
@@ -38,7 +38,7 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
     // After an expiry no watch of ours is left; after a reconnect they all are.
     if (this.session.generation !== this.watchedGeneration) this.watches.retain(() => false);
     this.watchedGeneration = this.session.generation;
-    this.refresh();
+    void this.refresh();
   };
   private watchedGeneration = 0;
 
@@ -67,35 +67,28 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
       // A new session after expiry has lost our watch: look again.
       this.session.on('connected', this.onConnected);
       this.session.on('reconnected', this.onConnected);
-      this.refresh();
-      await this.running;
+      await this.refresh();
     })();
     return this.started;
   }
 
-  private refresh(): void {
-    this.dirty = true;
-    this.running ??= this.loop().finally(() => {
-      this.running = null;
-    });
+  private refresh(): Promise<void> {
+    return this.looks.request();
   }
 
-  private async loop(): Promise<void> {
-    while (this.dirty && !this.closed) {
-      this.dirty = false;
-      try {
-        await this.look();
-      } catch (error) {
-        if (this.closed) return;
-        if (isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) return; // the session's events bring us back
-        this.emit('error', error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error }));
-        return;
-      }
+  private async lookAndReport(): Promise<void> {
+    try {
+      await this.look();
+    } catch (error) {
+      if (this.closed) return;
+      // A lost connection is retried by the session's connected/reconnected events.
+      if (isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) return;
+      this.emit('error', error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error }));
     }
   }
 
   private async look(): Promise<void> {
-    const onChange = () => this.refresh();
+    const onChange = () => void this.refresh();
     let queue: CandidateName[];
     try {
       queue = electionOrder(await this.session.getChildren(this.path, this.watches.watcher('children', onChange)));
@@ -104,7 +97,7 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
       if (!isZooKeeperError(error, 'NO_NODE')) throw error;
       // No election node yet: watch for its creation instead.
       const created = await this.session.exists(this.path, this.watches.watcher('exists', onChange));
-      if (created) return this.refresh();
+      if (created) return void this.refresh();
       queue = [];
     }
     let leader: LeaderInfo | null = null;

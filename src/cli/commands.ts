@@ -1,3 +1,4 @@
+import { CoalescingRunner } from '../coalesce.js';
 import { ZkLeaderError, isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
 import { electionOrder, joinPath, validatePath } from '../paths.js';
@@ -108,46 +109,42 @@ export async function watchElection(target: string, options: CommandOptions): Pr
   const { session } = options;
   const membership = options.group ? new Membership({ session }) : null;
   let last = '';
-  let dirty = true;
-  let running = false;
   const print = (fields: Record<string, unknown>, words: string) => {
     const stamp = new Date().toISOString();
     process.stdout.write(options.json ? toJson({ ts: Date.now(), ...fields }) + '\n' : `${stamp} ${words}\n`);
   };
+  const again = () => void looks.request();
   const look = async () => {
-    if (running) return;
-    running = true;
-    while (dirty) {
-      dirty = false;
-      const queue = await readQueue(session, path, () => {
-        dirty = true;
-        void look();
-      });
-      const participants = await readParticipants(session, path);
-      const summary = participants.map((participant) => participant.node).join(',');
-      if (summary === last && queue.length === participants.length) continue;
-      last = summary;
-      const leader = participants[0];
-      print(
-        { event: 'election', path, leader: leader ?? null, queue: participants.map((participant) => participant.id) },
-        leader
-          ? `leader ${leader.id} (token ${leader.fencingToken}); queue: ${participants.map((participant) => participant.id).join(', ')}`
-          : `no leader on ${path}`,
-      );
-    }
-    running = false;
+    const queue = await readQueue(session, path, again);
+    // No election node yet: be told when it appears.
+    if (queue.length === 0 && !(await session.exists(path, again))) await session.exists(path);
+    const participants = await readParticipants(session, path);
+    const summary = participants.map((participant) => participant.node).join(',');
+    if (summary === last) return;
+    last = summary;
+    const leader = participants[0];
+    print(
+      { event: 'election', path, leader: leader ?? null, queue: participants.map((participant) => participant.id) },
+      leader
+        ? `leader ${leader.id} (token ${leader.fencingToken}); queue: ${participants.map((participant) => participant.id).join(', ')}`
+        : `no leader on ${path}`,
+    );
   };
-  session.on('connected', () => {
-    dirty = true;
-    void look();
-  });
+  const looks = new CoalescingRunner(() =>
+    look().catch((error: unknown) => {
+      process.stderr.write(`zk-leader: ${(error as Error).message}; retrying when the connection is back\n`);
+    }),
+  );
+  // After a reconnect, or on a new session that has lost the watch: look again.
+  session.on('connected', again);
+  session.on('reconnected', again);
   if (membership) {
     membership.on('members', (members) =>
       print({ event: 'members', group: options.group, members }, `members: ${members.map((member) => `${member.id}=${member.status}`).join(', ') || 'none'}`),
     );
     await membership.watch(checkedPath(options.group!, '--group'));
   }
-  await look();
+  await looks.request();
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
