@@ -8,6 +8,7 @@ import {
   InvalidStateError,
   SessionClosedError,
   ZkLeaderError,
+  isConnectionError,
   isZooKeeperError,
 } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -310,7 +311,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private onEvaluationError(error: unknown): void {
     if (this.state !== 'running') return;
     if (error instanceof SessionClosedError) return;
-    if (isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT') || (error as ZkLeaderError)?.code === 'CONNECTION_LOSS') {
+    if (isConnectionError(error)) {
       // The session's reconnected/connected event asks for the next evaluation.
       this.logger.debug({ err: error }, 'zk-leader: evaluation interrupted by the connection');
       if (this.session.state === 'connected') this.retrySoon();
@@ -564,7 +565,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
         return;
       } catch (error) {
         if (isZooKeeperError(error, 'NO_NODE') || error instanceof SessionClosedError) return;
-        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT') && (error as ZkLeaderError)?.code !== 'CONNECTION_LOSS') throw error;
+        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
       }
     }
   }

@@ -95,3 +95,8 @@ export class ZooKeeperError extends ZkLeaderError {
 export function isZooKeeperError(error: unknown, ...codes: ZooKeeperErrorCode[]): error is ZooKeeperError {
   return error instanceof ZooKeeperError && (codes.length === 0 || codes.includes(error.code));
 }
+
+/** A request that failed because of the connection or session, not because of what it asked. */
+export function isConnectionError(error: unknown): boolean {
+  return isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT');
+}

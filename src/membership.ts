@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { validateId, maxNodeDataBytes } from './candidate.js';
 import type { AclEntry } from './client/types.js';
 import { openAcl } from './client/types.js';
-import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isZooKeeperError } from './errors.js';
+import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError } from './errors.js';
 import { joinPath, validatePath } from './paths.js';
 import { CoalescingRunner } from './coalesce.js';
 import { Session, type SessionOptions } from './session.js';
@@ -204,7 +204,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.publish(await this.read(true));
     } catch (error) {
       // A lost connection is retried by the session's connected/reconnected events.
-      if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) this.fail(error);
+      if (!isConnectionError(error)) this.fail(error);
     }
   }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidStateError, ZkLeaderError, isZooKeeperError } from './errors.js';
+import { InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError } from './errors.js';
 import { electionOrder, validatePath, type CandidateName } from './paths.js';
 import { readParticipant, type LeaderInfo } from './queue.js';
 import { CoalescingRunner } from './coalesce.js';
@@ -82,7 +82,7 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
     } catch (error) {
       if (this.closed) return;
       // A lost connection is retried by the session's connected/reconnected events.
-      if (isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT')) return;
+      if (isConnectionError(error)) return;
       this.emit('error', error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error }));
     }
   }

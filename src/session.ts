@@ -17,6 +17,7 @@ import {
   InvalidArgumentError,
   SessionClosedError,
   ZkLeaderError,
+  ZooKeeperError,
   isZooKeeperError,
 } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -395,7 +396,7 @@ export class Session extends EventEmitter<SessionEvents> {
     // the server then answers NO_AUTH: hold requests until the connection is up.
     if (this.currentState !== 'connected') await this.whenConnected();
     const client = this.client;
-    if (!client) throw new ZkLeaderError('CONNECTION_LOSS', `${operation}: no ZooKeeper connection right now; it is retried on reconnect`);
+    if (!client) throw new ZooKeeperError('CONNECTION_LOSS', operation, undefined, 'no ZooKeeper connection right now');
     this.count(operation);
     try {
       const result = await run(client);

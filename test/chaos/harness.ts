@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { BackendName } from '../../src/client/types.js';
 import type { ZooKeeperHandle } from '../../src/testing/index.js';
 import { startExample, type ExampleProcess } from '../../examples/support/processes.js';
@@ -12,6 +13,8 @@ export interface ChaosOptions {
   workers?: number;
   sessionTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Writes every event and fault here (JSON lines), to study a failed run. */
+  historyFile?: string;
 }
 
 export interface ChaosResult {
@@ -113,7 +116,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const target = leader();
       const at = wallClock();
       const holdMs = Math.round(sessionTimeoutMs * (1.2 + next()));
-      log(`fault ${faults.length + 1}: ${kind}${target && kind.endsWith('leader') ? ` on ${target.id}` : ''}`);
+      log(`fault ${faults.length + 1} at ${at.toFixed(0)}: ${kind}${target && kind.endsWith('leader') ? ` on ${target.id}` : ''}`);
       switch (kind) {
         case 'kill9-leader':
         case 'sigterm-leader': {
@@ -169,6 +172,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 
   const events: WorkerEvent[] = [...retired.flatMap((worker) => worker.process.events() as unknown as WorkerEvent[]), ...exits];
+  if (options.historyFile) {
+    const lines = [...faults.map((fault) => ({ fault })), ...events].map((entry) => JSON.stringify(entry));
+    writeFileSync(options.historyFile, lines.join('\n') + '\n');
+  }
   const report = checkHistory(events, faults, { sessionTimeoutMs, livenessMarginMs: 5000 });
   const summary = summaryTable(report, faults, `backend ${backend}, seed ${seed}, ${(options.durationMs / 1000).toFixed(0)} s, session timeout ${sessionTimeoutMs} ms`);
   return { report, faults, summary };

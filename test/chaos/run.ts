@@ -2,6 +2,8 @@
  * `npm run test:chaos -- --seed N --duration 120s [--backend zookeeper]`: the long chaos run.
  * Prints the summary table per backend and exits 1 on any violation.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../../src/client/types.js';
 import { startZooKeeper } from '../../src/testing/index.js';
@@ -13,6 +15,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '120s' },
     backend: { type: 'string' },
     'session-timeout': { type: 'string', default: '2000' },
+    'history-dir': { type: 'string', default: tmpdir() },
   },
 });
 const duration = /^(\d+)(ms|s|m)?$/.exec(values.duration!);
@@ -36,9 +39,11 @@ for (const backend of backends) {
       durationMs,
       sessionTimeoutMs: Number(values['session-timeout']),
       log: (line) => console.log(`chaos: ${line}`),
+      historyFile: join(values['history-dir']!, `zk-leader-chaos-${backend}-${values.seed}.jsonl`),
     });
     console.log(result.summary);
     for (const violation of result.report.violations) console.log(`  VIOLATION ${violation}`);
+    console.log(`  history: ${join(values['history-dir']!, `zk-leader-chaos-${backend}-${values.seed}.jsonl`)}`);
     failed ||= result.report.violations.length > 0;
   } finally {
     await zookeeper.close();
