@@ -130,8 +130,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           if (!target) continue;
           target.process.signal('SIGSTOP');
           await sleep(holdMs);
+          // Stamped before SIGCONT: the resumed process may print `lost` before this process runs again.
+          const resumedAt = wallClock();
           target.process.signal('SIGCONT');
-          faults.push({ kind: 'sigstop', target: target.id, at, healedAt: wallClock() });
+          faults.push({ kind: 'sigstop', target: target.id, at, healedAt: resumedAt });
           break;
         }
         case 'partition-leader': {
