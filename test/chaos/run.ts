@@ -1,49 +1,69 @@
 /**
  * `npm run test:chaos -- --seed N --duration 120s [--backend zookeeper]`: the long chaos run.
- * Prints the summary table per backend and exits 1 on any violation.
+ * Prints the summary table per backend and exits 1 on any violation, 2 on a bad flag.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BackendName } from '../../src/client/types.js';
+import { validateBackend } from '../../src/client/index.js';
 import { startZooKeeper } from '../../src/testing/index.js';
+import { fail, milliseconds } from '../../examples/support/cli.js';
 import { runChaos } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string', default: '1' },
-    duration: { type: 'string', default: '120s' },
-    backend: { type: 'string' },
-    'session-timeout': { type: 'string', default: '2000' },
-    'history-dir': { type: 'string', default: tmpdir() },
-  },
-});
-const duration = /^(\d+)(ms|s|m)?$/.exec(values.duration!);
-if (!duration) {
-  console.error(`--duration takes e.g. 120s, 2m or 90000ms: got '${values.duration}'`);
-  process.exit(2);
+const usage =
+  'usage: npm run test:chaos -- [--seed N] [--duration 120s] [--backend node-zookeeper-client|zookeeper] [--session-timeout 2000] [--history-dir DIR]';
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        seed: { type: 'string', default: '1' },
+        duration: { type: 'string', default: '120s' },
+        backend: { type: 'string' },
+        'session-timeout': { type: 'string' },
+        'history-dir': { type: 'string', default: tmpdir() },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    fail((error as Error).message, usage);
+  }
 }
+
+const values = parseFlags();
+const seed = Number(values.seed);
+if (!Number.isSafeInteger(seed)) fail(`--seed takes a whole number: got '${values.seed}'`, usage);
+const duration = /^(\d+)(ms|s|m)?$/.exec(values.duration);
+if (!duration) fail(`--duration takes e.g. 120s, 2m or 90000ms: got '${values.duration}'`, usage);
 const durationMs = Number(duration[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[(duration[2] ?? 's') as 'ms' | 's' | 'm'];
-const backends = (values.backend ? [values.backend] : ['node-zookeeper-client', 'zookeeper']) as BackendName[];
+const sessionTimeoutMs = milliseconds(values['session-timeout'], '--session-timeout', 2000);
+const backends = (() => {
+  try {
+    return values.backend ? [validateBackend(values.backend)] : (['node-zookeeper-client', 'zookeeper'] as const);
+  } catch (error) {
+    fail((error as Error).message, usage);
+  }
+})();
 const { ZK_CONNECT: _external, ...env } = process.env;
 
 let failed = false;
 for (const backend of backends) {
+  const historyFile = join(values['history-dir'], `zk-leader-chaos-${backend}-${seed}.jsonl`);
   const zookeeper = await startZooKeeper({ servers: 3, env });
   console.log(`chaos: ${zookeeper.describe()}`);
   try {
     const result = await runChaos({
       zookeeper,
       backend,
-      seed: Number(values.seed),
+      seed,
       durationMs,
-      sessionTimeoutMs: Number(values['session-timeout']),
+      sessionTimeoutMs,
       log: (line) => console.log(`chaos: ${line}`),
-      historyFile: join(values['history-dir']!, `zk-leader-chaos-${backend}-${values.seed}.jsonl`),
+      historyFile,
     });
     console.log(result.summary);
     for (const violation of result.report.violations) console.log(`  VIOLATION ${violation}`);
-    console.log(`  history: ${join(values['history-dir']!, `zk-leader-chaos-${backend}-${values.seed}.jsonl`)}`);
+    console.log(`  history: ${historyFile}`);
     failed ||= result.report.violations.length > 0;
   } finally {
     await zookeeper.close();
