@@ -21,7 +21,7 @@ import {
 } from './paths.js';
 import { readLeader, readParticipant, readParticipants, readQueue, type LeaderInfo, type Participant } from './queue.js';
 import { CoalescingRunner } from './coalesce.js';
-import { Session, type SessionEvents, type SessionOptions } from './session.js';
+import { Session, sharedSession, type SessionEvents, type SessionOptions } from './session.js';
 import { WatchSet } from './watches.js';
 
 /** Why a leadership term ended. */
@@ -175,12 +175,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.prefix = validatePrefix(options.prefix ?? '');
     this.signals = options.releaseOnSignals === true ? ['SIGTERM', 'SIGINT'] : options.releaseOnSignals || [];
     this.logger = options.logger ?? silentLogger;
-    if (options.session && options.connect) {
-      throw new InvalidArgumentError('pass either connect or session, not both');
-    }
-    if (options.session) {
-      if (!(options.session instanceof Session)) throw new InvalidArgumentError('session must be a zk-leader Session');
-      const shared = options.session;
+    const shared = sharedSession(options);
+    if (shared) {
       this.makeSession = () => shared;
       this.ownsSession = false;
     } else if (options.connect !== undefined) {

@@ -6,7 +6,7 @@ import { openAcl } from './client/types.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError } from './errors.js';
 import { joinPath, validatePath } from './paths.js';
 import { CoalescingRunner } from './coalesce.js';
-import { Session, type SessionOptions } from './session.js';
+import { sessionFrom, type Session, type SessionSource } from './session.js';
 import { WatchSet } from './watches.js';
 
 /** What a member publishes about its own health. */
@@ -45,7 +45,7 @@ export type MembershipOptions = {
   /** Publish pid, heap, uptime and load this often; 0 (default) publishes none. */
   reportEveryMs?: number;
   acl?: readonly AclEntry[];
-} & ({ session: Session } | ({ session?: undefined } & SessionOptions));
+} & SessionSource;
 
 export interface JoinOptions {
   id: string;
@@ -113,13 +113,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       throw new InvalidArgumentError(`reportEveryMs must be a number >= 0: got ${JSON.stringify(options.reportEveryMs)}`);
     }
     this.acl = options.acl ?? openAcl;
-    if (options.session) {
-      this.session = options.session;
-      this.ownsSession = false;
-    } else {
-      this.session = new Session(options);
-      this.ownsSession = true;
-    }
+    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
   }
 
   /** Joins the group at `path` as `id` and starts watching it. */

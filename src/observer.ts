@@ -3,7 +3,7 @@ import { InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError }
 import { electionOrder, validatePath, type CandidateName } from './paths.js';
 import { readParticipant, type LeaderInfo } from './queue.js';
 import { CoalescingRunner } from './coalesce.js';
-import { Session, type SessionOptions } from './session.js';
+import { sessionFrom, type Session, type SessionSource } from './session.js';
 import { WatchSet } from './watches.js';
 
 export interface ObservedLeader extends LeaderInfo {
@@ -18,7 +18,7 @@ export interface LeaderObserverEvents {
   closed: [];
 }
 
-export type LeaderObserverOptions = { path: string } & ({ session: Session } | ({ session?: undefined } & SessionOptions));
+export type LeaderObserverOptions = { path: string } & SessionSource;
 
 /**
  * Follows an election without taking part: knows the current leader (to route requests to
@@ -45,13 +45,7 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
   constructor(options: LeaderObserverOptions) {
     super();
     this.path = validatePath(options.path);
-    if (options.session) {
-      this.session = options.session;
-      this.ownsSession = false;
-    } else {
-      this.session = new Session(options);
-      this.ownsSession = true;
-    }
+    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
   }
 
   /** The leader as last seen, or null. */

@@ -464,3 +464,20 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.close();
   }
 }
+
+/** Options of a component that runs on a caller's shared Session or opens one of its own. */
+export type SessionSource = { session: Session } | ({ session?: undefined } & SessionOptions);
+
+/** The caller's shared session, if one was passed; checks it is one and comes without `connect`. */
+export function sharedSession(options: { session?: unknown; connect?: unknown }): Session | undefined {
+  if (options.session === undefined) return undefined;
+  if (!(options.session instanceof Session)) throw new InvalidArgumentError('session must be a zk-leader Session');
+  if (options.connect !== undefined) throw new InvalidArgumentError('pass either connect or session, not both');
+  return options.session;
+}
+
+/** The caller's shared session, or a new one that the component owns and closes when done. */
+export function sessionFrom(options: SessionSource): { session: Session; ownsSession: boolean } {
+  const shared = sharedSession(options);
+  return shared ? { session: shared, ownsSession: false } : { session: new Session(options as SessionOptions), ownsSession: true };
+}

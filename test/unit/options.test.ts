@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodePayload, encodePayload } from '../../src/candidate.js';
 import { LeaderElection } from '../../src/election.js';
+import { Membership } from '../../src/membership.js';
+import { LeaderObserver } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
 
 const connect = '127.0.0.1:2181';
@@ -39,6 +41,16 @@ describe('LeaderElection options', () => {
   it('rejects connect and session together', () => {
     const session = Object.create(Session.prototype) as Session;
     expect(() => new LeaderElection({ path: '/jobs', connect, session })).toThrow(/either connect or session/);
+  });
+
+  it('gives Membership and LeaderObserver the same session checks as LeaderElection', () => {
+    const session = Object.create(Session.prototype) as Session;
+    const both = { connect, session } as unknown as { session: Session };
+    expect(() => new Membership(both)).toThrow(/either connect or session/);
+    expect(() => new LeaderObserver({ path: '/jobs', ...both })).toThrow(/either connect or session/);
+    const impostor = { session: { close() {} } } as unknown as { session: Session };
+    expect(() => new Membership(impostor)).toThrow(/session must be a zk-leader Session/);
+    expect(() => new LeaderObserver({ path: '/jobs', ...impostor })).toThrow(/session must be a zk-leader Session/);
   });
 
   it('connects nothing until start(), and stop() before start() is a no-op', async () => {
