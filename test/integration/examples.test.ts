@@ -24,8 +24,10 @@ describe('the examples, run as programs', () => {
     const worker = (id: string) => start('worker', ['--connect', zkConnect(), '--path', path, '--id', id, '--json', '--session-timeout', '4000']);
     const first = worker('w1');
     const elected = await first.waitForEvent('elected');
-    const [second, third] = [worker('w2'), worker('w3')];
+    // One after the other, so that w2 is next in the queue: started together, either may be.
+    const second = worker('w2');
     await second.waitForEvent('follower', (fields) => fields.leader === 'w1');
+    const third = worker('w3');
     await third.waitForEvent('follower', (fields) => fields.leader === 'w1');
 
     first.signal('SIGINT');
@@ -33,6 +35,7 @@ describe('the examples, run as programs', () => {
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(BigInt(secondElected.fencingToken as string)).toBeGreaterThan(BigInt(elected.fencingToken as string));
     expect(secondElected.ts as number).toBeGreaterThan(elected.ts as number);
+    await third.waitForEvent('follower', (fields) => fields.leader === 'w2');
 
     // Every stdout line of a --json worker is one JSON object with ts, id and event.
     for (const line of first.lines) {
