@@ -23,8 +23,10 @@ try {
   };
   const w1 = worker('worker-1');
   await w1.waitForEvent('elected');
-  const [w2, w3] = [worker('worker-2'), worker('worker-3')];
+  // One after the other, so that worker-2 is next in line.
+  const w2 = worker('worker-2');
   await w2.waitForEvent('follower');
+  const w3 = worker('worker-3');
   await w3.waitForEvent('follower');
   say('three workers up: worker-1 leads, worker-2 and worker-3 follow');
 

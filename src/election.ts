@@ -406,6 +406,9 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     // session: nobody can be ahead of us (sequence numbers only grow), so we lead now and
     // confirm our own node in the evaluation that follows.
     if (event.type === 'deleted' && wasLeader && this.session.state === 'connected' && this.node?.generation === generation) {
+      // A listing already on its way may predate the deletion (its reply can arrive in the
+      // same read): it must not end the term we are granting now.
+      this.epoch += 1;
       this.grant(this.node.fencingToken);
     }
     this.requestEvaluation();

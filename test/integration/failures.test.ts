@@ -130,6 +130,47 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
     await admin.close();
   });
 
+  it('takes over once, without a spurious lost, when a stale listing arrives together with the leader\'s deletion', async () => {
+    const path = uniquePath('stale-listing');
+    const cut = await proxy();
+    const log = new EventLog();
+    const leader = participant(path, { id: 'leader' });
+    const leaderTerm = nextEvent(leader, 'elected');
+    await leader.start();
+    await leaderTerm;
+    const next = participant(path, { id: 'next', connect: cut.connectString });
+    log.record('next', next, electionEvents);
+    const following = nextEvent(next, 'follower');
+    await next.start();
+    await following;
+    const admin = await adminSession();
+    const leaderNode = `${path}/${leader.nodeName}`;
+
+    // A reconnect makes `next` list the queue again while its watch on the leader stays armed.
+    // That listing (still showing the leader) is held back until the leader's deletion is
+    // announced, and both reach `next` in one read.
+    const reconnected = new Promise<void>((resolve) =>
+      next.once('reconnected', () => {
+        cut.holdReplies();
+        resolve();
+      }),
+    );
+    cut.resetConnections();
+    await reconnected;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await admin.remove(leaderNode);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const term = nextEvent(next, 'elected');
+    cut.heal();
+    await term;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    expect(log.names().filter((name) => !/follower|suspended|reconnected/.test(name))).toEqual(['next:elected']);
+    expect(next.isLeader).toBe(true);
+    await next.stop();
+    await admin.close();
+  });
+
   it("onSuspend 'release' gives up leadership on a dropped connection and takes it back with the same token", async () => {
     const path = uniquePath('release');
     const cut = await proxy();

@@ -3,13 +3,17 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 /**
  * A TCP proxy on 127.0.0.1 between a client and one ZooKeeper server, for partitions:
  * `blackhole()` silently drops traffic in both directions (no RST, sockets stay open, as a
- * dead network would), `dropReplies()` only server-to-client, `heal()` forwards again,
- * `resetConnections()` closes every open connection.
+ * dead network would), `dropReplies()` only server-to-client, `holdReplies()` keeps
+ * server-to-client bytes back until `flushReplies()` or `heal()` delivers them as one chunk
+ * (so that a reply and a notification reach the client in the same read), `heal()` forwards
+ * again, `resetConnections()` closes every open connection.
  */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
-  private mode: 'forward' | 'blackhole' | 'drop-replies' = 'forward';
+  private mode: 'forward' | 'blackhole' | 'drop-replies' | 'hold-replies' = 'forward';
+  private readonly heldReplies = new Map<Socket, Buffer[]>();
+  private readonly requestWaiters = new Set<() => void>();
   port = 0;
 
   constructor(
@@ -42,10 +46,14 @@ export class TcpProxy {
         const pair = { client, upstream };
         this.pairs.add(pair);
         client.on('data', (chunk) => {
-          if (this.mode !== 'blackhole') upstream.write(chunk);
+          if (this.mode === 'blackhole') return;
+          upstream.write(chunk);
+          for (const wake of this.requestWaiters) wake();
+          this.requestWaiters.clear();
         });
         upstream.on('data', (chunk) => {
           if (this.mode === 'forward') client.write(chunk);
+          else if (this.mode === 'hold-replies') this.heldReplies.set(client, [...(this.heldReplies.get(client) ?? []), chunk]);
         });
         const close = () => {
           this.pairs.delete(pair);
@@ -71,7 +79,20 @@ export class TcpProxy {
   dropReplies(): void {
     this.mode = 'drop-replies';
   }
+  holdReplies(): void {
+    this.mode = 'hold-replies';
+  }
+  /** Delivers the held replies, each connection's as one chunk; later replies stay held. */
+  flushReplies(): void {
+    for (const [client, chunks] of this.heldReplies) client.write(Buffer.concat(chunks));
+    this.heldReplies.clear();
+  }
+  /** Resolves when the client next sends something to the server. */
+  nextRequest(): Promise<void> {
+    return new Promise((resolve) => this.requestWaiters.add(resolve));
+  }
   heal(): void {
+    this.flushReplies();
     this.mode = 'forward';
   }
   resetConnections(): void {
