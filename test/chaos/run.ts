@@ -2,6 +2,7 @@
  * `npm run test:chaos -- --seed N --duration 120s [--backend zookeeper]`: the long chaos run.
  * Prints the summary table per backend and exits 1 on any violation, 2 on a bad flag.
  */
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,6 +45,7 @@ const backends = (() => {
     fail((error as Error).message, usage);
   }
 })();
+mkdirSync(values['history-dir'], { recursive: true });
 const { ZK_CONNECT: _external, ...env } = process.env;
 
 let failed = false;

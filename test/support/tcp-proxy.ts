@@ -43,6 +43,9 @@ export class TcpProxy {
           return;
         }
         const upstream = connect(this.targetPort, this.targetHost);
+        // Forward each chunk at once: Nagle's delay on this extra hop is not the client's.
+        client.setNoDelay(true);
+        upstream.setNoDelay(true);
         const pair = { client, upstream };
         this.pairs.add(pair);
         client.on('data', (chunk) => {
