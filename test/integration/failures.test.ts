@@ -160,6 +160,7 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     await admin.remove(leaderNode);
     await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(cut.heldReplyBytes, 'the listing and the deletion are held back').toBeGreaterThan(0);
     const term = nextEvent(next, 'elected');
     cut.heal();
     await term;

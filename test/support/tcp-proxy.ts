@@ -4,16 +4,15 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * A TCP proxy on 127.0.0.1 between a client and one ZooKeeper server, for partitions:
  * `blackhole()` silently drops traffic in both directions (no RST, sockets stay open, as a
  * dead network would), `dropReplies()` only server-to-client, `holdReplies()` keeps
- * server-to-client bytes back until `flushReplies()` or `heal()` delivers them as one chunk
- * (so that a reply and a notification reach the client in the same read), `heal()` forwards
- * again, `resetConnections()` closes every open connection.
+ * server-to-client bytes back until `heal()` delivers them as one chunk (so that a reply and a
+ * notification reach the client in the same read), `heal()` forwards again,
+ * `resetConnections()` closes every open connection.
  */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
   private mode: 'forward' | 'blackhole' | 'drop-replies' | 'hold-replies' = 'forward';
   private readonly heldReplies = new Map<Socket, Buffer[]>();
-  private readonly requestWaiters = new Set<() => void>();
   port = 0;
 
   constructor(
@@ -49,10 +48,7 @@ export class TcpProxy {
         const pair = { client, upstream };
         this.pairs.add(pair);
         client.on('data', (chunk) => {
-          if (this.mode === 'blackhole') return;
-          upstream.write(chunk);
-          for (const wake of this.requestWaiters) wake();
-          this.requestWaiters.clear();
+          if (this.mode !== 'blackhole') upstream.write(chunk);
         });
         upstream.on('data', (chunk) => {
           if (this.mode === 'forward') client.write(chunk);
@@ -85,17 +81,13 @@ export class TcpProxy {
   holdReplies(): void {
     this.mode = 'hold-replies';
   }
-  /** Delivers the held replies, each connection's as one chunk; later replies stay held. */
-  flushReplies(): void {
-    for (const [client, chunks] of this.heldReplies) client.write(Buffer.concat(chunks));
-    this.heldReplies.clear();
-  }
-  /** Resolves when the client next sends something to the server. */
-  nextRequest(): Promise<void> {
-    return new Promise((resolve) => this.requestWaiters.add(resolve));
+  /** How many bytes `holdReplies()` is keeping back right now. */
+  get heldReplyBytes(): number {
+    return [...this.heldReplies.values()].flat().reduce((total, chunk) => total + chunk.length, 0);
   }
   heal(): void {
-    this.flushReplies();
+    for (const [client, chunks] of this.heldReplies) client.write(Buffer.concat(chunks));
+    this.heldReplies.clear();
     this.mode = 'forward';
   }
   resetConnections(): void {
