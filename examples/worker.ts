@@ -9,7 +9,7 @@
  */
 import { hostname } from 'node:os';
 import { LeaderElection, ZkLeaderError, type BackendName } from '../src/index.js';
-import { fail, milliseconds, parseExampleArgs } from './support/cli.js';
+import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
                  [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]`;
@@ -29,19 +29,18 @@ function report(event: string, fields: Record<string, unknown>, words: string): 
   else console.log(`${new Date().toISOString()} ${id}: ${words}`);
 }
 
-let election: LeaderElection;
-try {
-  election = new LeaderElection({
-    connect,
-    path: values.path as string,
-    id,
-    sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
-    backend: values.backend as BackendName,
-    releaseOnSignals: true,
-  });
-} catch (error) {
-  fail((error as Error).message, usage);
-}
+const election = orUsage(
+  () =>
+    new LeaderElection({
+      connect,
+      path: values.path as string,
+      id,
+      sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
+      backend: values.backend as BackendName,
+      releaseOnSignals: true,
+    }),
+  usage,
+);
 
 election.on('follower', ({ leader, position }) =>
   report('follower', { leader: leader.id, position }, `working, following ${leader.id} (position ${position} in the queue)`),

@@ -7,21 +7,30 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  * exits 2 on a bad flag instead of a stack trace.
  */
 export function parseExampleArgs<T extends Options>(usage: string, options: T, args = process.argv.slice(2)) {
+  const parsed = orUsage(
+    () =>
+      parseArgs({
+        args,
+        options: { connect: { type: 'string' }, help: { type: 'boolean' }, ...options },
+        allowPositionals: true,
+        strict: true,
+      }),
+    usage,
+  );
+  const values = parsed.values as Record<string, unknown>;
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const connect = (values.connect as string | undefined) ?? process.env.ZK_CONNECT;
+  if (!connect) fail('no ZooKeeper given: pass --connect host:port or set ZK_CONNECT', usage);
+  return { values, positionals: parsed.positionals, connect };
+}
+
+/** Runs `build` (parsing flags, checking options); bad input exits 2 with its message and the usage. */
+export function orUsage<T>(build: () => T, usage: string): T {
   try {
-    const parsed = parseArgs({
-      args,
-      options: { connect: { type: 'string' }, help: { type: 'boolean' }, ...options },
-      allowPositionals: true,
-      strict: true,
-    });
-    const values = parsed.values as Record<string, unknown>;
-    if (values.help) {
-      console.log(usage);
-      process.exit(0);
-    }
-    const connect = (values.connect as string | undefined) ?? process.env.ZK_CONNECT;
-    if (!connect) fail('no ZooKeeper given: pass --connect host:port or set ZK_CONNECT', usage);
-    return { values, positionals: parsed.positionals, connect };
+    return build();
   } catch (error) {
     fail((error as Error).message, usage);
   }

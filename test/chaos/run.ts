@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateBackend } from '../../src/client/index.js';
 import { startZooKeeper } from '../../src/testing/index.js';
-import { fail, milliseconds } from '../../examples/support/cli.js';
+import { fail, milliseconds, orUsage } from '../../examples/support/cli.js';
 import { runChaos } from './harness.js';
 
 const usage =
   'usage: npm run test:chaos -- [--seed N] [--duration 120s] [--backend node-zookeeper-client|zookeeper] [--session-timeout 2000] [--history-dir DIR]';
 
-function parseFlags() {
-  try {
-    return parseArgs({
+const values = orUsage(
+  () =>
+    parseArgs({
       options: {
         seed: { type: 'string', default: '1' },
         duration: { type: 'string', default: '120s' },
@@ -25,26 +25,16 @@ function parseFlags() {
         'history-dir': { type: 'string', default: tmpdir() },
       },
       strict: true,
-    }).values;
-  } catch (error) {
-    fail((error as Error).message, usage);
-  }
-}
-
-const values = parseFlags();
+    }).values,
+  usage,
+);
 const seed = Number(values.seed);
 if (!Number.isSafeInteger(seed)) fail(`--seed takes a whole number: got '${values.seed}'`, usage);
 const duration = /^(\d+)(ms|s|m)?$/.exec(values.duration);
 if (!duration) fail(`--duration takes e.g. 120s, 2m or 90000ms: got '${values.duration}'`, usage);
 const durationMs = Number(duration[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[(duration[2] ?? 's') as 'ms' | 's' | 'm'];
 const sessionTimeoutMs = milliseconds(values['session-timeout'], '--session-timeout', 2000);
-const backends = (() => {
-  try {
-    return values.backend ? [validateBackend(values.backend)] : (['node-zookeeper-client', 'zookeeper'] as const);
-  } catch (error) {
-    fail((error as Error).message, usage);
-  }
-})();
+const backends = values.backend ? [orUsage(() => validateBackend(values.backend), usage)] : (['node-zookeeper-client', 'zookeeper'] as const);
 mkdirSync(values['history-dir'], { recursive: true });
 const { ZK_CONNECT: _external, ...env } = process.env;
 
