@@ -12,7 +12,7 @@
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaderElection, type LeaderInfo } from '../src/index.js';
-import { fail, milliseconds, parseExampleArgs } from './support/cli.js';
+import { fail, milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: master-standby.ts [--connect host:port] --port N [--path /zk-leader/master]
                          [--id name] [--takeover-delay ms] [--session-timeout ms]`;
@@ -28,16 +28,20 @@ if (port < 0) fail('--port is required', usage);
 const id = (values.id as string | undefined) ?? `standby-${port}`;
 const say = (words: string) => console.log(`${new Date().toISOString()} ${id}: ${words}`);
 
-const election = new LeaderElection({
-  connect,
-  path: values.path as string,
-  id,
-  data: { url: `http://127.0.0.1:${port}/` },
-  takeoverDelayMs: milliseconds(values['takeover-delay'], '--takeover-delay', 0),
-  sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
-  trackLeader: true,
-  releaseOnSignals: true,
-});
+const election = orUsage(
+  () =>
+    new LeaderElection({
+      connect,
+      path: values.path as string,
+      id,
+      data: { url: `http://127.0.0.1:${port}/` },
+      takeoverDelayMs: milliseconds(values['takeover-delay'], '--takeover-delay', 0),
+      sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
+      trackLeader: true,
+      releaseOnSignals: true,
+    }),
+  usage,
+);
 
 let currentMaster: LeaderInfo | null = null;
 election.on('follower', ({ leader }) => {

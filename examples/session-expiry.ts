@@ -9,7 +9,7 @@
  */
 import { LeaderElection } from '../src/index.js';
 import { expireSession } from '../src/testing/index.js';
-import { milliseconds, parseExampleArgs } from './support/cli.js';
+import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: session-expiry.ts [--connect host:port] [--path /zk-leader/expiry] [--id name]
                           [--expire-self-after ms] [--session-timeout ms]`;
@@ -23,13 +23,17 @@ const id = (values.id as string | undefined) ?? `expiry-${process.pid}`;
 const expireAfterMs = milliseconds(values['expire-self-after'], '--expire-self-after', 0);
 const say = (words: string) => console.log(`${new Date().toISOString()} ${id}: ${words}`);
 
-const election = new LeaderElection({
-  connect,
-  path: values.path as string,
-  id,
-  sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
-  releaseOnSignals: true,
-});
+const election = orUsage(
+  () =>
+    new LeaderElection({
+      connect,
+      path: values.path as string,
+      id,
+      sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
+      releaseOnSignals: true,
+    }),
+  usage,
+);
 election.on('elected', ({ fencingToken }) => say(`leading: term ${fencingToken} on session ${election.session.sessionId}`));
 election.on('follower', ({ leader }) => say(`following ${leader.id} on session ${election.session.sessionId}`));
 election.on('lost', ({ reason }) => say(`lost leadership (${reason})`));

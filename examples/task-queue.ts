@@ -65,7 +65,8 @@ function print(event: string, fields: Record<string, unknown>, words: string): v
 
 const session = new Session({ connect, sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 5000) });
 await session.ready().catch((error: Error) => fail(error.message));
-await Promise.all(Object.values(paths).map((path) => session.ensurePath(path)));
+// A bad --root fails here, with the library's message rather than a stack trace.
+await Promise.all(Object.values(paths).map((path) => session.ensurePath(path))).catch((error: Error) => fail(error.message, usage));
 
 async function readTask(id: string): Promise<{ record: TaskRecord; version: number } | null> {
   try {

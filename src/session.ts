@@ -21,7 +21,7 @@ import {
   isZooKeeperError,
 } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { ancestorsAndSelf } from './paths.js';
+import { ancestorsAndSelf, validatePath } from './paths.js';
 
 /**
  * `connecting`: no session yet (first connect, or a new one after expiry). `connected`:
@@ -432,7 +432,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * applies to `path` itself; parents, often shared with other applications, are left open.
    */
   async ensurePath(path: string, acl: readonly AclEntry[] = openAcl): Promise<void> {
-    for (const node of ancestorsAndSelf(path)) {
+    for (const node of ancestorsAndSelf(validatePath(path))) {
       if (await this.exists(node)) continue;
       try {
         await this.create(node, Buffer.alloc(0), 'persistent', node === path ? acl : openAcl);

@@ -66,6 +66,16 @@ describe('the examples, run as programs', () => {
     expect(bad.stderr[0]).toBe("error: path must start with '/': got 'relative/path'");
   });
 
+  it.each([
+    ['master-standby', ['--port', '1', '--path', 'relative/path']],
+    ['session-expiry', ['--path', 'relative/path']],
+    ['task-queue', ['worker', '--root', 'relative/path']],
+  ])('%s.ts: a relative path exits 2 with one clear line, not a stack trace', async (name, args) => {
+    const bad = start(name, ['--connect', zkConnect(), ...args]);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr[0]).toMatch(/^error: path must start with '\/': got 'relative\/path/);
+  });
+
   it('master-standby.ts: the HTTP endpoint moves to the standby when the master stops', async () => {
     const path = uniquePath('master');
     paths.push(path);

@@ -44,6 +44,15 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     expect(late).toEqual([]);
   });
 
+  it('ensurePath refuses a relative path instead of creating nodes somewhere else', async () => {
+    const relative = uniquePath('relative-ensure').slice(1);
+    const admin = session();
+    await admin.ready();
+    await expect(admin.ensurePath(relative)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("must start with '/'") });
+    // Where the unchecked path used to land: under its own name minus the first character.
+    expect(await admin.exists(`/${relative.slice(1)}`)).toBeNull();
+  });
+
   it('ignores children of another format under the election path', async () => {
     const path = uniquePath('foreign-children');
     const admin = await adminSession();
