@@ -16,16 +16,22 @@ export class CoalescingRunner {
   /** Asks for a run; resolves when no run is pending any more. */
   request(): Promise<void> {
     this.dirty = true;
-    this.running ??= this.loop().finally(() => {
-      this.running = null;
-    });
+    this.running ??= this.loop();
     return this.running;
   }
 
+  // The loop clears `running` in the same synchronous step as its last check of `dirty`, so
+  // an ask can never land between "nothing more to do" and "no loop running" and be lost.
   private async loop(): Promise<void> {
-    while (this.dirty && this.active()) {
-      this.dirty = false;
-      await this.task();
+    // Yield once, so that request() has recorded this loop before the loop can end.
+    await undefined;
+    try {
+      while (this.dirty && this.active()) {
+        this.dirty = false;
+        await this.task();
+      }
+    } finally {
+      this.running = null;
     }
   }
 }
