@@ -1,7 +1,44 @@
+/** The codes ZooKeeper answers with that zk-leader tells apart. */
+export type ZooKeeperErrorCode =
+  | 'NO_NODE'
+  | 'NODE_EXISTS'
+  | 'NOT_EMPTY'
+  | 'BAD_VERSION'
+  | 'NO_AUTH'
+  | 'AUTH_FAILED'
+  | 'INVALID_ACL'
+  | 'NO_CHILDREN_FOR_EPHEMERALS'
+  | 'CONNECTION_LOSS'
+  | 'SESSION_EXPIRED'
+  | 'OPERATION_TIMEOUT'
+  | 'ZOOKEEPER_ERROR';
+
+/**
+ * Every code a zk-leader error carries; stable across versions, match on it. The README lists
+ * each with what to do about it.
+ */
+export type ZkLeaderErrorCode =
+  | ZooKeeperErrorCode
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_STATE'
+  | 'CONNECT_TIMEOUT'
+  | 'SESSION_CLOSED'
+  | 'BACKEND_NOT_INSTALLED'
+  | 'ZOOKEEPER_NOT_FOUND'
+  | 'LEADERSHIP_LOST'
+  | 'LEADER_WORK_FAILED'
+  | 'LISTENER_FAILED'
+  | 'FOREIGN_CANDIDATE'
+  | 'MEMBER_ID_TAKEN'
+  | 'WAIT_TIMEOUT'
+  | 'NO_LEADER'
+  | 'USAGE'
+  | 'UNEXPECTED';
+
 /** Every error zk-leader throws or emits; `code` is stable across versions, match on it. */
 export class ZkLeaderError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ZkLeaderErrorCode;
+  constructor(code: ZkLeaderErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -53,20 +90,23 @@ export class BackendNotInstalledError extends ZkLeaderError {
   }
 }
 
-/** The codes ZooKeeper answers with that zk-leader tells apart. */
-export type ZooKeeperErrorCode =
-  | 'NO_NODE'
-  | 'NODE_EXISTS'
-  | 'NOT_EMPTY'
-  | 'BAD_VERSION'
-  | 'NO_AUTH'
-  | 'AUTH_FAILED'
-  | 'INVALID_ACL'
-  | 'NO_CHILDREN_FOR_EPHEMERALS'
-  | 'CONNECTION_LOSS'
-  | 'SESSION_EXPIRED'
-  | 'OPERATION_TIMEOUT'
-  | 'ZOOKEEPER_ERROR';
+/** Why a leadership term ended. */
+export type LossReason =
+  | 'suspended'
+  | 'expired'
+  | 'resigned'
+  | 'stopped'
+  | 'node-deleted'
+  | 'session-closed'
+  /** Our node still exists, but another candidate sorts ahead of it. */
+  | 'superseded';
+
+/** The reason a leadership signal aborts with. */
+export class LeadershipLostError extends ZkLeaderError {
+  constructor(readonly reason: LossReason) {
+    super('LEADERSHIP_LOST', `leadership ended: ${reason}`);
+  }
+}
 
 const advice: Partial<Record<ZooKeeperErrorCode, string>> = {
   NO_AUTH: 'the node is protected by an ACL: pass the matching `auth` credential',
@@ -99,4 +139,11 @@ export function isZooKeeperError(error: unknown, ...codes: ZooKeeperErrorCode[])
 /** A request that failed because of the connection or session, not because of what it asked. */
 export function isConnectionError(error: unknown): boolean {
   return isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'OPERATION_TIMEOUT');
+}
+
+/** Any thrown value as a ZkLeaderError: ours as they are, anything else as UNEXPECTED with its cause. */
+export function toZkLeaderError(error: unknown, context?: string): ZkLeaderError {
+  if (error instanceof ZkLeaderError) return error;
+  const message = String((error as Error | null)?.message ?? error);
+  return new ZkLeaderError('UNEXPECTED', context ? `${context}: ${message}` : message, { cause: error });
 }

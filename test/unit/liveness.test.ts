@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { Clock, TimerHandle } from '../../src/clock.js';
+import { Liveness } from '../../src/liveness.js';
+
+/** A clock moved by hand; `wall` is what Date.now() would say, which liveness must ignore. */
+class ManualClock implements Clock {
+  private time = 0;
+  private timers: { at: number; callback: () => void; handle: object }[] = [];
+  now(): number {
+    return this.time;
+  }
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    const handle = {};
+    this.timers.push({ at: this.time + delayMs, callback, handle });
+    return handle as TimerHandle;
+  }
+  clearTimeout(handle: TimerHandle): void {
+    this.timers = this.timers.filter((timer) => timer.handle !== handle);
+  }
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      const next = this.timers.filter((timer) => timer.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!next) break;
+      this.timers = this.timers.filter((timer) => timer !== next);
+      this.time = next.at;
+      next.callback();
+    }
+    this.time = end;
+  }
+  get pending(): number {
+    return this.timers.length;
+  }
+}
+
+function watched(timeoutMs = 3000) {
+  const clock = new ManualClock();
+  const calls: string[] = [];
+  const liveness = new Liveness(clock, {
+    heartbeat: () => calls.push(`heartbeat@${clock.now()}`),
+    suspend: () => calls.push(`suspend@${clock.now()}`),
+    expire: () => calls.push(`expire@${clock.now()}`),
+  });
+  liveness.connected(timeoutMs);
+  return { clock, calls, liveness };
+}
+
+describe('the liveness clock', () => {
+  it('sends a heartbeat every quarter of the session timeout while replies come', () => {
+    const { clock, calls, liveness } = watched(3000);
+    for (let step = 0; step < 12; step++) {
+      clock.advance(250);
+      liveness.heard();
+    }
+    expect(calls).toEqual(['heartbeat@750', 'heartbeat@1500', 'heartbeat@2250', 'heartbeat@3000']);
+  });
+
+  it('suspends after 2/3 of the timeout without a reply, and expires after the whole timeout', () => {
+    const { clock, calls } = watched(3000);
+    clock.advance(4000);
+    const suspendAt = Number(calls.find((call) => call.startsWith('suspend'))!.split('@')[1]);
+    const expireAt = Number(calls.find((call) => call.startsWith('expire'))!.split('@')[1]);
+    expect(suspendAt).toBeGreaterThan(2000);
+    expect(suspendAt).toBeLessThanOrEqual(2000 + 250);
+    expect(expireAt).toBeGreaterThan(3000);
+    expect(expireAt).toBeLessThanOrEqual(3000 + 250);
+    // No heartbeats once suspended, and nothing at all after expiry.
+    expect(calls.filter((call) => call.startsWith('heartbeat')).every((call) => Number(call.split('@')[1]) <= suspendAt)).toBe(true);
+  });
+
+  it('keeps counting towards expiry through a dropped connection', () => {
+    const { clock, calls, liveness } = watched(3000);
+    clock.advance(1000);
+    liveness.suspended();
+    clock.advance(2500);
+    expect(calls.some((call) => call.startsWith('expire'))).toBe(true);
+    expect(calls.some((call) => call.startsWith('suspend'))).toBe(false);
+  });
+
+  it('ignores the wall clock: a backward step of Date.now() does not delay the suspension', () => {
+    const realNow = Date.now;
+    Date.now = () => realNow() - 3_600_000;
+    try {
+      const { clock, calls } = watched(3000);
+      clock.advance(2300);
+      expect(calls.some((call) => call.startsWith('suspend'))).toBe(true);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('leaves no timer behind once stopped', () => {
+    const { clock, liveness } = watched(3000);
+    clock.advance(1000);
+    liveness.stop();
+    expect(clock.pending).toBe(0);
+  });
+});
