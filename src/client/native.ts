@@ -34,7 +34,8 @@ interface NativeAcl {
 interface NativeClient {
   init(config: Record<string, unknown>): unknown;
   on(event: 'connect' | 'connecting', listener: () => void): void;
-  on(event: 'close', listener: (code: number) => void): void;
+  // The JavaScript wrapper emits the wrapper itself first, then the state code.
+  on(event: 'close', listener: (wrapper: unknown, code: number) => void): void;
   close(): void;
   readonly timeout: number;
   readonly client_id: string;
@@ -49,6 +50,7 @@ interface NativeClient {
   aw_get_children(path: string, watch: WatchCallback, callback: (rc: number, error: string, children: string[]) => void): number;
   a_get_children(path: string, watch: boolean, callback: (rc: number, error: string, children: string[]) => void): number;
   a_set_acl(path: string, version: number, acl: NativeAcl[], callback: (rc: number, error: string) => void): number;
+  a_sync(path: string, callback: (rc: number, error: string) => void): number;
   add_auth(scheme: string, auth: string, callback: (rc: number, error: string) => void): number;
 }
 type NativeConstructor = new () => NativeClient;
@@ -89,6 +91,10 @@ const firesOn: Record<WatchKind, WatchEventType[]> = {
 };
 
 const ZOK = 0;
+
+function isOpenAcl(acl: readonly AclEntry[]): boolean {
+  return acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.id === 'anyone' && acl[0]!.permissions === 31;
+}
 const expiredSessionState = -112;
 const authFailedState = -113;
 
@@ -99,6 +105,7 @@ const authFailedState = -113;
  */
 export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implements ZkClient {
   readonly backend = 'zookeeper' as const;
+  readonly createsWithAcl = false;
   private readonly native: NativeClient;
   private closed = false;
   private closedPromise: Promise<void>;
@@ -110,7 +117,7 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
     this.native.on('connect', () => this.report('connected'));
     this.native.on('connecting', () => this.report('disconnected'));
     this.closedPromise = new Promise((resolve) => {
-      this.native.on('close', (code) => {
+      this.native.on('close', (_wrapper, code) => {
         if (code === expiredSessionState) this.report('expired');
         else if (code === authFailedState) this.report('auth-failed');
         resolve();
@@ -195,14 +202,19 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
     const created = await this.call<string>('create', path, (done) =>
       this.native.a_create(path, data, createModeFlags[mode], done),
     );
-    const isOpen = acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.permissions === 31;
-    if (!isOpen) {
-      // The binding always creates with the open ACL; narrow it at once. The node is
-      // world-readable only until this reply, and nothing is written to it meanwhile.
-      const entries = acl.map((entry) => ({ perms: entry.permissions, scheme: entry.scheme, auth: entry.id }));
-      await this.call<void>('setAcl', created, (done) => this.native.a_set_acl(created, 0, entries, done));
-    }
+    // The binding always creates with the open ACL; narrow it at once. A connection loss in
+    // between is repaired by the caller, which applies the ACL again to the node it finds.
+    if (!isOpenAcl(acl)) await this.setAcl(created, acl);
     return created;
+  }
+
+  setAcl(path: string, acl: readonly AclEntry[]): Promise<void> {
+    const entries = acl.map((entry) => ({ perms: entry.permissions, scheme: entry.scheme, auth: entry.id }));
+    return this.call<void>('setAcl', path, (done) => this.native.a_set_acl(path, -1, entries, done));
+  }
+
+  sync(path: string): Promise<void> {
+    return this.call<void>('sync', path, (done) => this.native.a_sync(path, done));
   }
 
   remove(path: string, version: number): Promise<void> {

@@ -43,6 +43,7 @@ const closeGraceMs = 2000;
 /** The default backend: node-zookeeper-client, pure JavaScript. */
 export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> implements ZkClient {
   readonly backend = 'node-zookeeper-client' as const;
+  readonly createsWithAcl = true;
   private readonly client: zookeeper.Client;
   private closed = false;
 
@@ -143,6 +144,24 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
         ? this.client.getChildren(path, watch, (error, children) => done(error, children))
         : this.client.getChildren(path, (error, children) => done(error, children)),
     );
+  }
+
+  setAcl(path: string, acl: readonly AclEntry[]): Promise<void> {
+    const acls = acl.map((entry) => new zookeeper.ACL(entry.permissions, new zookeeper.Id(entry.scheme, entry.id)));
+    return this.call('setAcl', path, (done) => this.client.setACL(path, acls, -1, (error) => done(error)));
+  }
+
+  // The library has no sync request. A multi with one version check (-1 matches any) is a
+  // write: the server replies only after applying every earlier commit, which is what sync
+  // guarantees, and it changes nothing and triggers no watch. NO_NODE means the same for us.
+  async sync(path: string): Promise<void> {
+    try {
+      await this.call<void>('sync', path, (done) =>
+        this.client.transaction().check(path, -1).commit((error) => done(error)),
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'NO_NODE') throw error;
+    }
   }
 
   // The library keeps its connection private and has no read timeout, and it retries a

@@ -77,6 +77,12 @@ export interface ClientOptions {
 
 export interface ZkClient extends EventEmitter<ClientEvents> {
   readonly backend: BackendName;
+  /**
+   * Whether `create` applies the ACL atomically. The native binding cannot: it creates with
+   * the open ACL and narrows it in a second request, so a node found again after a connection
+   * loss must have its ACL applied again (`setAcl`).
+   */
+  readonly createsWithAcl: boolean;
   /** Starts connecting; progress arrives as `state` events. */
   connect(): void;
   /** Valid once `connected` was emitted. */
@@ -90,6 +96,12 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
   getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }>;
   setData(path: string, data: Buffer, version: number): Promise<NodeStat>;
   getChildren(path: string, watcher?: Watcher): Promise<string[]>;
+  setAcl(path: string, acl: readonly AclEntry[]): Promise<void>;
+  /**
+   * Returns once the server this client talks to has applied every write committed before
+   * the call: a read that follows sees them (a reconnect may land on a lagging follower).
+   */
+  sync(path: string): Promise<void>;
   /**
    * Drops the TCP connection so the client reconnects (to the next server) and re-attaches to
    * the same session: used when the connection has gone silent.
