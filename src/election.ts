@@ -1,31 +1,39 @@
-import { EventEmitter } from 'eventemitter3';
 import { hostname } from 'node:os';
-import { encodePayload, validateId } from './candidate.js';
-import type { AclEntry, BackendName, DigestAuth, WatchEvent } from './client/types.js';
+import { Candidacy, type CandidacyEnd } from './candidacy.js';
+import {
+  encodePayload,
+  isCandidateName,
+  readLeader,
+  readParticipant,
+  readParticipants,
+  readQueue,
+  validateId,
+  validatePrefix,
+  type LeaderInfo,
+  type Participant,
+} from './candidate.js';
+import type { AclEntry, BackendName, DigestAuth } from './client/types.js';
 import { openAcl } from './client/types.js';
+import { CoalescingRunner } from './coalesce.js';
+import { SafeEmitter } from './emitter.js';
 import {
   InvalidArgumentError,
   InvalidStateError,
+  LeadershipLostError,
   SessionClosedError,
   ZkLeaderError,
   isConnectionError,
   isZooKeeperError,
+  toZkLeaderError,
+  type LossReason,
 } from './errors.js';
+import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
-import {
-  candidateNameStem,
-  joinPath,
-  newGuid,
-  validatePath,
-  validatePrefix,
-} from './paths.js';
-import { readLeader, readParticipant, readParticipants, readQueue, type LeaderInfo, type Participant } from './queue.js';
-import { CoalescingRunner } from './coalesce.js';
-import { Session, sharedSession, type SessionEvents, type SessionOptions } from './session.js';
-import { WatchSet } from './watches.js';
+import { joinPath, validatePath } from './paths.js';
+import { Session, sharedSession, type SessionOptions } from './session.js';
+import { stopOnSignal } from './signals.js';
 
-/** Why a leadership term ended. */
-export type LossReason = 'suspended' | 'expired' | 'resigned' | 'stopped' | 'node-deleted' | 'session-closed';
+export { LeadershipLostError, type LossReason } from './errors.js';
 
 export interface ElectedEvent {
   fencingToken: bigint;
@@ -85,37 +93,35 @@ export interface LeaderElectionOptions {
 
 type ElectionState = 'idle' | 'running' | 'stopping' | 'stopped';
 
-interface OwnNode {
-  name: string;
-  path: string;
-  fencingToken: bigint;
-  /** The session generation the node was created in: it dies with that session. */
-  generation: number;
-}
-
+/** One leadership term: it belongs to the candidacy that won it and ends with it. */
 interface Term {
+  candidacy: Candidacy;
   fencingToken: bigint;
   controller: AbortController;
   announced: boolean;
   delayTimer: NodeJS.Timeout | null;
 }
 
-/** The reason a leadership signal aborts with. */
-export class LeadershipLostError extends ZkLeaderError {
-  constructor(readonly reason: LossReason) {
-    super('LEADERSHIP_LOST', `leadership ended: ${reason}`);
-  }
-}
-
 const retryDelayMs = 250;
+/** runWhileLeader's pause before queueing again after failed work: doubles per failure, capped. */
+const workBackoff = { firstMs: 500, maxMs: 30_000 } as const;
 
 /**
  * Leader election on a ZooKeeper path: ephemeral-sequential candidates, each watching only its
- * predecessor. One serialized evaluation loop decides; every watch and reply is stamped with
- * the candidacy epoch and session generation it belongs to, and stale ones are dropped.
+ * predecessor. Each node we hold is a `Candidacy`, bound to one ZooKeeper session and inert
+ * once its node or session is gone; a leadership term belongs to one candidacy. One
+ * serialized evaluation loop decides, and a listing that started before a decision it could
+ * contradict is dropped.
+ *
+ * @example
+ * const election = new LeaderElection({ connect: '127.0.0.1:2181', path: '/services/scheduler/leader' });
+ * election.on('elected', ({ fencingToken, signal }) => startServing({ fencingToken, signal }));
+ * await election.start();
  */
-export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
+export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
+  /** The election's znode. */
   readonly path: string;
+  /** This participant's id, published in its node. */
   readonly id: string;
   private readonly ownsSession: boolean;
   /** A shared session, or (for an own session) made in start(): constructing connects nothing. */
@@ -128,36 +134,37 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private readonly trackLeader: boolean;
   private readonly prefix: string;
   private readonly signals: NodeJS.Signals[];
-  private readonly logger: Logger;
 
   private state: ElectionState = 'idle';
-  /** Bumped whenever earlier watches and in-flight evaluations must be ignored. */
-  private epoch = 0;
-  private node: OwnNode | null = null;
-  /** The GUID our node is (to be) created with, and in which session generation. */
-  private candidacy: { guid: string; generation: number; mayExist: boolean } | null = null;
-  /** A node left by an expired session: deleted once a new session is up, to hand over sooner. */
-  private orphanedNodePath: string | null = null;
+  private candidacy: Candidacy | null = null;
+  private term: Term | null = null;
+  /** Bumped when a decision was taken that a listing already in flight could contradict. */
+  private listingEpoch = 0;
+  /** Set when something may have been missed (an interrupted evaluation, a term ended by a suspension). */
+  private needsLook = false;
   /** The leader node and position last reported by `follower`. */
   private lastFollowerKey: string | null = null;
-  private term: Term | null = null;
+  private lastLeaderToken: bigint | null = null;
+  /** Foreign sequential children already reported. */
+  private readonly reportedForeign = new Set<string>();
   private readonly evaluations = new CoalescingRunner(
     () => this.evaluate().catch((error: unknown) => this.onEvaluationError(error)),
     () => this.state === 'running',
   );
   private retryTimer: NodeJS.Timeout | null = null;
+  /** While set, this participant stays out of the queue (runWhileLeader's backoff). */
+  private rejoinTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
-  private lastLeaderToken: bigint | null = null;
-  /** The epoch:generation of the active watch on the leader record, so only one is set. */
-  private leaderRecordWatch: string | null = null;
-  /** Watches set and not yet fired, by epoch:generation:path. */
-  private readonly activeWatches = new WatchSet();
-  private detachSession: () => void = () => {};
-  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+  private unsubscribe: () => void = () => {};
+  private readonly signalReleases: (() => void)[] = [];
   private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
 
+  /**
+   * Checks the options; connects nothing until `start()`.
+   * @throws INVALID_ARGUMENT naming the bad option.
+   */
   constructor(options: LeaderElectionOptions) {
-    super();
+    super(options?.logger ?? silentLogger);
     if (!options || typeof options !== 'object') throw new InvalidArgumentError('LeaderElection needs an options object with path and connect (or session)');
     this.path = validatePath(options.path, 'path');
     this.id = validateId(options.id ?? `${hostname()}-${process.pid}`);
@@ -174,7 +181,6 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.trackLeader = options.trackLeader ?? false;
     this.prefix = validatePrefix(options.prefix ?? '');
     this.signals = options.releaseOnSignals === true ? ['SIGTERM', 'SIGINT'] : options.releaseOnSignals || [];
-    this.logger = options.logger ?? silentLogger;
     const shared = sharedSession(options);
     if (shared) {
       this.makeSession = () => shared;
@@ -197,7 +203,10 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }
   }
 
-  /** The session this election runs on; available once `start()` was called. */
+  /**
+   * The session this election runs on; available once `start()` was called.
+   * @throws INVALID_STATE before `start()`.
+   */
   get session(): Session {
     if (!this.sessionRef) throw new InvalidStateError('the election has no session before start()');
     return this.sessionRef;
@@ -213,76 +222,69 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     return this.isLeader ? this.term!.fencingToken : null;
   }
 
-  /** This participant's znode name, once it has joined. */
+  /** This participant's znode name, while it holds one. */
   get nodeName(): string | null {
-    return this.node?.name ?? null;
+    return this.candidacy?.node?.name ?? null;
   }
 
-  private attachToSession(): () => void {
-    const session = this.session;
-    const onSuspended = () => {
-      if (this.state !== 'running') return;
-      this.emit('suspended');
-      if (this.onSuspend === 'release') this.endTerm('suspended');
-    };
-    const onReconnected = () => {
-      if (this.state !== 'running') return;
-      this.emit('reconnected');
-      this.requestEvaluation();
-    };
-    const onExpired = () => {
-      if (this.state !== 'running') return;
-      this.epoch += 1;
-      this.emit('expired');
-      this.endTerm('expired');
-      this.orphanedNodePath = this.node?.path ?? null;
-      this.node = null;
-      this.lastFollowerKey = null;
-    };
-    const onConnected = () => {
-      if (this.state === 'running') this.requestEvaluation();
-    };
-    const onClosed = () => {
-      if (this.state === 'running') void this.finish('session-closed');
-    };
-    const onError = (error: ZkLeaderError) => {
-      if (this.state === 'running') this.emit('error', error);
-    };
-    const handlers = {
-      suspended: onSuspended,
-      reconnected: onReconnected,
-      expired: onExpired,
-      connected: onConnected,
-      closed: onClosed,
-      error: onError,
-    } as const;
-    for (const [event, handler] of Object.entries(handlers)) session.on(event as keyof SessionEvents, handler as () => void);
-    return () => {
-      for (const [event, handler] of Object.entries(handlers)) session.off(event as keyof SessionEvents, handler as () => void);
-    };
+  private subscribeToSession(session: Session): () => void {
+    return session.subscribe({
+      suspended: () => {
+        if (this.state !== 'running') return;
+        if (this.onSuspend === 'release' && this.term) {
+          this.needsLook = true;
+          this.endTerm('suspended');
+        }
+        this.emit('suspended');
+      },
+      reconnected: () => {
+        if (this.state !== 'running') return;
+        // The session's watches survived (the client set them again): look only if
+        // something may have been missed meanwhile.
+        if (this.needsLook) this.requestEvaluation();
+        this.emit('reconnected');
+      },
+      // The candidacy ended with the scope already (its node went with the session).
+      expired: () => {
+        if (this.state === 'running') this.emit('expired');
+      },
+      connected: () => {
+        if (this.state === 'running') this.requestEvaluation();
+      },
+      closed: () => {
+        if (this.state === 'running') void this.finish('session-closed');
+      },
+      error: (error) => {
+        if (this.state === 'running') this.emit('error', error);
+      },
+    });
   }
 
   /**
    * Joins the election. Resolves once this participant's candidacy is in place (it may already
-   * lead); rejects with a clear error for an unreachable server or a path it may not use.
+   * lead).
+   * @throws INVALID_STATE when called twice; SESSION_CLOSED for a closed shared session or
+   * when the session closes first; CONNECT_TIMEOUT, AUTH_FAILED, NO_AUTH, or INVALID_STATE
+   * when `stop()` is called before the first join completes.
    */
   async start(): Promise<void> {
     if (this.state !== 'idle') {
       throw new InvalidStateError(`start() was already called (the election is ${this.state}): create a new LeaderElection to join again`);
     }
-    this.state = 'running';
-    this.sessionRef = this.makeSession();
-    this.detachSession = this.attachToSession();
-    for (const signal of this.signals) {
-      const handler = () => void this.releaseOnSignal(signal);
-      this.signalHandlers.set(signal, handler);
-      process.once(signal, handler);
+    const session = this.makeSession();
+    if (session.state === 'closed') {
+      this.state = 'stopped';
+      throw new SessionClosedError('start()');
     }
+    this.state = 'running';
+    this.sessionRef = session;
+    this.unsubscribe = this.subscribeToSession(session);
+    for (const signal of this.signals) this.signalReleases.push(stopOnSignal(signal, this));
     const joined = new Promise<void>((resolve, reject) => {
       this.firstJoin = { resolve, reject };
     });
     try {
-      await this.session.ready();
+      await session.ready();
       this.requestEvaluation();
       // The first join's errors (NoAuth, a path under an ephemeral node) reach the caller.
       await joined;
@@ -293,35 +295,29 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }
   }
 
-  private async releaseOnSignal(signal: NodeJS.Signals): Promise<void> {
-    await this.stop();
-    // Hand the signal on to its default action unless the application handles it too.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  }
-
   /** Marks the election for (re-)evaluation; one evaluation runs at a time. */
   private requestEvaluation(): void {
     void this.evaluations.request();
   }
 
   private onEvaluationError(error: unknown): void {
-    if (this.state !== 'running') return;
-    if (error instanceof SessionClosedError) return;
+    if (this.state !== 'running' || error instanceof SessionClosedError) return;
     if (isConnectionError(error)) {
-      // The session's reconnected/connected event asks for the next evaluation.
+      // Interrupted: the reconnect (or the next session) looks again.
+      this.needsLook = true;
       this.logger.debug({ err: error }, 'zk-leader: evaluation interrupted by the connection');
       if (this.session.state === 'connected') this.retrySoon();
       return;
     }
-    const wrapped = error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String((error as Error)?.message ?? error), { cause: error });
+    const wrapped = toZkLeaderError(error, 'election step failed');
     if (this.firstJoin) {
       this.firstJoin.reject(wrapped);
       return;
     }
     this.logger.error({ err: wrapped, path: this.path }, 'zk-leader: election step failed');
-    this.emit('error', wrapped);
     // NoAuth and bad ACLs will not heal by retrying fast; other errors get a short pause.
     this.retrySoon(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL') ? 5000 : retryDelayMs);
+    this.emit('error', wrapped);
   }
 
   private retrySoon(delayMs = retryDelayMs): void {
@@ -332,101 +328,108 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }, delayMs);
   }
 
-  /** True when something happened since `epoch`/`generation` were read: drop the result. */
-  private isStale(epoch: number, generation: number): boolean {
-    return epoch !== this.epoch || generation !== this.session.generation || this.state !== 'running';
+  /** The candidacy for the current session, made anew when the last one ended. */
+  private currentCandidacy(): Candidacy | null {
+    const scope = this.session.scope;
+    if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer) return null;
+    if (this.candidacy && !this.candidacy.gone) return this.candidacy;
+    this.candidacy = new Candidacy(scope, { electionPath: this.path, prefix: this.prefix, payload: this.payload, acl: this.acl }, (ended, reason) =>
+      this.onCandidacyEnded(ended, reason),
+    );
+    return this.candidacy;
+  }
+
+  /** True when `candidacy` is no longer the one in charge, or a decision was taken since `epoch`. */
+  private isStale(candidacy: Candidacy, epoch: number): boolean {
+    return this.state !== 'running' || this.candidacy !== candidacy || !candidacy.held || epoch !== this.listingEpoch;
   }
 
   private async evaluate(): Promise<void> {
-    if (this.session.state !== 'connected') return;
-    const generation = this.session.generation;
-    if (!this.node || this.node.generation !== generation) await this.join(generation);
-    const node = this.node;
-    const epoch = this.epoch;
-    if (!node || this.isStale(epoch, generation)) return;
+    const candidacy = this.currentCandidacy();
+    if (!candidacy) return;
+    this.needsLook = false;
+    if (!candidacy.held && !(await candidacy.join())) return;
+    if (this.candidacy !== candidacy || this.state !== 'running') return;
+    this.firstJoin?.resolve();
+    this.firstJoin = null;
+    const own = candidacy.node!;
+    const epoch = this.listingEpoch;
 
-    // An empty queue also covers an election node deleted by an operator: ours went with it.
-    const queue = await readQueue(this.session, this.path);
-    if (this.isStale(epoch, generation)) return;
-    const position = queue.findIndex((candidate) => candidate.name === node.name);
-    if (position < 0) return this.onOwnNodeGone();
-    if (position === 0) return this.confirmLeadership(node, epoch, generation);
+    // An empty queue also covers an election node deleted by an operator: ours went with it,
+    // and our node's own watch ends the candidacy.
+    const queue = await readQueue(candidacy.scope, this.path);
+    if (this.isStale(candidacy, epoch)) return;
+    const position = queue.entries.findIndex((entry) => entry.name === own.name);
+    // Not listed though held: its deletion is on its way to our watch; look again then.
+    if (position < 0) return;
+    const foreignAhead = queue.entries.slice(0, position).filter((entry) => !isCandidateName(entry.name));
+    this.reportForeign(foreignAhead.map((entry) => entry.name));
+    if (position === 0) return this.grant(candidacy);
 
     // Someone is ahead of us: whatever we believed, we do not lead.
-    this.endTerm('node-deleted');
-    const predecessor = queue[position - 1]!;
-    const leader = await readParticipant(this.session, this.path, queue[0]!);
-    if (this.isStale(epoch, generation)) return;
+    this.endTerm('superseded');
+    const predecessor = queue.entries[position - 1]!;
+    const leader = await readParticipant(candidacy.scope, this.path, queue.entries[0]!.name);
+    if (this.isStale(candidacy, epoch)) return;
     if (!leader) return this.requestEvaluation();
-    const wasLeader = position === 1;
-    const stat = await this.watchNode(joinPath(this.path, predecessor.name), epoch, generation, (event) =>
-      this.onPredecessorEvent(event, epoch, generation, wasLeader),
-    );
-    if (this.isStale(epoch, generation)) return;
+    const predecessorLeads = position === 1;
+    const watched = await candidacy.watch(joinPath(this.path, predecessor.name), (event) => {
+      if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads);
+    });
+    if (this.isStale(candidacy, epoch)) return;
     // Gone between the listing and the watch: re-list rather than wait for nothing.
-    if (!stat) return this.requestEvaluation();
-    // Re-evaluations that change nothing (a reconnect, a repeated trigger) stay quiet.
+    if (!watched) return this.requestEvaluation();
+    // Re-evaluations that change nothing (a repeated trigger) stay quiet.
     const followerKey = `${leader.node}:${position}`;
     if (followerKey !== this.lastFollowerKey) {
       this.lastFollowerKey = followerKey;
       this.emit('follower', { leader, position });
     }
-    if (this.trackLeader) await this.watchLeaderRecord(epoch, generation);
+    if (this.trackLeader) await this.watchLeaderRecord(candidacy);
   }
 
-  /** `exists` with a watch, setting at most one watch per node and candidacy. */
-  private async watchNode(path: string, epoch: number, generation: number, onEvent: (event: WatchEvent) => void) {
-    const scope = `${epoch}:${generation}:`;
-    // Watches of earlier candidacies are ignored when they fire: forget them now.
-    this.activeWatches.retain((key) => key.startsWith(scope));
-    const key = scope + path;
-    const watcher = this.activeWatches.watcher(key, onEvent);
-    try {
-      const stat = await this.session.exists(path, watcher);
-      if (!stat && watcher) this.activeWatches.release(key);
-      return stat;
-    } catch (error) {
-      if (watcher) this.activeWatches.release(key);
-      throw error;
+  /** Sequential children we did not create sort ahead of us: never lead past them, and say so once. */
+  private reportForeign(names: string[]): void {
+    for (const name of names) {
+      if (this.reportedForeign.has(name)) continue;
+      this.reportedForeign.add(name);
+      this.emit(
+        'error',
+        new ZkLeaderError(
+          'FOREIGN_CANDIDATE',
+          `${joinPath(this.path, name)} is a sequential node zk-leader did not create, and it sorts ahead of this participant: it will not lead while that node exists (remove it, or point the election at a path of its own)`,
+        ),
+      );
     }
   }
 
-  private onOwnNodeGone(): void {
-    this.logger.info({ path: this.path, node: this.node?.name }, 'zk-leader: our node is gone, volunteering again');
-    this.endTerm('node-deleted');
-    this.node = null;
-    this.candidacy = null;
-    this.lastFollowerKey = null;
-    this.requestEvaluation();
-  }
-
-  private onPredecessorEvent(event: WatchEvent, epoch: number, generation: number, wasLeader: boolean): void {
-    if (this.isStale(epoch, generation)) return;
-    // The predecessor led at our last listing and its deletion reached us over this very
-    // session: nobody can be ahead of us (sequence numbers only grow), so we lead now and
-    // confirm our own node in the evaluation that follows.
-    if (event.type === 'deleted' && wasLeader && this.session.state === 'connected' && this.node?.generation === generation) {
+  private onPredecessorEvent(candidacy: Candidacy, type: string, predecessorLeads: boolean): void {
+    // The predecessor led at our last listing and its deletion reached us over our own live
+    // session, with our own node still watched and held: nobody can be ahead of us (sequence
+    // numbers only grow), so we lead now. The evaluation that follows confirms it.
+    if (type === 'deleted' && predecessorLeads && this.session.state === 'connected') {
       // A listing already on its way may predate the deletion (its reply can arrive in the
       // same read): it must not end the term we are granting now.
-      this.epoch += 1;
-      this.grant(this.node.fencingToken);
+      this.listingEpoch += 1;
+      this.grant(candidacy);
     }
     this.requestEvaluation();
   }
 
-  /** Lowest in the queue: check that our node is still ours in THIS session, then lead. */
-  private async confirmLeadership(node: OwnNode, epoch: number, generation: number): Promise<void> {
-    const stat = await this.watchNode(node.path, epoch, generation, (event) => {
-      if (event.type === 'deleted' && !this.isStale(epoch, generation)) this.onOwnNodeGone();
-    });
-    if (this.isStale(epoch, generation)) return;
-    if (!stat || stat.ephemeralOwner !== this.session.sessionId) return this.onOwnNodeGone();
-    this.grant(stat.czxid);
+  private onCandidacyEnded(candidacy: Candidacy, reason: CandidacyEnd): void {
+    if (candidacy !== this.candidacy) return;
+    this.candidacy = null;
+    this.lastFollowerKey = null;
+    this.logger.info({ path: this.path, reason }, 'zk-leader: our candidacy ended');
+    this.endTerm(reason === 'expired' ? 'expired' : 'node-deleted');
+    // A deleted node: volunteer again now. An ended session: the next session's `connected` does.
+    if (reason === 'node-deleted' && this.state === 'running') this.requestEvaluation();
   }
 
-  private grant(fencingToken: bigint): void {
-    if (this.term) return;
-    const term: Term = { fencingToken, controller: new AbortController(), announced: false, delayTimer: null };
+  private grant(candidacy: Candidacy): void {
+    if (this.term || this.candidacy !== candidacy || !candidacy.held) return;
+    const fencingToken = candidacy.node!.fencingToken;
+    const term: Term = { candidacy, fencingToken, controller: new AbortController(), announced: false, delayTimer: null };
     this.lastFollowerKey = null;
     this.term = term;
     const announce = () => {
@@ -435,14 +438,17 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       term.announced = true;
       this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
       this.emit('elected', { fencingToken, signal: term.controller.signal });
-      void this.publishLeaderRecord(fencingToken).catch((error: unknown) =>
-        this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
+      const node = candidacy.node;
+      if (!node) return;
+      void publishLeaderRecord(candidacy.scope, this.path, { node: node.name, id: this.id, token: fencingToken, since: Date.now() }).catch(
+        (error: unknown) => this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
       );
     };
     if (this.takeoverDelayMs > 0) term.delayTimer = setTimeout(announce, this.takeoverDelayMs);
     else announce();
   }
 
+  /** Ends the term (state first: aborted, cleared), then tells the listeners. */
   private endTerm(reason: LossReason): void {
     const term = this.term;
     if (!term) return;
@@ -455,132 +461,43 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }
   }
 
-  /**
-   * Creates our candidate node. A candidacy keeps its GUID until its node is known to be gone,
-   * so a join interrupted after the create (reply lost, connection dropped) finds the node
-   * again by that GUID instead of creating a second one.
-   */
-  private async join(generation: number): Promise<void> {
-    const orphan = this.orphanedNodePath;
-    if (orphan) {
-      this.orphanedNodePath = null;
-      await this.removeQuietly(orphan);
-    }
-    if (this.candidacy?.generation !== generation) this.candidacy = { guid: newGuid(), generation, mayExist: false };
-    const candidacy = this.candidacy;
-    let created: string | null = candidacy.mayExist ? await this.findByGuid(candidacy.guid) : null;
-    while (!created) {
-      candidacy.mayExist = true;
-      try {
-        created = await this.session.create(
-          joinPath(this.path, candidateNameStem(this.prefix, candidacy.guid)),
-          this.payload,
-          'ephemeral-sequential',
-          this.acl,
-        );
-      } catch (error) {
-        if (isZooKeeperError(error, 'NO_NODE')) {
-          await this.session.ensurePath(this.path, this.acl);
-        } else if (isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) {
-          // The create may have succeeded on the server: look for our GUID before retrying.
-          await this.session.whenConnected();
-          if (this.session.generation !== generation) return;
-          created = await this.findByGuid(candidacy.guid);
-        } else {
-          throw error;
-        }
-      }
-    }
-    const stat = await this.session.exists(created);
-    if (this.state !== 'running' || this.session.generation !== generation) {
-      // Stopped (or the session died) while the create was in flight: leave no orphan.
-      await this.removeQuietly(created);
-      return;
-    }
-    if (!stat) {
-      // Deleted already (an operator): the next evaluation volunteers with a new candidacy.
-      this.candidacy = null;
-      return this.requestEvaluation();
-    }
-    this.node = { name: created.slice(this.path.length + 1), path: created, fencingToken: stat.czxid, generation };
-    this.logger.debug({ path: this.path, node: this.node.name }, 'zk-leader: joined');
-    this.firstJoin?.resolve();
-    this.firstJoin = null;
-  }
-
-  private async findByGuid(guid: string): Promise<string | null> {
-    try {
-      const mine = (await this.session.getChildren(this.path)).find((name) => name.includes(guid));
-      return mine ? joinPath(this.path, mine) : null;
-    } catch (error) {
-      if (isZooKeeperError(error, 'NO_NODE')) return null;
-      throw error;
-    }
-  }
-
-  // The leader record on the election node's data lets trackLeader followers learn of a
-  // new leader with one watch each, without listing the children.
-  private async publishLeaderRecord(fencingToken: bigint): Promise<void> {
-    const node = this.node;
-    if (!node) return;
-    const record = { node: node.name, id: this.id, token: fencingToken.toString(), since: Date.now() };
-    await this.session.setData(this.path, Buffer.from(JSON.stringify(record)));
-  }
-
-  private async watchLeaderRecord(epoch: number, generation: number): Promise<void> {
-    const watchKey = `${epoch}:${generation}`;
-    if (this.leaderRecordWatch === watchKey) return;
-    this.leaderRecordWatch = watchKey;
-    const { data } = await this.session.getData(this.path, (event) => {
-      if (this.leaderRecordWatch === watchKey) this.leaderRecordWatch = null;
-      if (event.type === 'data-changed' && !this.isStale(epoch, generation) && !this.isLeader) {
-        void this.watchLeaderRecord(epoch, generation).catch((error: unknown) => this.onEvaluationError(error));
+  private async watchLeaderRecord(candidacy: Candidacy): Promise<void> {
+    if (this.isLeader) return;
+    const read = await candidacy.watch(this.path, (event) => {
+      if (event.type === 'data-changed' && !this.isLeader && this.candidacy === candidacy) {
+        void this.watchLeaderRecord(candidacy).catch((error: unknown) => this.onEvaluationError(error));
       }
     });
-    if (this.isStale(epoch, generation)) return;
-    const record = parseLeaderRecord(data);
+    if (!read || this.candidacy !== candidacy) return;
+    const record = parseLeaderRecord(read.data);
     if (!record || (this.lastLeaderToken !== null && record.token <= this.lastLeaderToken)) return;
     this.lastLeaderToken = record.token;
-    const leader = await readParticipant(this.session, this.path, record.node);
-    if (!this.isStale(epoch, generation)) this.emit('leader', leader);
-  }
-
-  private async removeQuietly(path: string): Promise<void> {
-    try {
-      await this.session.remove(path);
-    } catch (error) {
-      if (!isZooKeeperError(error, 'NO_NODE')) this.logger.debug({ err: error, path }, 'zk-leader: could not remove a node');
-    }
-  }
-
-  /** Deletes our node, retrying until it is gone or the session that owns it has ended. */
-  private async removeOwnNode(node: OwnNode): Promise<void> {
-    for (;;) {
-      if (this.session.generation !== node.generation || this.session.state === 'closed') return;
-      try {
-        await this.session.whenConnected();
-        if (this.session.generation !== node.generation) return;
-        await this.session.remove(node.path);
-        return;
-      } catch (error) {
-        if (isZooKeeperError(error, 'NO_NODE') || error instanceof SessionClosedError) return;
-        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
-      }
-    }
+    const leader = await readParticipant(candidacy.scope, this.path, record.node);
+    if (this.candidacy === candidacy && this.state === 'running') this.emit('leader', leader);
   }
 
   /**
-   * Gives up leadership now and queues again at the back. A no-op (resolving false) when this
-   * participant does not lead.
+   * Gives up leadership now and queues again at the back. During `takeoverDelayMs` (won, not
+   * yet announced) it gives up the pending term the same way, without `elected` or `lost`.
+   * @returns false (a no-op) when this participant neither leads nor is about to.
    */
   async resign(): Promise<boolean> {
+    return this.leaveQueue('resigned', 0);
+  }
+
+  private async leaveQueue(reason: LossReason, pauseMs: number): Promise<boolean> {
     if (this.state !== 'running' || !this.term) return false;
-    this.epoch += 1;
-    const node = this.node;
-    this.node = null;
-    this.candidacy = null;
-    this.endTerm('resigned');
-    if (node) await this.removeOwnNode(node);
+    const candidacy = this.term.candidacy;
+    this.listingEpoch += 1;
+    if (this.candidacy === candidacy) this.candidacy = null;
+    this.endTerm(reason);
+    if (pauseMs > 0) {
+      this.rejoinTimer = setTimeout(() => {
+        this.rejoinTimer = null;
+        this.requestEvaluation();
+      }, pauseMs);
+    }
+    await candidacy.release();
     this.requestEvaluation();
     return true;
   }
@@ -588,7 +505,8 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   /**
    * Leaves the election: ends leadership (`lost` with reason 'stopped'), deletes our node,
    * closes our own session (a shared one stays open), emits `stopped`. Resolves when our node
-   * is gone. Calling it again, or before `start()`, is a no-op.
+   * is gone (or its session has ended, which takes it too). Calling it again, or before
+   * `start()`, is a no-op.
    */
   stop(): Promise<void> {
     if (this.state === 'idle' || this.state === 'stopped') {
@@ -601,25 +519,28 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private finish(reason: LossReason): Promise<void> {
     if (this.stopping) return this.stopping;
     this.state = 'stopping';
-    this.epoch += 1;
+    this.listingEpoch += 1;
     this.stopping = (async () => {
-      if (this.retryTimer) clearTimeout(this.retryTimer);
+      for (const timer of [this.retryTimer, this.rejoinTimer]) if (timer) clearTimeout(timer);
       this.retryTimer = null;
-      for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
-      this.signalHandlers.clear();
+      this.rejoinTimer = null;
+      for (const release of this.signalReleases.splice(0)) release();
       this.endTerm(reason);
-      // An evaluation still in flight drops its results (the epoch moved on), and a create
-      // that completes after this point deletes its node itself.
-      const node = this.node;
-      this.node = null;
-      const connected = this.session.state === 'connected';
-      if (node && (connected || !this.ownsSession) && this.session.state !== 'closed') {
-        // Bounded: past one session timeout the server has dropped the node anyway.
-        await withTimeout(this.removeOwnNode(node), this.session.sessionTimeoutMs).catch((error: unknown) =>
-          this.emit('error', error as ZkLeaderError),
-        );
+      const firstJoin = this.firstJoin;
+      this.firstJoin = null;
+      firstJoin?.reject(
+        reason === 'session-closed' ? new SessionClosedError('start()') : new InvalidStateError('stop() was called before the election had joined'),
+      );
+      const candidacy = this.candidacy;
+      this.candidacy = null;
+      // A shared session lives on: our node must go now. An own session that is connected
+      // deletes it in one round trip; one that is not takes it along when it closes or expires.
+      if (candidacy && (!this.ownsSession || this.session.state === 'connected')) {
+        await candidacy.release().catch((error: unknown) => this.emit('error', toZkLeaderError(error, 'removing our node')));
+      } else if (candidacy) {
+        void candidacy.release().catch(() => {});
       }
-      this.detachSession();
+      this.unsubscribe();
       if (this.ownsSession) await this.session.close();
       this.state = 'stopped';
       this.emit('stopped');
@@ -631,8 +552,12 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     await this.stop();
   }
 
-  /** Resolves with the next (or current) term; rejects if the election stops first. */
+  /**
+   * Resolves with the next (or current) term.
+   * @throws INVALID_STATE if the election stops first; the signal's reason when it aborts.
+   */
   waitForLeadership(signal?: AbortSignal): Promise<ElectedEvent> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.isLeader) return Promise.resolve({ fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
     return new Promise((resolve, reject) => {
       const cleanup = () => {
@@ -661,12 +586,16 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
 
   /**
    * Runs `work` each time this participant leads, with a signal that aborts when the term
-   * ends; loops until the election stops. When `work` returns (or throws) while still leading,
-   * leadership is handed on (`resign()`), as Curator's LeaderSelector does. Starts the
-   * election if needed; resolves when the election has stopped.
+   * ends; loops until the election stops. When `work` returns while still leading,
+   * leadership is handed on (as Curator's LeaderSelector does). When it throws, the error is
+   * emitted (LEADER_WORK_FAILED) and this participant steps out of the queue for a while
+   * before volunteering again: 0.5 s after the first failure, doubling to 30 s, with jitter,
+   * back to 0.5 s after work that returns normally. Starts the election if needed; resolves
+   * when the election has stopped.
    */
   async runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void): Promise<void> {
     if (this.state === 'idle') await this.start();
+    let failures = 0;
     while (this.state === 'running') {
       let term: ElectedEvent;
       try {
@@ -676,43 +605,40 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       }
       // The term may have ended between the election and this turn of the loop.
       if (term.signal.aborted) continue;
+      let failed = false;
       try {
         await work(term.signal, { fencingToken: term.fencingToken });
       } catch (error) {
         if (!term.signal.aborted) {
+          failed = true;
           this.emit('error', new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(error as Error)?.message ?? error}`, { cause: error }));
         }
       }
-      if (!term.signal.aborted) await this.resign();
+      failures = failed ? failures + 1 : 0;
+      if (term.signal.aborted) continue;
+      const pauseMs = failed ? jittered(Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (failures - 1))) : 0;
+      await this.leaveQueue('resigned', pauseMs);
     }
   }
 
-  /** The current leader, read from ZooKeeper now; null when nobody leads. */
-  getLeader(): Promise<LeaderInfo | null> {
+  /**
+   * The current leader, read from ZooKeeper now; null when nobody leads.
+   * @throws INVALID_STATE before `start()`.
+   */
+  async getLeader(): Promise<LeaderInfo | null> {
     return readLeader(this.session, this.path);
   }
 
-  /** Every participant in queue order, the leader first, read from ZooKeeper now. */
-  participants(): Promise<Participant[]> {
+  /**
+   * Every participant in queue order, the leader first, read from ZooKeeper now.
+   * @throws INVALID_STATE before `start()`.
+   */
+  async participants(): Promise<Participant[]> {
     return readParticipants(this.session, this.path);
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** Between half and all of `ms`: participants that fail together do not return together. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.5 + Math.random() * 0.5));
 }
-
-function parseLeaderRecord(data: Buffer): { node: string; token: bigint } | null {
-  try {
-    const record = JSON.parse(data.toString('utf8')) as { node?: unknown; token?: unknown };
-    if (typeof record.node === 'string' && typeof record.token === 'string') return { node: record.node, token: BigInt(record.token) };
-  } catch {
-    // empty or foreign data: no record yet
-  }
-  return null;
-}
-

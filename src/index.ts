@@ -5,9 +5,9 @@ export type {
   LeaderElectionOptions,
   LossReason,
 } from './election.js';
-export type { LeaderInfo, Participant } from './queue.js';
-export { Session } from './session.js';
-export type { ExpiryReason, SessionEvents, SessionOptions, SessionState, SuspendReason } from './session.js';
+export type { LeaderInfo, Participant } from './candidate.js';
+export { Session, SessionScope } from './session.js';
+export type { ExpiryReason, SessionEvents, SessionHandlers, SessionOptions, SessionState, SuspendReason } from './session.js';
 export {
   BackendNotInstalledError,
   ConnectTimeoutError,
@@ -17,7 +17,7 @@ export {
   ZkLeaderError,
   ZooKeeperError,
 } from './errors.js';
-export type { ZooKeeperErrorCode } from './errors.js';
+export type { ZkLeaderErrorCode, ZooKeeperErrorCode } from './errors.js';
 export { Permission, openAcl } from './client/types.js';
 export type { AclEntry, BackendName, DigestAuth } from './client/types.js';
 export { digestAcl } from './acl.js';

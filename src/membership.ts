@@ -1,13 +1,13 @@
-import { EventEmitter } from 'eventemitter3';
 import { loadavg } from 'node:os';
-import { validateId, maxNodeDataBytes } from './candidate.js';
+import { maxNodeDataBytes, validateId } from './candidate.js';
 import type { AclEntry } from './client/types.js';
 import { openAcl } from './client/types.js';
-import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError } from './errors.js';
-import { joinPath, validatePath } from './paths.js';
 import { CoalescingRunner } from './coalesce.js';
+import { SafeEmitter } from './emitter.js';
+import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
+import type { Logger } from './logger.js';
+import { joinPath, validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
-import { WatchSet } from './watches.js';
 
 /** What a member publishes about its own health. */
 export interface MemberHealth {
@@ -86,7 +86,7 @@ function sameMember(a: Member, b: Member): boolean {
  * data, status and (optionally) health. Watchers see `joined`, `left`, `updated` and the
  * whole list in order. A member re-joins by itself after its session expires.
  */
-export class Membership extends EventEmitter<MembershipEvents> {
+export class Membership extends SafeEmitter<MembershipEvents> {
   readonly session: Session;
   private readonly ownsSession: boolean;
   private readonly reportEveryMs: number;
@@ -94,20 +94,20 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private path: string | null = null;
   private own: OwnRecord | null = null;
   private known = new Map<string, Member>();
-  private readonly watches = new WatchSet();
   private readonly reads = new CoalescingRunner(() => this.readAndPublish(), () => !this.closed);
   private reportTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly onConnected = () => {
-    // A new session: our ephemeral node and every watch are gone.
-    this.watches.retain(() => false);
-    if (this.own) void this.writeOwn('create').catch((error: unknown) => this.fail(error));
-    void this.refresh();
-  };
-  private readonly onReconnected = () => void this.refresh();
+  /** Set when a read failed on the connection: the reconnect reads again. */
+  private needsRead = false;
+  /** Ids of our own earlier sessions: a node of theirs may linger until the server drops it. */
+  private readonly ownSessionIds = new Set<string>();
+  private unsubscribe: () => void = () => {};
+  // One handler for every watch, so repeated reads add no callbacks.
+  private readonly onChange = () => void this.refresh();
 
+  /** @throws INVALID_ARGUMENT for bad options. */
   constructor(options: MembershipOptions) {
-    super();
+    super((options as { logger?: Logger } | undefined)?.logger);
     this.reportEveryMs = options.reportEveryMs ?? 0;
     if (typeof this.reportEveryMs !== 'number' || this.reportEveryMs < 0) {
       throw new InvalidArgumentError(`reportEveryMs must be a number >= 0: got ${JSON.stringify(options.reportEveryMs)}`);
@@ -137,8 +137,17 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.path = valid;
       await this.session.ready();
       await this.session.ensurePath(valid, this.acl);
-      this.session.on('connected', this.onConnected);
-      this.session.on('reconnected', this.onReconnected);
+      this.unsubscribe = this.session.subscribe({
+        // A new session: our ephemeral node and every watch are gone.
+        connected: () => {
+          if (this.own) void this.writeOwn('create').catch((error: unknown) => this.fail(error));
+          void this.refresh();
+        },
+        // The same session kept its watches: read again only if a read was interrupted.
+        reconnected: () => {
+          if (this.needsRead) void this.refresh();
+        },
+      });
     }
     await this.refresh();
     return [...this.known.values()];
@@ -165,19 +174,34 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return bytes;
   }
 
+  /** How long a node of our own earlier session may linger: one session timeout and a margin. */
+  private get lingerMs(): number {
+    return this.session.sessionTimeoutMs + 2000;
+  }
+
   private async writeOwn(mode: 'create' | 'update'): Promise<void> {
     const path = joinPath(this.path!, this.own!.id);
+    const waitUntil = Date.now() + this.lingerMs;
     for (;;) {
       try {
         if (mode === 'update') await this.session.setData(path, this.encodeOwn());
         else await this.session.create(path, this.encodeOwn(), 'ephemeral', this.acl);
+        this.ownSessionIds.add(this.session.sessionId);
         return;
       } catch (error) {
         if (mode === 'create' && isZooKeeperError(error, 'NODE_EXISTS')) {
           const stat = await this.session.exists(path);
-          if (stat?.ephemeralOwner === this.session.sessionId) return;
-          // A node of our expired session lingers until the server drops it: wait for that.
-          if (stat) await new Promise((resolve) => setTimeout(resolve, 200));
+          if (!stat) continue;
+          if (stat.ephemeralOwner === this.session.sessionId) return;
+          // A node of our expired session lingers until the server drops it: wait for that,
+          // a bounded time. Anyone else's is a second member with our id.
+          if (!this.ownSessionIds.has(stat.ephemeralOwner) || Date.now() > waitUntil) {
+            throw new ZkLeaderError(
+              'MEMBER_ID_TAKEN',
+              `member id '${this.own!.id}' at ${path} is held by session 0x${stat.ephemeralOwner}: give each member a unique id, or stop the other one`,
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
           continue;
         }
         if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
@@ -195,28 +219,28 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private async readAndPublish(): Promise<void> {
     try {
+      this.needsRead = false;
       this.publish(await this.read(true));
     } catch (error) {
-      // A lost connection is retried by the session's connected/reconnected events.
-      if (!isConnectionError(error)) this.fail(error);
+      // A lost connection: the session's connected/reconnected events read again.
+      if (isConnectionError(error)) this.needsRead = true;
+      else this.fail(error);
     }
   }
 
   private async read(watch: boolean): Promise<Member[]> {
     const path = this.path!;
-    const onChange = () => void this.refresh();
-    const children = (await this.session.getChildren(path, watch ? this.watches.watcher(path, onChange) : undefined)).sort();
+    const scope = this.session.scope;
+    if (!scope?.alive) return [...this.known.values()];
+    const onChange = watch ? this.onChange : undefined;
+    const children = (await scope.getChildren(path, onChange)).sort();
     const read = await Promise.all(
       children.map(async (name) => {
-        const key = joinPath(path, name);
         try {
-          const { data, stat } = await this.session.getData(key, watch ? this.watches.watcher(key, onChange) : undefined);
+          const { data, stat } = await scope.getData(joinPath(path, name), onChange);
           return parseMember(name, data, stat.ephemeralOwner, stat.createdAtMs);
         } catch (error) {
-          if (isZooKeeperError(error, 'NO_NODE')) {
-            this.watches.release(key);
-            return null;
-          }
+          if (isZooKeeperError(error, 'NO_NODE')) return null;
           throw error;
         }
       }),
@@ -250,7 +274,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private fail(error: unknown): void {
     if (this.closed) return;
-    this.emit('error', error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error }));
+    this.emit('error', toZkLeaderError(error));
   }
 
   /** Leaves the group (deletes our node) but keeps watching. */
@@ -272,8 +296,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (this.closed) return;
     await this.leave().catch(() => {});
     this.closed = true;
-    this.session.off('connected', this.onConnected);
-    this.session.off('reconnected', this.onReconnected);
+    this.unsubscribe();
+    this.session.scope?.cancelWatch(this.onChange);
     if (this.ownsSession) await this.session.close();
   }
 

@@ -1,10 +1,10 @@
-import { EventEmitter } from 'eventemitter3';
-import { InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError } from './errors.js';
-import { electionOrder, validatePath, type CandidateName } from './paths.js';
-import { readParticipant, type LeaderInfo } from './queue.js';
+import { queueOrder, readParticipant, type CandidateName, type LeaderInfo } from './candidate.js';
 import { CoalescingRunner } from './coalesce.js';
+import { SafeEmitter } from './emitter.js';
+import { InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
+import type { Logger } from './logger.js';
+import { validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
-import { WatchSet } from './watches.js';
 
 export interface ObservedLeader extends LeaderInfo {
   /** When this observer first saw this leader (ms since the epoch). */
@@ -25,7 +25,7 @@ export type LeaderObserverOptions = { path: string } & SessionSource;
  * the master, say) and emits `leader` on every change. It watches the queue's children, so
  * it hears of every join and leave; participants themselves never do that.
  */
-export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
+export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   readonly path: string;
   readonly session: Session;
   private readonly ownsSession: boolean;
@@ -33,17 +33,17 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
   private readonly looks = new CoalescingRunner(() => this.lookAndReport(), () => !this.closed);
   private closed = false;
   private started: Promise<void> | null = null;
-  private readonly watches = new WatchSet();
-  private readonly onConnected = () => {
-    // After an expiry no watch of ours is left; after a reconnect they all are.
-    if (this.session.generation !== this.watchedGeneration) this.watches.retain(() => false);
-    this.watchedGeneration = this.session.generation;
-    void this.refresh();
-  };
-  private watchedGeneration = 0;
+  /** Set when a look failed on the connection: the reconnect looks again. */
+  private needsLook = false;
+  private unsubscribe: () => void = () => {};
+  // One handler for every watch this observer sets, so repeated looks add no callbacks.
+  private readonly onChange = () => void this.refresh();
 
+  /**
+   * @throws INVALID_ARGUMENT for a bad path or session options.
+   */
   constructor(options: LeaderObserverOptions) {
-    super();
+    super((options as { logger?: Logger } | undefined)?.logger);
     this.path = validatePath(options.path);
     ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
   }
@@ -58,9 +58,14 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
     if (this.closed) return Promise.reject(new InvalidStateError('the observer is closed: create a new one'));
     this.started ??= (async () => {
       await this.session.ready();
-      // A new session after expiry has lost our watch: look again.
-      this.session.on('connected', this.onConnected);
-      this.session.on('reconnected', this.onConnected);
+      this.unsubscribe = this.session.subscribe({
+        // A new session has none of our watches: look again.
+        connected: () => void this.refresh(),
+        // The same session kept them: look only if a look was interrupted.
+        reconnected: () => {
+          if (this.needsLook) void this.refresh();
+        },
+      });
       await this.refresh();
     })();
     return this.started;
@@ -75,28 +80,31 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
       await this.look();
     } catch (error) {
       if (this.closed) return;
-      // A lost connection is retried by the session's connected/reconnected events.
-      if (isConnectionError(error)) return;
-      this.emit('error', error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error }));
+      if (isConnectionError(error)) {
+        this.needsLook = true;
+        return;
+      }
+      this.emit('error', toZkLeaderError(error));
     }
   }
 
   private async look(): Promise<void> {
-    const onChange = () => void this.refresh();
+    const scope = this.session.scope;
+    if (!scope?.alive) return;
+    this.needsLook = false;
     let queue: CandidateName[];
     try {
-      queue = electionOrder(await this.session.getChildren(this.path, this.watches.watcher('children', onChange)));
+      queue = queueOrder(await scope.getChildren(this.path, this.onChange)).candidates;
     } catch (error) {
-      this.watches.release('children');
       if (!isZooKeeperError(error, 'NO_NODE')) throw error;
       // No election node yet: watch for its creation instead.
-      const created = await this.session.exists(this.path, this.watches.watcher('exists', onChange));
+      const created = await scope.exists(this.path, this.onChange);
       if (created) return void this.refresh();
       queue = [];
     }
     let leader: LeaderInfo | null = null;
     for (const candidate of queue) {
-      leader = await readParticipant(this.session, this.path, candidate);
+      leader = await readParticipant(scope, this.path, candidate);
       if (leader) break;
     }
     if (this.closed || leader?.node === this.current?.node) return;
@@ -139,8 +147,8 @@ export class LeaderObserver extends EventEmitter<LeaderObserverEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.session.off('connected', this.onConnected);
-    this.session.off('reconnected', this.onConnected);
+    this.unsubscribe();
+    this.session.scope?.cancelWatch(this.onChange);
     if (this.ownsSession) await this.session.close();
     this.emit('closed');
   }

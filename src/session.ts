@@ -1,4 +1,4 @@
-import { EventEmitter } from 'eventemitter3';
+import { setMaxListeners } from 'node:events';
 import { createClient, validateBackend } from './client/index.js';
 import type {
   AclEntry,
@@ -8,10 +8,13 @@ import type {
   DigestAuth,
   NodeStat,
   SessionCredentials,
+  WatchEvent,
   Watcher,
   ZkClient,
 } from './client/types.js';
 import { openAcl } from './client/types.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { SafeEmitter } from './emitter.js';
 import {
   ConnectTimeoutError,
   InvalidArgumentError,
@@ -20,6 +23,7 @@ import {
   ZooKeeperError,
   isZooKeeperError,
 } from './errors.js';
+import { Liveness } from './liveness.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ancestorsAndSelf, validatePath } from './paths.js';
 
@@ -46,6 +50,9 @@ export interface SessionEvents {
   error: [error: ZkLeaderError];
 }
 
+/** Handlers for `Session.subscribe`: any subset of the session's events. */
+export type SessionHandlers = { [E in keyof SessionEvents]?: (...args: SessionEvents[E]) => void };
+
 export interface SessionOptions {
   /** ZooKeeper connect string, "host:port[,host:port...][/chroot]". */
   connect: string;
@@ -58,20 +65,16 @@ export interface SessionOptions {
   /** Digest credentials sent on every connection, e.g. `{ scheme: 'digest', credential: 'user:secret' }`. */
   auth?: DigestAuth | DigestAuth[];
   logger?: Logger;
+  /**
+   * The clock behind every timer and the liveness decisions. Default: `performance.now()`
+   * and Node's timers. For tests and simulations.
+   * @internal
+   */
+  clock?: Clock;
 }
 
 const defaultSessionTimeoutMs = 10_000;
 const maxBackoffMs = 5_000;
-
-/** The clock used for liveness decisions; a fraction of the negotiated session timeout. */
-const livenessFractions = {
-  /** Send a heartbeat request this often. */
-  heartbeat: 1 / 4,
-  /** Check the reply clock this often. */
-  check: 1 / 12,
-  /** Silence longer than this counts as a suspension: well before the server can expire us. */
-  silence: 2 / 3,
-};
 
 function validateConnect(connect: unknown): string {
   if (typeof connect !== 'string' || connect.trim() === '') {
@@ -94,30 +97,200 @@ function validatePositive(value: unknown, name: string, fallback: number): numbe
   return value;
 }
 
+type WatchKind = 'exists' | 'data' | 'children';
+
+/** One client watch and everyone waiting on it. */
+interface PendingWatch {
+  handlers: Set<Watcher>;
+}
+
+/**
+ * One ZooKeeper session (one generation of a `Session`), as the recipes use it. Everything
+ * that belongs to that session goes through its scope, and the scope is inert once the
+ * session has ended: a request waiting for a connection, or one whose reply lands after the
+ * expiry, fails with SESSION_EXPIRED instead of running in (or reporting from) the next
+ * session, and its watches call nobody. It also keeps one client watch per node and kind,
+ * however many recipes wait on it, and forgets a watch whose request failed.
+ */
+export class SessionScope {
+  private ended = false;
+  private readonly endController = abortControllerForMany();
+  private readonly watches = new Map<string, PendingWatch>();
+
+  /** @internal Made by the Session for each new ZooKeeper session. */
+  constructor(
+    private readonly owner: Session,
+    /** Which of the Session's ZooKeeper sessions this is (1, 2, ...). */
+    readonly generation: number,
+    /** The ZooKeeper session id, 16 hex digits. */
+    readonly sessionId: string,
+  ) {}
+
+  /** False once this ZooKeeper session has expired or the Session was closed. */
+  get alive(): boolean {
+    return !this.ended;
+  }
+
+  /** Aborts when this ZooKeeper session ends. */
+  get signal(): AbortSignal {
+    return this.endController.signal;
+  }
+
+  /** Watch callbacks held for recipes right now (leak checks). */
+  get pendingWatchers(): number {
+    let count = 0;
+    for (const watch of this.watches.values()) count += watch.handlers.size;
+    return count;
+  }
+
+  /** @internal The session has ended: nothing of it may act any more. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.watches.clear();
+    this.endController.abort(new ZooKeeperError('SESSION_EXPIRED', 'session', undefined, 'the ZooKeeper session ended'));
+  }
+
+  /** Stops calling `handler` for any watch it waits on (its owner is done). */
+  cancelWatch(handler: Watcher): void {
+    for (const [key, watch] of this.watches) {
+      watch.handlers.delete(handler);
+      // The client watch stays set until it fires (ZooKeeper 3.4 clients cannot remove one);
+      // with nobody left it then calls nobody.
+      if (watch.handlers.size === 0) this.watches.delete(key);
+    }
+  }
+
+  private request<T>(operation: string, path: string, run: (client: ZkClient) => Promise<T>): Promise<T> {
+    return this.owner.requestIn(this, operation, path, run);
+  }
+
+  /**
+   * Runs a read that may set a watch. One client watch per kind and node: a second reader
+   * joins the pending one instead of stacking another callback in the client. A failed read
+   * sets no watch (ZooKeeper registers it with the reply), so its handler is dropped again.
+   */
+  private async watchedRead<T>(
+    kind: WatchKind,
+    path: string,
+    handler: Watcher | undefined,
+    read: (client: ZkClient, watcher: Watcher | undefined) => Promise<T>,
+    setsWatchOn: (result: T) => boolean = () => true,
+  ): Promise<T> {
+    if (!handler) return this.request(kind === 'children' ? 'getChildren' : kind === 'data' ? 'getData' : 'exists', path, (client) => read(client, undefined));
+    const key = `${kind}:${path}`;
+    let watch = this.watches.get(key);
+    const fresh = !watch;
+    if (!watch) {
+      watch = { handlers: new Set() };
+      this.watches.set(key, watch);
+    }
+    const entry = watch;
+    entry.handlers.add(handler);
+    const clientWatcher: Watcher | undefined = fresh
+      ? (event: WatchEvent) => {
+          if (this.watches.get(key) === entry) this.watches.delete(key);
+          if (this.ended) return;
+          for (const waiting of [...entry.handlers]) waiting(event);
+        }
+      : undefined;
+    const operation = kind === 'children' ? 'getChildren' : kind === 'data' ? 'getData' : 'exists';
+    try {
+      const result = await this.request(operation, path, (client) => read(client, clientWatcher));
+      if (!setsWatchOn(result)) this.dropWatch(key, entry, handler, fresh);
+      return result;
+    } catch (error) {
+      this.dropWatch(key, entry, handler, fresh);
+      throw error;
+    }
+  }
+
+  private dropWatch(key: string, entry: PendingWatch, handler: Watcher, fresh: boolean): void {
+    entry.handlers.delete(handler);
+    if (fresh && this.watches.get(key) === entry) this.watches.delete(key);
+  }
+
+  create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[] = openAcl): Promise<string> {
+    return this.request('create', path, (client) => client.create(path, data, mode, acl));
+  }
+  remove(path: string, version = -1): Promise<void> {
+    return this.request('delete', path, (client) => client.remove(path, version));
+  }
+  /** `exists`; with a watcher it also hears of the node's creation (a watch is set even when it is missing). */
+  exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
+    return this.watchedRead('exists', path, watcher, (client, w) => client.exists(path, w));
+  }
+  /** `getData`; with a watcher, hears of a data change or the deletion. NO_NODE sets no watch. */
+  getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+    return this.watchedRead('data', path, watcher, (client, w) => client.getData(path, w));
+  }
+  setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
+    return this.request('setData', path, (client) => client.setData(path, data, version));
+  }
+  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    return this.watchedRead('children', path, watcher, (client, w) => client.getChildren(path, w));
+  }
+  sync(path: string): Promise<void> {
+    return this.request('sync', path, (client) => client.sync(path));
+  }
+
+  /**
+   * Makes sure a node we created carries `acl`: where the backend cannot create with an ACL
+   * atomically, a create interrupted between its two steps left it open.
+   */
+  async applyAcl(path: string, acl: readonly AclEntry[]): Promise<void> {
+    if (this.owner.createsWithAcl || isOpenAcl(acl)) return;
+    await this.request('setAcl', path, (client) => client.setAcl(path, acl));
+  }
+
+  /**
+   * Creates `path` and its missing parents as persistent nodes; existing ones are fine. `acl`
+   * applies to `path` itself; parents, often shared with other applications, are left open.
+   */
+  async ensurePath(path: string, acl: readonly AclEntry[] = openAcl): Promise<void> {
+    for (const node of ancestorsAndSelf(validatePath(path))) {
+      const own = node === path;
+      if (await this.exists(node)) continue;
+      try {
+        await this.create(node, Buffer.alloc(0), 'persistent', own ? acl : openAcl);
+      } catch (error) {
+        if (isZooKeeperError(error, 'NODE_EXISTS')) continue;
+        if (!own || !isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
+        // Our create may have been applied, possibly without its ACL yet: finish it.
+        await this.sync(node);
+        if (!(await this.exists(node))) throw error;
+        await this.applyAcl(node, acl);
+      }
+    }
+  }
+}
+
+function isOpenAcl(acl: readonly AclEntry[]): boolean {
+  return acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.id === 'anyone' && acl[0]!.permissions === 31;
+}
+
 /**
  * One ZooKeeper connection's life, across reconnects and expiries: it owns the client, runs
  * its own liveness clock (a silent connection is suspended and dropped before the server can
  * expire the session), and replaces an expired session with a new one, with backoff. Many
- * elections may share one Session; `generation` tells them which session a result belongs to.
+ * elections may share one Session; each ZooKeeper session it holds is a `SessionScope`, and
+ * what belongs to one scope is inert once it ends.
  */
-export class Session extends EventEmitter<SessionEvents> {
+export class Session extends SafeEmitter<SessionEvents> {
   readonly backend: BackendName;
   readonly connectString: string;
   readonly requestedSessionTimeoutMs: number;
   readonly connectTimeoutMs: number;
   private readonly auth: DigestAuth[];
-  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly liveness: Liveness;
 
   private currentState: SessionState = 'connecting';
   private client: ZkClient | null = null;
-  private currentGeneration = 0;
-  private currentSessionId = '';
+  private currentScope: SessionScope | null = null;
   private negotiatedTimeoutMs: number;
-  private lastReplyAt = 0;
-  private livenessTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private connectTimer: NodeJS.Timeout | null = null;
-  private backoffTimer: NodeJS.Timeout | null = null;
+  private connectTimer: TimerHandle | null = null;
+  private backoffTimer: TimerHandle | null = null;
   private failedAttempts = 0;
   private readonly firstConnect: Promise<void>;
   private settleFirstConnect!: (error?: Error) => void;
@@ -127,7 +300,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly requestCounts: Record<string, number> = {};
 
   /** Checks session options without connecting; throws InvalidArgumentError. */
-  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger'>> & { auth: DigestAuth[] } {
+  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'clock'>> & { auth: DigestAuth[] } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
     const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
@@ -145,16 +318,28 @@ export class Session extends EventEmitter<SessionEvents> {
     };
   }
 
+  /** Starts connecting at once; `ready()` tells when the first session is established. */
   constructor(options: SessionOptions) {
-    super();
     const valid = Session.validateOptions(options);
+    super(options.logger ?? silentLogger);
     this.connectString = valid.connect;
     this.requestedSessionTimeoutMs = valid.sessionTimeoutMs;
     this.negotiatedTimeoutMs = this.requestedSessionTimeoutMs;
     this.connectTimeoutMs = valid.connectTimeoutMs;
     this.backend = valid.backend;
     this.auth = valid.auth;
-    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+    this.liveness = new Liveness(this.clock, {
+      heartbeat: () => this.heartbeat(),
+      suspend: (silentMs) => {
+        this.logger.warn({ silentMs, sessionId: this.sessionId }, 'zk-leader: connection silent, suspending');
+        this.suspend('silent');
+      },
+      expire: (silentMs) => {
+        this.logger.warn({ silentMs, sessionId: this.sessionId }, 'zk-leader: unreachable for a whole session timeout, session lost');
+        this.expire('local-timeout');
+      },
+    });
     this.firstConnect = new Promise((resolve, reject) => {
       this.settleFirstConnect = (error) => (error ? reject(error) : resolve());
     });
@@ -168,14 +353,26 @@ export class Session extends EventEmitter<SessionEvents> {
   }
   /** Increases by one with every new ZooKeeper session. */
   get generation(): number {
-    return this.currentGeneration;
+    return this.currentScope?.generation ?? 0;
   }
   /** The current session id (16 hex digits), '' before the first connect. */
   get sessionId(): string {
-    return this.currentSessionId;
+    return this.currentScope?.sessionId ?? '';
   }
+  /** The session timeout the server granted (the requested one until the first connect). */
   get sessionTimeoutMs(): number {
     return this.negotiatedTimeoutMs;
+  }
+  /**
+   * The current ZooKeeper session, for work that must not outlive it; null before the first
+   * connect. After an expiry it is the ended one (`alive` false) until the next connects.
+   */
+  get scope(): SessionScope | null {
+    return this.currentScope;
+  }
+  /** @internal Whether the backend applies a create's ACL atomically. */
+  get createsWithAcl(): boolean {
+    return this.client?.createsWithAcl ?? true;
   }
 
   /**
@@ -186,41 +383,61 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.currentState === 'connected' || this.currentState === 'suspended' ? (this.client?.sessionCredentials() ?? null) : null;
   }
 
-  /** Resolves once the first session is established; rejects with ConnectTimeoutError. */
+  /** Resolves once the first session is established; rejects with ConnectTimeoutError, AUTH_FAILED or SESSION_CLOSED. */
   ready(): Promise<void> {
     return this.firstConnect;
   }
 
-  /** Resolves when the session is connected (now or later); rejects if it closes first. */
+  /**
+   * Listens to several events at once; returns the function that stops all of them. A
+   * handler that throws is reported as an `error` and keeps no other handler from running.
+   */
+  subscribe(handlers: SessionHandlers): () => void {
+    const entries = Object.entries(handlers) as [keyof SessionEvents, (...args: never[]) => void][];
+    for (const [event, handler] of entries) this.on(event, handler as never);
+    return () => {
+      for (const [event, handler] of entries) this.off(event, handler as never);
+    };
+  }
+
+  /**
+   * Resolves when the session is connected (now or later).
+   * @throws SESSION_CLOSED when the session closes first; the signal's reason when it aborts.
+   */
   async whenConnected(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     if (this.currentState === 'connected') return;
     if (this.currentState === 'closed') throw new SessionClosedError('waiting for a connection');
     await new Promise<void>((resolve, reject) => {
-      const done = () => {
-        this.off('connected', done);
-        this.off('reconnected', done);
-        this.off('closed', closed);
+      const settle = (error?: unknown) => {
+        unsubscribe();
         signal?.removeEventListener('abort', aborted);
-        resolve();
+        if (error === undefined) resolve();
+        else reject(error);
       };
-      const closed = () => {
-        done();
-        reject(new SessionClosedError('waiting for a connection'));
-      };
-      const aborted = () => {
-        done();
-        reject(signal?.reason);
-      };
-      this.on('connected', done);
-      this.on('reconnected', done);
-      this.on('closed', closed);
+      const aborted = () => settle(signal?.reason);
+      const unsubscribe = this.subscribe({
+        connected: () => settle(),
+        reconnected: () => settle(),
+        closed: () => settle(new SessionClosedError('waiting for a connection')),
+      });
       signal?.addEventListener('abort', aborted, { once: true });
     });
   }
 
   private setState(next: SessionState): void {
-    this.logger.debug({ from: this.currentState, to: next, sessionId: this.currentSessionId }, 'zk-leader session state');
+    this.logger.debug({ from: this.currentState, to: next, sessionId: this.sessionId }, 'zk-leader session state');
     this.currentState = next;
+  }
+
+  private setTimer(callback: () => void, delayMs: number): TimerHandle {
+    return this.clock.setTimeout(callback, delayMs);
+  }
+
+  private clearTimer(name: 'connectTimer' | 'backoffTimer'): void {
+    const timer = this[name];
+    if (timer) this.clock.clearTimeout(timer);
+    this[name] = null;
   }
 
   private openClient(): void {
@@ -235,21 +452,21 @@ export class Session extends EventEmitter<SessionEvents> {
     client.connect();
     for (const auth of this.auth) client.addAuthInfo(auth);
     this.clearTimer('connectTimer');
-    this.connectTimer = setTimeout(() => this.onConnectTimeout(client), this.connectTimeoutMs);
+    this.connectTimer = this.setTimer(() => this.onConnectTimeout(client), this.connectTimeoutMs);
   }
 
   private onConnectTimeout(client: ZkClient): void {
     if (client !== this.client || this.currentState !== 'connecting') return;
     const error = new ConnectTimeoutError(this.connectString, this.connectTimeoutMs);
-    if (this.currentGeneration === 0) {
+    if (this.generation === 0) {
       this.settleFirstConnect(error);
       void this.close();
     } else {
       // After an expiry the old servers may be down for a while: keep trying, say so.
       this.logger.warn({ err: error }, 'zk-leader: no new session yet, still trying');
-      this.emit('error', error);
       this.retireClient();
       this.scheduleNewClient();
+      this.emit('error', error);
     }
   }
 
@@ -264,8 +481,8 @@ export class Session extends EventEmitter<SessionEvents> {
       case 'auth-failed': {
         const error = new ZkLeaderError('AUTH_FAILED', 'ZooKeeper refused the session credentials: check the auth option');
         this.settleFirstConnect(error);
-        this.emit('error', error);
         void this.close();
+        this.emit('error', error);
         return;
       }
     }
@@ -273,41 +490,41 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private onConnected(client: ZkClient): void {
     this.clearTimer('connectTimer');
-    this.lastReplyAt = Date.now();
     const { id } = client.sessionCredentials();
     this.negotiatedTimeoutMs = client.negotiatedSessionTimeoutMs() || this.requestedSessionTimeoutMs;
     const previous = this.currentState;
     this.setState('connected');
-    this.startLivenessClock();
-    if (id === this.currentSessionId) {
+    this.liveness.connected(this.negotiatedTimeoutMs);
+    if (this.currentScope?.alive && id === this.currentScope.sessionId) {
       // The same session again: after a suspension that is a reconnect; a repeated
       // 'connected' from the client is nothing new.
       if (previous === 'suspended') this.emit('reconnected', { sessionId: id });
       return;
     }
     this.failedAttempts = 0;
-    this.currentSessionId = id;
-    this.currentGeneration += 1;
+    this.currentScope?.end();
+    this.currentScope = new SessionScope(this, this.generation + 1, id);
     this.settleFirstConnect();
-    this.emit('connected', { sessionId: id, generation: this.currentGeneration, sessionTimeoutMs: this.negotiatedTimeoutMs });
+    this.emit('connected', { sessionId: id, generation: this.generation, sessionTimeoutMs: this.negotiatedTimeoutMs });
   }
 
   private suspend(reason: SuspendReason): void {
     if (this.currentState !== 'connected') return;
     this.setState('suspended');
-    this.stopHeartbeat();
+    this.liveness.suspended();
     if (reason === 'silent') this.client?.dropConnection();
     this.emit('suspended', { reason });
   }
 
   private expire(reason: ExpiryReason): void {
     if (this.currentState === 'closed' || this.currentState === 'connecting') return;
-    const sessionId = this.currentSessionId;
+    const sessionId = this.sessionId;
     this.setState('connecting');
-    this.stopLivenessClock();
+    this.liveness.stop();
+    this.currentScope?.end();
     this.retireClient();
-    this.emit('expired', { sessionId, reason });
     this.scheduleNewClient();
+    this.emit('expired', { sessionId, reason });
   }
 
   private retireClient(): void {
@@ -320,29 +537,10 @@ export class Session extends EventEmitter<SessionEvents> {
     const delayMs = this.failedAttempts === 0 ? 0 : Math.min(maxBackoffMs, 100 * 2 ** this.failedAttempts);
     this.failedAttempts += 1;
     this.clearTimer('backoffTimer');
-    this.backoffTimer = setTimeout(() => {
+    this.backoffTimer = this.setTimer(() => {
       this.backoffTimer = null;
       if (this.currentState !== 'closed') this.openClient();
     }, delayMs);
-  }
-
-  // ZooKeeper expires a session it has not heard from for a whole timeout, and
-  // node-zookeeper-client never notices a silent connection: we watch the reply clock
-  // ourselves, suspend after 2/3 of the timeout, and call the session lost after all of it.
-  private startLivenessClock(): void {
-    this.stopLivenessClock();
-    const timeoutMs = this.negotiatedTimeoutMs;
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), Math.max(10, timeoutMs * livenessFractions.heartbeat));
-    this.livenessTimer = setInterval(() => this.checkLiveness(), Math.max(10, timeoutMs * livenessFractions.check));
-  }
-
-  private stopHeartbeat(): void {
-    this.clearTimer('heartbeatTimer');
-  }
-
-  private stopLivenessClock(): void {
-    this.stopHeartbeat();
-    this.clearTimer('livenessTimer');
   }
 
   private heartbeat(): void {
@@ -363,93 +561,97 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private heard(client: ZkClient): void {
-    if (client === this.client) this.lastReplyAt = Date.now();
-  }
-
-  private checkLiveness(): void {
-    const silentMs = Date.now() - this.lastReplyAt;
-    if (this.currentState === 'connected' && silentMs > this.negotiatedTimeoutMs * livenessFractions.silence) {
-      this.logger.warn({ silentMs, sessionId: this.currentSessionId }, 'zk-leader: connection silent, suspending');
-      this.suspend('silent');
-    } else if (this.currentState === 'suspended' && silentMs > this.negotiatedTimeoutMs) {
-      this.logger.warn({ silentMs, sessionId: this.currentSessionId }, 'zk-leader: unreachable for a whole session timeout, session lost');
-      this.expire('local-timeout');
-    }
-  }
-
-  private clearTimer(name: 'livenessTimer' | 'heartbeatTimer' | 'connectTimer' | 'backoffTimer'): void {
-    const timer = this[name];
-    if (timer) {
-      clearTimeout(timer);
-      this[name] = null;
-    }
+    if (client === this.client) this.liveness.heard();
   }
 
   private count(operation: string): void {
     this.requestCounts[operation] = (this.requestCounts[operation] ?? 0) + 1;
   }
 
-  /** Runs one request on the current client, keeping the reply clock and the counters. */
-  private async request<T>(operation: string, run: (client: ZkClient) => Promise<T>): Promise<T> {
-    if (this.currentState === 'closed') throw new SessionClosedError(operation);
-    // Both clients send the credentials after requests queued while not connected, which
-    // the server then answers NO_AUTH: hold requests until the connection is up.
-    if (this.currentState !== 'connected') await this.whenConnected();
-    const client = this.client;
-    if (!client) throw new ZooKeeperError('CONNECTION_LOSS', operation, undefined, 'no ZooKeeper connection right now');
+  /** Waits until `scope` can send: connected in that very session. */
+  private async usable(scope: SessionScope, operation: string): Promise<ZkClient> {
+    for (;;) {
+      if (this.currentState === 'closed') throw new SessionClosedError(operation);
+      if (!scope.alive || this.currentScope !== scope) throw scopeEnded(operation);
+      // Both clients send the credentials after requests queued while not connected, which
+      // the server then answers NO_AUTH: hold requests until the connection is up.
+      if (this.currentState === 'connected' && this.client) return this.client;
+      await this.whenConnected(scope.signal);
+    }
+  }
+
+  /** @internal Runs one request of `scope` on the current client, keeping the reply clock and the counters. */
+  async requestIn<T>(scope: SessionScope, operation: string, path: string, run: (client: ZkClient) => Promise<T>): Promise<T> {
+    let client: ZkClient;
+    try {
+      client = await this.usable(scope, operation);
+    } catch (error) {
+      if (error instanceof ZooKeeperError && error.code === 'SESSION_EXPIRED') throw scopeEnded(operation, path);
+      throw error;
+    }
     this.count(operation);
     try {
       const result = await run(client);
       this.heard(client);
+      // A reply that arrives after its session ended speaks of a session nobody may act for.
+      if (!scope.alive) throw scopeEnded(operation, path);
       return result;
     } catch (error) {
       this.onRequestFailed(client, error);
+      if (!scope.alive && !isZooKeeperError(error, 'SESSION_EXPIRED')) throw scopeEnded(operation, path);
       throw error;
     }
   }
 
-  create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[] = openAcl): Promise<string> {
-    return this.request('create', (client) => client.create(path, data, mode, acl));
-  }
-  remove(path: string, version = -1): Promise<void> {
-    return this.request('delete', (client) => client.remove(path, version));
-  }
-  exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
-    return this.request('exists', (client) => client.exists(path, watcher));
-  }
-  getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
-    return this.request('getData', (client) => client.getData(path, watcher));
-  }
-  setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
-    return this.request('setData', (client) => client.setData(path, data, version));
-  }
-  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
-    return this.request('getChildren', (client) => client.getChildren(path, watcher));
+  /** The scope of the current session, waiting for the first connect (or the next one after an expiry). */
+  private async currentScopeWhenConnected(operation: string): Promise<SessionScope> {
+    for (;;) {
+      if (this.currentState === 'closed') throw new SessionClosedError(operation);
+      const scope = this.currentScope;
+      if (scope?.alive) return scope;
+      await this.whenConnected();
+    }
   }
 
+  // The Session itself speaks for whichever ZooKeeper session is current when a request is
+  // sent: for one-off reads and writes (admin tools, tests). Recipes hold a scope instead.
+  async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[] = openAcl): Promise<string> {
+    return (await this.currentScopeWhenConnected('create')).create(path, data, mode, acl);
+  }
+  async remove(path: string, version = -1): Promise<void> {
+    return (await this.currentScopeWhenConnected('delete')).remove(path, version);
+  }
+  async exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
+    return (await this.currentScopeWhenConnected('exists')).exists(path, watcher);
+  }
+  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+    return (await this.currentScopeWhenConnected('getData')).getData(path, watcher);
+  }
+  async setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
+    return (await this.currentScopeWhenConnected('setData')).setData(path, data, version);
+  }
+  async getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    return (await this.currentScopeWhenConnected('getChildren')).getChildren(path, watcher);
+  }
   /**
    * Creates `path` and its missing parents as persistent nodes; existing ones are fine. `acl`
    * applies to `path` itself; parents, often shared with other applications, are left open.
+   * @throws INVALID_ARGUMENT for a malformed path.
    */
   async ensurePath(path: string, acl: readonly AclEntry[] = openAcl): Promise<void> {
-    for (const node of ancestorsAndSelf(validatePath(path))) {
-      if (await this.exists(node)) continue;
-      try {
-        await this.create(node, Buffer.alloc(0), 'persistent', node === path ? acl : openAcl);
-      } catch (error) {
-        if (!isZooKeeperError(error, 'NODE_EXISTS')) throw error;
-      }
-    }
+    validatePath(path);
+    return (await this.currentScopeWhenConnected('ensurePath')).ensurePath(path, acl);
   }
 
   /** Closes the session: its ephemeral nodes go at once. Resolves when the client is closed. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.settleFirstConnect(new SessionClosedError('connecting'));
-    this.stopLivenessClock();
+    this.liveness.stop();
     this.clearTimer('connectTimer');
     this.clearTimer('backoffTimer');
     this.setState('closed');
+    this.currentScope?.end();
     const client = this.client;
     this.client = null;
     this.closing = (async () => {
@@ -463,6 +665,17 @@ export class Session extends EventEmitter<SessionEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Every request waiting for a connection listens to its scope's signal: no listener limit. */
+function abortControllerForMany(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+function scopeEnded(operation: string, path?: string): ZooKeeperError {
+  return new ZooKeeperError('SESSION_EXPIRED', operation, path, 'the ZooKeeper session it belonged to has ended');
 }
 
 /** Options of a component that runs on a caller's shared Session or opens one of its own. */

@@ -1,8 +1,8 @@
 import { CoalescingRunner } from '../coalesce.js';
 import { ZkLeaderError, isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
-import { electionOrder, joinPath, validatePath } from '../paths.js';
-import { readParticipants, readQueue, type Participant } from '../queue.js';
+import { electionOrder, isCandidateName, readParticipants, readQueue, type Participant } from '../candidate.js';
+import { joinPath, validatePath } from '../paths.js';
 import type { Session } from '../session.js';
 import { age, bytes, compact, table, toJson } from './format.js';
 
@@ -117,7 +117,7 @@ export async function watchElection(target: string, options: CommandOptions): Pr
   const look = async () => {
     const queue = await readQueue(session, path, again);
     // No election node yet: be told when it appears.
-    if (queue.length === 0 && !(await session.exists(path, again))) await session.exists(path);
+    if (queue.candidates.length === 0 && !(await session.exists(path, again))) await session.exists(path);
     const participants = await readParticipants(session, path);
     const summary = participants.map((participant) => participant.node).join(',');
     if (summary === last) return;
@@ -136,8 +136,7 @@ export async function watchElection(target: string, options: CommandOptions): Pr
     }),
   );
   // After a reconnect, or on a new session that has lost the watch: look again.
-  session.on('connected', again);
-  session.on('reconnected', again);
+  session.subscribe({ connected: again, reconnected: again });
   if (membership) {
     membership.on('members', (members) =>
       print({ event: 'members', group: options.group, members }, `members: ${members.map((member) => `${member.id}=${member.status}`).join(', ') || 'none'}`),
@@ -173,7 +172,7 @@ export async function listElections(target: string, options: CommandOptions): Pr
       const participants = await readParticipants(session, path);
       found.push({ path, leader: participants[0] ?? null, participants: participants.length });
     }
-    for (const child of children) if (!/-n_-?\d{10,}$/.test(child)) pending.push(joinPath(path, child));
+    for (const child of children) if (!isCandidateName(child)) pending.push(joinPath(path, child));
   }
   if (options.json) {
     process.stdout.write(toJson(found) + '\n');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LeadershipLostError } from '../../src/election.js';
-import { electionOrder } from '../../src/paths.js';
+import { electionOrder } from '../../src/candidate.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent } from '../support/events.js';
 import { adminSession, backends, uniquePath } from '../support/zookeeper.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
-import { electionOrder } from '../../src/paths.js';
+import { electionOrder } from '../../src/candidate.js';
 import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { freePort } from '../../src/testing/ports.js';

@@ -22,9 +22,10 @@ export function nextEvent<Events extends EventEmitter.ValidEventTypes, Name exte
 /** Records every named event with its time, in order, across several emitters. */
 export class EventLog {
   readonly entries: { source: string; event: string; at: number; value: unknown }[] = [];
-  record(source: string, emitter: EventEmitter, events: string[]): void {
+  record(source: string, emitter: { on(event: never, listener: (value: never) => void): unknown }, events: string[]): void {
+    const on = emitter.on.bind(emitter) as unknown as (event: string, listener: (value: unknown) => void) => unknown;
     for (const event of events) {
-      emitter.on(event, (value: unknown) => this.entries.push({ source, event, at: performance.now(), value }));
+      on(event, (value: unknown) => this.entries.push({ source, event, at: performance.now(), value }));
     }
   }
   index(source: string, event: string): number {

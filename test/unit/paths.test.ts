@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ancestorsAndSelf, candidateNameStem, electionOrder, newGuid, parseCandidateName, validatePath, validatePrefix } from '../../src/paths.js';
+import { candidateNameStem, electionOrder, newGuid, parseCandidateName, queueOrder, validatePrefix } from '../../src/candidate.js';
+import { ancestorsAndSelf, validatePath } from '../../src/paths.js';
 
 describe('validatePath', () => {
   it.each([
@@ -65,5 +66,30 @@ describe('candidate names', () => {
 describe('ancestorsAndSelf', () => {
   it('lists each level from the top', () => {
     expect(ancestorsAndSelf('/a/b/c')).toEqual(['/a', '/a/b', '/a/b/c']);
+  });
+});
+
+describe('sequence numbers across the 2^31 wrap', () => {
+  const guid = 'a'.repeat(32);
+  const name = (sequence: number) => `${guid}-n_${sequence < 0 ? '-' + String(-sequence).padStart(10, '0') : String(sequence).padStart(10, '0')}`;
+
+  it('parses a wrapped (negative) sequence', () => {
+    expect(parseCandidateName(name(-2147483648))?.sequence).toBe(-2147483648);
+  });
+
+  it('orders candidates created after the wrap behind those created before it', () => {
+    const before = [2147483646, 2147483647].map(name);
+    const after = [-2147483648, -2147483647].map(name);
+    expect(electionOrder([...after, ...before]).map((c) => c.sequence)).toEqual([2147483646, 2147483647, -2147483648, -2147483647]);
+  });
+
+  it('orders ordinary negative-free queues by sequence', () => {
+    expect(electionOrder([name(12), name(3), name(7)]).map((c) => c.sequence)).toEqual([3, 7, 12]);
+  });
+
+  it('counts sequential children of other programs in the queue order', () => {
+    const queue = queueOrder([name(5), 'lock-0000000003', 'config', name(1)]);
+    expect(queue.entries.map((entry) => entry.name)).toEqual([name(1), 'lock-0000000003', name(5)]);
+    expect(queue.foreign.map((entry) => entry.name)).toEqual(['lock-0000000003']);
   });
 });

@@ -1,0 +1,233 @@
+import { candidateNameStem, newGuid, parseCandidateName } from './candidate.js';
+import type { AclEntry, NodeStat, WatchEvent, Watcher } from './client/types.js';
+import { isZooKeeperError } from './errors.js';
+import { joinPath } from './paths.js';
+import type { SessionScope } from './session.js';
+
+/** Why a candidacy ended by itself: its node was deleted, or its session ended. */
+export type CandidacyEnd = 'node-deleted' | 'expired';
+
+export interface CandidacySpec {
+  electionPath: string;
+  prefix: string;
+  payload: Buffer;
+  acl: readonly AclEntry[];
+}
+
+/** Our node, once created and confirmed ours in this session. */
+export interface OwnNode {
+  name: string;
+  path: string;
+  sequence: number;
+  /** The node's czxid: the fencing token of any term it leads. */
+  fencingToken: bigint;
+}
+
+/**
+ * One znode we hold in an election, in one ZooKeeper session: it creates the node (finding it
+ * again by its GUID when a create's reply is lost), watches it for its whole life, watches
+ * other nodes on its behalf, and removes it. The moment the node is gone (deleted by anyone,
+ * or its session ended) the candidacy is inert: every watch it set calls nobody, and it
+ * reports the end exactly once. So nothing that belongs to a node we no longer hold can act.
+ */
+export class Candidacy {
+  readonly guid = newGuid();
+  private status: 'joining' | 'held' | 'gone' = 'joining';
+  private own: OwnNode | null = null;
+  private joining: Promise<boolean> | null = null;
+  /** A create was sent: our node may exist though no reply said so. */
+  private mayExist = false;
+  private removal: Promise<void> | null = null;
+  private readonly watchers = new Map<string, Watcher>();
+  private readonly onScopeEnded = () => this.end('expired');
+
+  constructor(
+    readonly scope: SessionScope,
+    private readonly spec: CandidacySpec,
+    private readonly onEnd: (candidacy: Candidacy, reason: CandidacyEnd) => void,
+  ) {
+    if (!scope.alive) this.status = 'gone';
+    else scope.signal.addEventListener('abort', this.onScopeEnded, { once: true });
+  }
+
+  /** Our node exists, is ours in this session, and is watched: the candidacy may lead. */
+  get held(): boolean {
+    return this.status === 'held';
+  }
+
+  get gone(): boolean {
+    return this.status === 'gone';
+  }
+
+  /** Our node, while held. */
+  get node(): OwnNode | null {
+    return this.status === 'held' ? this.own : null;
+  }
+
+  /**
+   * Creates our node (once; later calls share the first) and confirms it. Resolves true when
+   * held, false when the candidacy ended meanwhile (and then no node of it is left behind).
+   * @throws a ZooKeeperError the election cannot heal by retrying (NO_AUTH, a path under an
+   * ephemeral node, ...).
+   */
+  join(): Promise<boolean> {
+    if (!this.joining) {
+      const attempt = this.createAndConfirm();
+      this.joining = attempt;
+      // A failed attempt (NO_AUTH, say) may be tried again later, by the same GUID.
+      attempt.catch(() => {
+        if (this.joining === attempt) this.joining = null;
+      });
+    }
+    return this.joining;
+  }
+
+  private async createAndConfirm(): Promise<boolean> {
+    let path: string | null = null;
+    try {
+      path = await this.createOrFind();
+      if (!path || this.status === 'gone') return false;
+      const { stat } = await this.scope.getData(path, this.ownWatcher);
+      // The GUID makes the node ours; the owner check makes it ours in THIS session.
+      if (stat.ephemeralOwner !== this.scope.sessionId) {
+        path = null; // not ours to delete
+        this.end('node-deleted');
+        return false;
+      }
+      if (this.gone) return false;
+      const parsed = parseCandidateName(path.slice(this.spec.electionPath.length + 1))!;
+      this.own = { name: parsed.name, path, sequence: parsed.sequence, fencingToken: stat.czxid };
+      this.status = 'held';
+      return true;
+    } catch (error) {
+      if (isZooKeeperError(error, 'NO_NODE')) {
+        // Deleted before we could watch it (an operator): this candidacy is over.
+        this.end('node-deleted');
+        return false;
+      }
+      if (isZooKeeperError(error, 'SESSION_EXPIRED') || this.status === 'gone') return false;
+      throw error;
+    } finally {
+      // Released (or ended) while the create was in flight: leave no orphan behind.
+      if (path && this.status === 'gone') await this.removeNode(path);
+    }
+  }
+
+  private async createOrFind(): Promise<string | null> {
+    const { electionPath, prefix, payload, acl } = this.spec;
+    for (;;) {
+      if (this.mayExist) {
+        // The create may have been applied though its reply was lost; a reconnect may have
+        // landed on a server that has not seen it yet: sync, then look for our GUID.
+        await this.scope.sync(electionPath);
+        const found = await this.findByGuid();
+        if (found) {
+          await this.scope.applyAcl(found, acl);
+          return found;
+        }
+      }
+      if (this.status === 'gone') return null;
+      try {
+        this.mayExist = true;
+        return await this.scope.create(joinPath(electionPath, candidateNameStem(prefix, this.guid)), payload, 'ephemeral-sequential', acl);
+      } catch (error) {
+        if (isZooKeeperError(error, 'NO_NODE')) await this.scope.ensurePath(electionPath, acl);
+        else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
+      }
+    }
+  }
+
+  private async findByGuid(): Promise<string | null> {
+    try {
+      const mine = (await this.scope.getChildren(this.spec.electionPath)).find((name) => name.includes(this.guid));
+      return mine ? joinPath(this.spec.electionPath, mine) : null;
+    } catch (error) {
+      if (isZooKeeperError(error, 'NO_NODE')) return null;
+      throw error;
+    }
+  }
+
+  // Our own node stays watched for the candidacy's whole life: its deletion (by anyone)
+  // reaches us before any later event on this connection, so no watch of a dead candidacy
+  // can be mistaken for one of a live one. A data change fires the one-shot watch too.
+  private readonly ownWatcher: Watcher = (event) => {
+    if (this.status === 'gone') return;
+    if (event.type === 'deleted') this.end('node-deleted');
+    else void this.rearmOwnWatch();
+  };
+
+  private async rearmOwnWatch(): Promise<void> {
+    const path = this.own?.path;
+    while (path && this.status !== 'gone') {
+      try {
+        await this.scope.getData(path, this.ownWatcher);
+        return;
+      } catch (error) {
+        if (isZooKeeperError(error, 'NO_NODE')) return this.end('node-deleted');
+        // A connection loss: try again (the next request waits for the reconnect). An ended
+        // session ends the candidacy through the scope.
+        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) return;
+      }
+    }
+  }
+
+  /**
+   * Reads `path` with a data watch on this candidacy's behalf; at most one per path (a new
+   * one replaces the previous). Null when the node does not exist (no watch is left then).
+   * The watch calls `onEvent` only while the candidacy lives.
+   */
+  async watch(path: string, onEvent: (event: WatchEvent) => void): Promise<{ data: Buffer; stat: NodeStat } | null> {
+    if (this.status === 'gone') return null;
+    const previous = this.watchers.get(path);
+    if (previous) this.scope.cancelWatch(previous);
+    const handler: Watcher = (event) => {
+      if (this.watchers.get(path) === handler) this.watchers.delete(path);
+      if (this.status !== 'gone') onEvent(event);
+    };
+    this.watchers.set(path, handler);
+    try {
+      return await this.scope.getData(path, handler);
+    } catch (error) {
+      if (this.watchers.get(path) === handler) this.watchers.delete(path);
+      if (isZooKeeperError(error, 'NO_NODE')) return null;
+      throw error;
+    }
+  }
+
+  private end(reason: CandidacyEnd | 'released'): void {
+    if (this.status === 'gone') return;
+    this.status = 'gone';
+    this.scope.signal.removeEventListener('abort', this.onScopeEnded);
+    for (const handler of this.watchers.values()) this.scope.cancelWatch(handler);
+    this.watchers.clear();
+    this.scope.cancelWatch(this.ownWatcher);
+    if (reason !== 'released') this.onEnd(this, reason);
+  }
+
+  /**
+   * Ends the candidacy and deletes its node: inert at once; resolves when the node is gone
+   * (retrying through connection losses) or its session has ended, which takes it too. A
+   * create still in flight is waited for and its node deleted.
+   */
+  release(): Promise<void> {
+    this.removal ??= (async () => {
+      const own = this.own;
+      this.end('released');
+      await this.joining?.catch(() => false);
+      if (own) await this.removeNode(own.path);
+    })();
+    return this.removal;
+  }
+
+  private async removeNode(path: string): Promise<void> {
+    while (this.scope.alive) {
+      try {
+        await this.scope.remove(path);
+        return;
+      } catch (error) {
+        if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED')) return;
+        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,457 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { digestAcl } from '../../src/acl.js';
+import { LeaderElection } from '../../src/election.js';
+import { Membership } from '../../src/membership.js';
+import { Session } from '../../src/session.js';
+import { expireSession } from '../../src/testing/index.js';
+import { electionFixture } from '../support/election.js';
+import { EventLog, nextEvent } from '../support/events.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+
+// Faults from outside the chaos schedule: other clients touching our znodes, listeners that
+// throw, clocks that step, replies that land in a later session. Each test failed on the code
+// before the safety-hardening change (see docs/reliability.md).
+
+const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe.each(backends)('faults from outside the schedule on %s', (backend) => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  // Registered first, so it runs after the fixture has stopped the participants.
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  });
+  const participant = electionFixture(backend);
+  async function proxy(): Promise<TcpProxy> {
+    const created = await TcpProxy.to(zkConnect());
+    cleanups.push(() => created.close());
+    return created;
+  }
+  async function admin(): Promise<Session> {
+    const session = await adminSession();
+    cleanups.push(() => session.close());
+    return session;
+  }
+  function session(options: Partial<ConstructorParameters<typeof Session>[0]> = {}): Session {
+    const created = new Session({ connect: zkConnect(), backend, sessionTimeoutMs: 4000, ...options });
+    cleanups.push(() => created.close());
+    return created;
+  }
+
+  it('a candidate whose node someone else deleted never leads on its old predecessor watch', async () => {
+    const path = uniquePath('dead-candidacy');
+    const log = new EventLog();
+    const [leader, a, b] = ['leader', 'a', 'b'].map((id) => participant(path, { id }));
+    for (const [name, election] of [['a', a!], ['b', b!]] as const) log.record(name, election, electionEvents);
+    const leads = nextEvent(leader!, 'elected');
+    await leader!.start();
+    await leads;
+    await a!.start();
+    await b!.start();
+    await until(() => b!.nodeName !== null && log.index('b', 'follower') >= 0, 'b to follow');
+    const operator = await admin();
+
+    await operator.remove(`${path}/${a!.nodeName}`);
+    // Give a's client time to hear of its own node's deletion, if it watches it.
+    await sleep(300);
+    const bLeads = nextEvent(b!, 'elected');
+    await leader!.stop();
+    await bLeads;
+    await sleep(300);
+    expect(log.names().filter((name) => name.endsWith(':elected'))).toEqual(['b:elected']);
+    expect(a!.isLeader).toBe(false);
+  });
+
+  it("a leader hears its node's deletion even after someone wrote data to it", async () => {
+    const path = uniquePath('data-then-delete');
+    const alice = participant(path, { id: 'alice' });
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    const { signal } = await term;
+    const operator = await admin();
+    const node = `${path}/${alice.nodeName}`;
+
+    await operator.setData(node, Buffer.from('touched by a tool'));
+    await sleep(200);
+    const lost = nextEvent(alice, 'lost', 5000);
+    await operator.remove(node);
+    expect(await lost).toEqual({ reason: 'node-deleted' });
+    expect(signal.aborted).toBe(true);
+  });
+
+  it('a backward step of the wall clock does not delay the release behind a silent partition', async () => {
+    const path = uniquePath('clock-step');
+    const cut = await proxy();
+    const log = new EventLog();
+    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 3000 });
+    log.record('old', old, electionEvents);
+    const oldTerm = nextEvent(old, 'elected');
+    await old.start();
+    await oldTerm;
+    const next = participant(path, { id: 'next', sessionTimeoutMs: 3000 });
+    log.record('next', next, electionEvents);
+    await next.start();
+
+    const realNow = Date.now;
+    const nextTerm = nextEvent(next, 'elected');
+    cut.blackhole();
+    // The wall clock is set back an hour just as the network goes silent, and stalls there
+    // (a VM paused and resumed, a broken NTP step): only a monotonic clock still sees time pass.
+    const stalled = realNow() - 3_600_000;
+    Date.now = () => stalled;
+    cleanups.push(async () => (Date.now = realNow));
+    await nextTerm;
+    Date.now = realNow;
+    const lostAt = log.index('old', 'lost');
+    expect(lostAt, 'the old leader emitted lost').toBeGreaterThanOrEqual(0);
+    expect(lostAt).toBeLessThan(log.index('next', 'elected'));
+  });
+
+  it('whenConnected() rejects with SESSION_CLOSED when the session closes while waiting', async () => {
+    const cut = await proxy();
+    const waiting = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
+    await waiting.ready();
+    const suspended = nextEvent(waiting, 'suspended');
+    cut.blackhole();
+    cut.resetConnections();
+    await suspended;
+    const outcome = waiting.whenConnected().then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await waiting.close();
+    expect(await outcome).toBe('SESSION_CLOSED');
+  });
+
+  it('a suspended listener that throws neither keeps the term alive nor starves another election on the session', async () => {
+    const cut = await proxy();
+    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
+    await shared.ready();
+    const first = participant(uniquePath('throwing-1'), { session: shared });
+    const second = participant(uniquePath('throwing-2'), { session: shared });
+    const terms = [nextEvent(first, 'elected'), nextEvent(second, 'elected')];
+    await first.start();
+    await second.start();
+    const [{ signal: firstSignal }] = await Promise.all(terms);
+    const errors: string[] = [];
+    first.on('error', (error) => errors.push(error.code));
+    first.on('suspended', () => {
+      throw new Error('a bug in user code');
+    });
+    const secondHears = nextEvent(second, 'suspended', 5000);
+
+    cut.resetConnections();
+    await secondHears;
+    expect(firstSignal.aborted, 'the throwing listener did not keep the term alive').toBe(true);
+    expect(first.isLeader).toBe(false);
+    expect(errors).toContain('LISTENER_FAILED');
+    await nextEvent(first, 'elected');
+  });
+
+  it('an elected listener that throws is reported and leaves the participant leading', async () => {
+    const alice = participant(uniquePath('throwing-elected'));
+    const errors: string[] = [];
+    alice.on('error', (error) => errors.push(error.code));
+    alice.once('elected', () => {
+      throw new Error('a bug in user code');
+    });
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    await term;
+    expect(alice.isLeader).toBe(true);
+    expect(errors).toEqual(['LISTENER_FAILED']);
+  });
+
+  it('a candidate adopted after a lost create reply carries the ACL asked for', async () => {
+    const path = uniquePath('acl-adopted');
+    const owner = { scheme: 'digest' as const, credential: 'owner:s3cret' };
+    const cut = await proxy();
+    const guarded = session({ connect: cut.connectString, auth: owner, sessionTimeoutMs: 8000 });
+    await guarded.ready();
+    const operator = await admin();
+    await operator.ensurePath(path);
+    const alice = participant(path, { id: 'alice', session: guarded, acl: digestAcl(owner.credential) });
+
+    cut.dropReplies();
+    const starting = alice.start();
+    await until(async () => (await operator.getChildren(path)).length > 0, 'the create to reach the server');
+    cut.heal();
+    cut.resetConnections();
+    await starting;
+    const [node] = await operator.getChildren(path);
+    await expect(operator.setData(`${path}/${node}`, Buffer.from('vandal'))).rejects.toMatchObject({ code: 'NO_AUTH' });
+    // Deleted by its owner, while the owner's session is still open.
+    await alice.stop();
+  });
+
+  it('start() on a closed shared session fails with SESSION_CLOSED instead of hanging', async () => {
+    const closed = session();
+    await closed.ready();
+    await closed.close();
+    const late = new LeaderElection({ path: uniquePath('closed-session'), session: closed });
+    await expect(late.start()).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+  });
+
+  it('stop() during the first create settles start() and leaves no node behind', async () => {
+    const path = uniquePath('stop-in-create');
+    const cut = await proxy();
+    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
+    await shared.ready();
+    const operator = await admin();
+    await operator.ensurePath(path);
+    const alice = new LeaderElection({ path, session: shared, id: 'alice' });
+    cleanups.push(() => alice.stop());
+
+    cut.holdReplies();
+    const starting = alice.start();
+    const settled = starting.then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await until(async () => (await operator.getChildren(path)).length > 0, 'the create to reach the server');
+    const stopping = alice.stop();
+    cut.heal();
+    await stopping;
+    expect(await operator.getChildren(path), 'no orphan after stop()').toEqual([]);
+    expect(await Promise.race([settled, sleep(3000).then(() => 'still pending')])).toBe('INVALID_STATE');
+  });
+
+  it('a server-side expiry is reported as such, at once, not after a local timeout', async () => {
+    const watched = session({ sessionTimeoutMs: 8000 });
+    await watched.ready();
+    const expired = nextEvent(watched, 'expired', 6000);
+    const startedAt = Date.now();
+    await expireSession(zkConnect(), watched.credentials()!);
+    expect((await expired).reason).toBe('server');
+    expect(Date.now() - startedAt).toBeLessThan(6000);
+  });
+
+  it('a write held through an expiry is never sent in the next session', async () => {
+    const path = uniquePath('held-write');
+    const cut = await proxy();
+    const client = session({ connect: cut.connectString, sessionTimeoutMs: 4000 });
+    await client.ready();
+    const operator = await admin();
+    await operator.ensurePath(path);
+
+    const suspended = nextEvent(client, 'suspended');
+    cut.blackhole();
+    await suspended;
+    const held = client.create(`${path}/late`, Buffer.alloc(0), 'ephemeral').then(
+      () => 'created',
+      (error: { code?: string }) => error.code,
+    );
+    await nextEvent(client, 'expired', 10_000);
+    cut.heal();
+    cut.resetConnections();
+    await nextEvent(client, 'connected', 10_000);
+    expect(await held).toBe('SESSION_EXPIRED');
+    await sleep(200);
+    expect(await operator.getChildren(path)).toEqual([]);
+  });
+
+  it('membership keeps reporting joins after a read failed on a dropped connection', async () => {
+    const path = uniquePath('membership-read-lost');
+    const cut = await proxy();
+    const watcher = new Membership({ connect: cut.connectString, backend, sessionTimeoutMs: 8000 });
+    cleanups.push(() => watcher.close());
+    await watcher.watch(path);
+    const first = new Membership({ connect: zkConnect(), backend });
+    const second = new Membership({ connect: zkConnect(), backend });
+    cleanups.push(() => first.close(), () => second.close());
+
+    // The watch fires for `first`; the read it starts is held, then the connection drops.
+    cut.holdReplies();
+    await first.join(path, { id: 'first' });
+    await until(() => cut.heldReplyBytes > 0, 'the re-read to be held');
+    const reconnected = nextEvent(watcher.session, 'reconnected');
+    cut.heal();
+    cut.resetConnections();
+    await reconnected;
+    await until(async () => (await watcher.members()).length === 1, 'first to be listed');
+    const secondJoins = new Promise<string>((resolve) => watcher.on('joined', (member) => member.id === 'second' && resolve(member.id)));
+    await second.join(path, { id: 'second' });
+    expect(await Promise.race([secondJoins, sleep(3000).then(() => 'never heard')])).toBe('second');
+  });
+
+  it('a second live member with the same id is refused with MEMBER_ID_TAKEN', async () => {
+    const path = uniquePath('duplicate-member');
+    const holder = new Membership({ connect: zkConnect(), backend });
+    const copy = new Membership({ connect: zkConnect(), backend });
+    cleanups.push(() => holder.close(), () => copy.close());
+    await holder.join(path, { id: 'worker-1' });
+    await expect(copy.join(path, { id: 'worker-1' })).rejects.toMatchObject({
+      code: 'MEMBER_ID_TAKEN',
+      message: expect.stringContaining(holder.session.sessionId),
+    });
+  });
+
+  it('a follower does not list the queue again after a reconnect of the same session', async () => {
+    const path = uniquePath('no-relist');
+    const cut = await proxy();
+    const leader = participant(path, { id: 'leader' });
+    const leads = nextEvent(leader, 'elected');
+    await leader.start();
+    await leads;
+    const follower = participant(path, { id: 'follower', connect: cut.connectString, sessionTimeoutMs: 8000 });
+    const follows = nextEvent(follower, 'follower');
+    await follower.start();
+    await follows;
+    const listings = follower.session.requestCounts.getChildren ?? 0;
+
+    const reconnected = nextEvent(follower, 'reconnected');
+    cut.resetConnections();
+    await reconnected;
+    await sleep(300);
+    expect(follower.session.requestCounts.getChildren ?? 0).toBe(listings);
+    // And its watch still works: the next leader change reaches it.
+    const takesOver = nextEvent(follower, 'elected');
+    await leader.stop();
+    await takesOver;
+  });
+
+  it('stopped elections on a shared session leave no watch callbacks behind', async () => {
+    const shared = session({ sessionTimeoutMs: 8000 });
+    await shared.ready();
+    const path = uniquePath('no-closures');
+    const elections = Array.from({ length: 12 }, (_, index) => participant(path, { id: `p${index}`, session: shared, trackLeader: true }));
+    for (const election of elections) {
+      const settled = election === elections[0] ? nextEvent(election, 'elected') : nextEvent(election, 'follower');
+      await election.start();
+      await settled;
+    }
+    expect(shared.scope!.pendingWatchers).toBeGreaterThan(0);
+    for (const election of elections) await election.stop();
+    expect(shared.scope!.pendingWatchers).toBe(0);
+  });
+
+  it('getLeader() before start() rejects with INVALID_STATE instead of throwing', async () => {
+    const idle = participant(uniquePath('idle-reads'));
+    const read = idle.getLeader();
+    await expect(read).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await expect(idle.participants()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+
+  it('resign() during the takeover delay gives the pending term up without elected or lost', async () => {
+    const path = uniquePath('resign-in-delay');
+    const log = new EventLog();
+    const alice = participant(path, { id: 'alice', takeoverDelayMs: 1000 });
+    log.record('alice', alice, electionEvents);
+    await alice.start();
+    await sleep(100);
+    expect(alice.isLeader).toBe(false);
+    expect(await alice.resign()).toBe(true);
+    await sleep(1200);
+    expect(log.names().filter((name) => /elected|lost/.test(name))).toEqual(['alice:elected']);
+  });
+
+  it('runWhileLeader backs off between terms when the work keeps failing', async () => {
+    const alice = participant(uniquePath('failing-work'));
+    let runs = 0;
+    const errors: string[] = [];
+    alice.on('error', (error) => errors.push(error.code));
+    const running = alice.runWhileLeader(() => {
+      runs += 1;
+      throw new Error('cannot reach the database');
+    });
+    await sleep(1500);
+    // 0.25-0.5 s, then 0.5-1 s of pause: two or three runs, not hundreds.
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(runs).toBeLessThanOrEqual(4);
+    expect(errors.every((code) => code === 'LEADER_WORK_FAILED')).toBe(true);
+    await alice.stop();
+    await running;
+  });
+
+  it('an error nobody listens to becomes a process warning, once per code, and no crash', async () => {
+    const path = uniquePath('unheard-error');
+    const operator = await admin();
+    await operator.ensurePath(path);
+    await operator.create(`${path}/lock-0000000000`, Buffer.from('another program'), 'persistent');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? '');
+    process.on('warning', onWarning);
+    cleanups.push(async () => process.off('warning', onWarning));
+    const alice = new LeaderElection({ path, connect: zkConnect(), backend });
+    cleanups.push(() => alice.stop());
+    await alice.start();
+    await until(() => warnings.includes('ZK_LEADER_FOREIGN_CANDIDATE'), 'the warning');
+    expect(alice.isLeader).toBe(false);
+  });
+
+  it('never leads while a sequential node it did not create sorts ahead, and leads once it goes', async () => {
+    const path = uniquePath('foreign-sequential');
+    const operator = await admin();
+    await operator.ensurePath(path);
+    const foreign = await operator.create(`${path}/lock-`, Buffer.from('another program'), 'ephemeral-sequential');
+    const alice = participant(path, { id: 'alice' });
+    const errors: { code: string; message: string }[] = [];
+    alice.on('error', (error) => errors.push(error));
+    const term = nextEvent(alice, 'elected');
+    await alice.start();
+    await until(() => errors.length > 0, 'the FOREIGN_CANDIDATE error');
+    expect(errors[0]).toMatchObject({ code: 'FOREIGN_CANDIDATE', message: expect.stringContaining(foreign) });
+    expect(alice.isLeader).toBe(false);
+    await operator.remove(foreign);
+    await term;
+  });
+
+  it('survives the whole election path being deleted under running participants', async () => {
+    const path = uniquePath('deleteall');
+    const [first, second] = ['first', 'second'].map((id) => participant(path, { id }));
+    const leads = nextEvent(first!, 'elected');
+    await first!.start();
+    await leads;
+    const follows = nextEvent(second!, 'follower');
+    await second!.start();
+    await follows;
+    const operator = await admin();
+
+    const firstLost = nextEvent(first!, 'lost');
+    // As an operator's `deleteall` does: children, then the node, retried while they re-join.
+    for (;;) {
+      const children = await operator.getChildren(path).catch(() => []);
+      const removed = await Promise.all([...children.map((child) => operator.remove(`${path}/${child}`)), operator.remove(path)].map((p) => p.then(() => true, () => false)));
+      if (removed.at(-1)) break;
+    }
+    expect(await firstLost).toEqual({ reason: 'node-deleted' });
+    await until(async () => (await operator.getChildren(path).catch(() => [])).length === 2, 'both to re-join');
+    await until(() => [first!, second!].filter((election) => election.isLeader).length === 1, 'one leader again');
+  });
+});
+
+describe('process-wide signals', () => {
+  it('releaseOnSignals stops every election in the process before the signal takes its course', async () => {
+    const { spawn } = await import('node:child_process');
+    const path = uniquePath('signals');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/two-elections.ts', zkConnect(), path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await until(() => output.includes('ready'), 'the child to join both elections', 20_000);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe('SIGTERM');
+    expect(output).toContain('stopped a');
+    expect(output).toContain('stopped b');
+    const operator = await adminSession();
+    try {
+      expect(await operator.getChildren(`${path}/a`)).toEqual([]);
+      expect(await operator.getChildren(`${path}/b`)).toEqual([]);
+    } finally {
+      await removeTree(operator, path);
+      await operator.close();
+    }
+  });
+});
