@@ -12,13 +12,16 @@ import { LeaderElection, ZkLeaderError, type BackendName } from '../src/index.js
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
-                 [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]`;
+                 [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]
+                 [--fenced-store http://127.0.0.1:port/]`;
 const { values, connect } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/demo' },
   id: { type: 'string' },
   'session-timeout': { type: 'string' },
   backend: { type: 'string', default: 'node-zookeeper-client' },
   json: { type: 'boolean', default: false },
+  // A resource that rejects writes with a lower token than it has seen (the chaos harness runs one).
+  'fenced-store': { type: 'string' },
 });
 const id = (values.id as string | undefined) ?? `${hostname()}-${process.pid}`;
 const json = values.json as boolean;
@@ -52,6 +55,8 @@ election.on('elected', ({ fencingToken, signal }) => {
     if (!json) console.log(`${new Date().toISOString()} ${id}: leader work tick (term ${fencingToken})`);
   }, 5000);
   signal.addEventListener('abort', () => clearInterval(tick), { once: true });
+  const store = values['fenced-store'] as string | undefined;
+  if (store) writeWhileLeading(store, fencingToken, signal);
 });
 election.on('lost', ({ reason }) => report('lost', { reason }, `no longer leading (${reason})`));
 election.on('expired', () => !json && console.log(`${new Date().toISOString()} ${id}: session expired, re-joining on a new session`));
@@ -60,6 +65,17 @@ election.on('stopped', () => {
   report('stopped', {}, 'stopped, leadership released');
   process.exit(0);
 });
+
+/** Writes to the fenced store every 100 ms while the term lasts, the token with every write. */
+function writeWhileLeading(store: string, fencingToken: bigint, signal: AbortSignal): void {
+  const write = () => {
+    if (signal.aborted) return;
+    void fetch(store, { method: 'POST', body: JSON.stringify({ id, token: fencingToken.toString() }), signal }).catch(() => {});
+  };
+  write();
+  const timer = setInterval(write, 100);
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}
 
 report('started', { path: values.path }, `joining ${values.path} at ${connect}`);
 try {

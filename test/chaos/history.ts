@@ -1,7 +1,7 @@
 /**
- * Checks a chaos run's history, Jepsen-style: the `worker.ts --json` lines of every worker
- * plus the log of injected faults go in; leadership terms, overlaps, leaderless gaps and
- * token order come out, with every violation named.
+ * Checks a chaos run's history, Jepsen-style: the `worker.ts --json` lines of every worker,
+ * the log of injected faults and the fenced store's writes go in; leadership terms,
+ * overlaps, leaderless gaps, token order and stale writes come out, with every violation named.
  */
 
 export interface WorkerEvent {
@@ -21,6 +21,14 @@ export interface Fault {
   healedAt: number;
 }
 
+/** One write the fenced store received. */
+export interface StoreWrite {
+  ts: number;
+  id: string;
+  token: bigint;
+  accepted: boolean;
+}
+
 export interface Term {
   id: string;
   token: bigint;
@@ -37,6 +45,11 @@ export interface HistoryReport {
   /** Longest stretch without a leader (ms) and when it began. */
   maxLeaderlessMs: number;
   maxLeaderlessAt: number;
+  /** Writes the fenced store accepted from a leader whose term a larger token had already superseded. */
+  staleWritesAccepted: number;
+  /** Writes the fenced store rejected (a lower token than it had seen). */
+  writesFenced: number;
+  writesAccepted: number;
   violations: string[];
 }
 
@@ -44,6 +57,13 @@ export interface CheckOptions {
   sessionTimeoutMs: number;
   /** Extra time allowed, beyond a fault's own duration and one session timeout, to elect again. */
   livenessMarginMs: number;
+  /** A SIGSTOPped leader must say `lost` within this long after SIGCONT. Default 500 ms. */
+  resumeWindowMs?: number;
+  /** How far clocks of different processes may disagree. Default 50 ms. */
+  clockSkewMs?: number;
+  /** When the harness began shutting down: leaderless time up to here is checked too. */
+  shutdownAt?: number;
+  writes?: StoreWrite[];
 }
 
 /** Leadership terms from the events: `elected` opens one, `lost` or `stopped` or the process's end closes it. */
@@ -67,23 +87,30 @@ export function termsOf(events: WorkerEvent[], endOfHistory: number): { terms: T
   return { terms, violations };
 }
 
-/** A paused worker's term may outlive its pause only until it has noticed: the checker excuses that overlap. */
-function excuse(first: Term, second: Term, faults: Fault[], events: WorkerEvent[]): string | null {
+/**
+ * The one overlap no library can prevent: a leader frozen (SIGSTOP) past its session timeout
+ * while another is elected. Excused only if the frozen leader's term began before the pause,
+ * the other was elected during it, the frozen one says `lost` as its first event after
+ * SIGCONT and within `windowMs`, and it holds the lower token.
+ */
+function excuse(first: Term, second: Term, faults: Fault[], events: WorkerEvent[], windowMs: number): string | null {
   const pause = faults.find(
-    (fault) => fault.kind === 'sigstop' && fault.target === first.id && fault.at >= first.start && fault.at <= second.start && second.start <= fault.healedAt,
+    (fault) => fault.kind === 'sigstop' && fault.target === first.id && first.start <= fault.at && fault.at <= second.start && second.start <= fault.healedAt,
   );
   if (!pause) return null;
-  // After SIGCONT the resumed process must say `lost` before anything else.
-  const firstAfterResume = events
-    .filter((event) => event.id === first.id && event.ts >= pause.healedAt)
-    .sort((a, b) => a.ts - b.ts)[0];
-  if (firstAfterResume?.event !== 'lost' && firstAfterResume?.event !== 'exited') return null;
+  const firstAfterResume = events.filter((event) => event.id === first.id && event.ts >= pause.healedAt).sort((a, b) => a.ts - b.ts)[0];
+  if (firstAfterResume?.event !== 'lost') return null;
+  if (first.open || first.end > pause.healedAt + windowMs) return null;
   if (first.token >= second.token) return null;
-  return `${first.id} was paused (SIGSTOP) from ${pause.at} to ${pause.healedAt}, emitted lost on resume, and holds the lower token`;
+  const late = (first.end - pause.healedAt).toFixed(0);
+  return `${first.id} was paused (SIGSTOP) from ${pause.at.toFixed(0)} to ${pause.healedAt.toFixed(0)}, said lost ${late} ms after resuming, and holds the lower token`;
 }
 
 export function checkHistory(events: WorkerEvent[], faults: Fault[], options: CheckOptions): HistoryReport {
-  const endOfHistory = Math.max(...events.map((event) => event.ts), ...faults.map((fault) => fault.healedAt));
+  const resumeWindowMs = options.resumeWindowMs ?? 500;
+  const skewMs = options.clockSkewMs ?? 50;
+  const writes = options.writes ?? [];
+  const endOfHistory = Math.max(...events.map((event) => event.ts), ...faults.map((fault) => fault.healedAt), options.shutdownAt ?? 0);
   const { terms, violations } = termsOf(events, endOfHistory);
   const ordered = [...terms].sort((a, b) => a.start - b.start);
 
@@ -95,10 +122,10 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
       const second = ordered[later]!;
       if (second.start >= first.end) continue;
       if (first.id === second.id) continue;
-      const excused = excuse(first, second, faults, events);
+      const excused = excuse(first, second, faults, events, resumeWindowMs);
       overlaps.push({ first, second, excused });
       if (!excused) {
-        violations.push(`overlap: ${first.id} (token ${first.token}, ${first.start}-${first.end}) and ${second.id} (token ${second.token}, from ${second.start})`);
+        violations.push(`overlap: ${first.id} (token ${first.token}, ${first.start}-${first.open ? 'never closed' : first.end}) and ${second.id} (token ${second.token}, from ${second.start})`);
       }
     }
   }
@@ -111,24 +138,60 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
     if (!ok) violations.push(`token order: ${term.id} took token ${term.token} at ${term.start} after ${previous.id} held ${previous.token}`);
   }
 
-  // Liveness: leaderless stretches, each bounded by the fault that caused it.
+  // Clocks of different processes are compared above; cross-check with the zxid order, which
+  // needs no clock: a term with a larger token cannot start (much) before one with a smaller.
+  const byToken = [...terms].sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : a.start - b.start));
+  for (let index = 1; index < byToken.length; index++) {
+    const previous = byToken[index - 1]!;
+    const term = byToken[index]!;
+    if (term.token > previous.token && term.start + skewMs < previous.start) {
+      violations.push(`clock: ${term.id} (token ${term.token}) started ${(previous.start - term.start).toFixed(0)} ms before ${previous.id} (token ${previous.token}), beyond the ${skewMs} ms skew allowed`);
+    }
+  }
+
+  // Liveness: leaderless stretches, each bounded by the fault that caused it, up to the shutdown.
   let maxLeaderlessMs = 0;
   let maxLeaderlessAt = 0;
   let coveredUntil = ordered[0]?.start ?? endOfHistory;
-  for (const term of ordered) {
-    if (term.start > coveredUntil) {
-      const gap = term.start - coveredUntil;
-      if (gap > maxLeaderlessMs) {
-        maxLeaderlessMs = gap;
-        maxLeaderlessAt = coveredUntil;
-      }
-      const cause = [...faults].reverse().find((fault) => fault.at <= coveredUntil + options.livenessMarginMs);
-      const allowed = (cause ? cause.healedAt - Math.min(cause.at, coveredUntil) : 0) + options.sessionTimeoutMs + options.livenessMarginMs;
-      if (gap > allowed) violations.push(`liveness: no leader for ${gap.toFixed(0)} ms from ${coveredUntil} (allowed ${allowed.toFixed(0)} ms after ${cause?.kind ?? 'no fault'})`);
+  const checkGap = (from: number, to: number) => {
+    const gap = to - from;
+    if (gap <= 0) return;
+    if (gap > maxLeaderlessMs) {
+      maxLeaderlessMs = gap;
+      maxLeaderlessAt = from;
     }
+    const cause = [...faults].reverse().find((fault) => fault.at <= from + options.livenessMarginMs);
+    const allowed = (cause ? cause.healedAt - Math.min(cause.at, from) : 0) + options.sessionTimeoutMs + options.livenessMarginMs;
+    if (gap > allowed) violations.push(`liveness: no leader for ${gap.toFixed(0)} ms from ${from.toFixed(0)} (allowed ${allowed.toFixed(0)} ms after ${cause?.kind ?? 'no fault'})`);
+  };
+  for (const term of ordered) {
+    if (term.start > coveredUntil) checkGap(coveredUntil, term.start);
     coveredUntil = Math.max(coveredUntil, term.end);
   }
-  return { faults: faults.length, terms, overlaps, maxLeaderlessMs, maxLeaderlessAt, violations };
+  if (options.shutdownAt !== undefined) checkGap(coveredUntil, options.shutdownAt);
+
+  // The fenced store: an accepted write whose token a larger, earlier-elected term had
+  // already superseded came from a stale leader.
+  let staleWritesAccepted = 0;
+  for (const write of writes) {
+    if (!write.accepted) continue;
+    const superseding = terms.find((term) => term.token > write.token && term.start + skewMs < write.ts);
+    if (superseding) {
+      staleWritesAccepted += 1;
+      violations.push(`stale write: ${write.id} wrote with token ${write.token} at ${write.ts.toFixed(0)}, after ${superseding.id} was elected with ${superseding.token}`);
+    }
+  }
+  return {
+    faults: faults.length,
+    terms,
+    overlaps,
+    maxLeaderlessMs,
+    maxLeaderlessAt,
+    staleWritesAccepted,
+    writesFenced: writes.filter((write) => !write.accepted).length,
+    writesAccepted: writes.filter((write) => write.accepted).length,
+    violations,
+  };
 }
 
 /** The summary table printed at the end of a run. */
@@ -142,6 +205,7 @@ export function summaryTable(report: HistoryReport, faults: Fault[], label: stri
     `  leadership terms        ${report.terms.length}`,
     `  overlaps                ${report.overlaps.length - excused} (plus ${excused} of a SIGSTOPped leader, fenced by its lower token)`,
     `  max time without leader ${report.maxLeaderlessMs.toFixed(0)} ms`,
+    `  fenced store writes     ${report.writesAccepted} accepted, ${report.writesFenced} rejected (lower token), ${report.staleWritesAccepted} accepted from a stale leader`,
     `  token order violations  ${report.violations.filter((violation) => violation.startsWith('token')).length}`,
     `  violations              ${report.violations.length}`,
   ].join('\n');
