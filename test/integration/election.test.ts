@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LeadershipLostError } from '../../src/election.js';
 import { electionOrder } from '../../src/candidate.js';
 import { electionFixture } from '../support/election.js';
-import { nextEvent } from '../support/events.js';
+import { EventLog, nextEvent, until } from '../support/events.js';
 import { adminSession, backends, uniquePath } from '../support/zookeeper.js';
 
 describe.each(backends)('LeaderElection on %s', (backend) => {
@@ -136,16 +136,43 @@ describe.each(backends)('LeaderElection on %s', (backend) => {
     await Promise.all(runs);
   });
 
-  it('waits takeoverDelayMs before acting as leader', async () => {
+  it('waits takeoverDelayMs after the predecessor released before acting as leader', async () => {
     const path = uniquePath('takeover-delay');
-    const alice = participant(path, { takeoverDelayMs: 300 });
-    const startedAt = performance.now();
-    const term = nextEvent(alice, 'elected');
-    await alice.start();
-    expect(alice.isLeader).toBe(false);
+    const first = participant(path, { id: 'first' });
+    const leads = nextEvent(first, 'elected');
+    await first.start();
+    await leads;
+    const second = participant(path, { id: 'second', takeoverDelayMs: 600 });
+    const follows = nextEvent(second, 'follower');
+    await second.start();
+    await follows;
+
+    const term = nextEvent(second, 'elected');
+    const releasedAt = performance.now();
+    await first.stop();
+    // Won at once, announced only after the delay.
+    expect(second.isLeader).toBe(false);
     await term;
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(290);
-    expect(alice.isLeader).toBe(true);
+    expect(performance.now() - releasedAt).toBeGreaterThanOrEqual(590);
+    expect(second.isLeader).toBe(true);
+  });
+
+  it('a loss during takeoverDelayMs cancels the term: no elected, no lost, the signal aborted', async () => {
+    const path = uniquePath('takeover-cancelled');
+    const log = new EventLog();
+    const alice = participant(path, { id: 'alice', takeoverDelayMs: 800 });
+    log.record('alice', alice, ['elected', 'lost']);
+    await alice.start();
+    const admin = await adminSession();
+    const node = `${path}/${alice.nodeName}`;
+    // Deleted while the delay runs: the won term must never be announced.
+    await admin.remove(node);
+    await until(() => alice.nodeName !== null && `${path}/${alice.nodeName}` !== node, 'alice to re-join');
+    const pending = nextEvent(alice, 'elected');
+    const { signal } = await pending;
+    expect(log.names()).toEqual(['alice:elected']);
+    expect(signal.aborted).toBe(false);
+    await admin.close();
   });
 
   it('stop() removes the node, and a second stop() is a no-op', async () => {

@@ -5,7 +5,7 @@ import { Membership } from '../../src/membership.js';
 import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
-import { EventLog, nextEvent } from '../support/events.js';
+import { EventLog, nextEvent, sleep, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -14,15 +14,6 @@ import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../su
 // before the safety-hardening change (see docs/reliability.md).
 
 const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -136,6 +127,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const cut = await proxy();
     const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
     await shared.ready();
+    participant.expectErrors('LISTENER_FAILED');
     const first = participant(uniquePath('throwing-1'), { session: shared });
     const second = participant(uniquePath('throwing-2'), { session: shared });
     const terms = [nextEvent(first, 'elected'), nextEvent(second, 'elected')];
@@ -158,6 +150,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   });
 
   it('an elected listener that throws is reported and leaves the participant leading', async () => {
+    participant.expectErrors('LISTENER_FAILED');
     const alice = participant(uniquePath('throwing-elected'));
     const errors: string[] = [];
     alice.on('error', (error) => errors.push(error.code));
@@ -355,6 +348,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   });
 
   it('runWhileLeader backs off between terms when the work keeps failing', async () => {
+    participant.expectErrors('LEADER_WORK_FAILED');
     const alice = participant(uniquePath('failing-work'));
     let runs = 0;
     const errors: string[] = [];
@@ -393,6 +387,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const operator = await admin();
     await operator.ensurePath(path);
     const foreign = await operator.create(`${path}/lock-`, Buffer.from('another program'), 'ephemeral-sequential');
+    participant.expectErrors('FOREIGN_CANDIDATE');
     const alice = participant(path, { id: 'alice' });
     const errors: { code: string; message: string }[] = [];
     alice.on('error', (error) => errors.push(error));

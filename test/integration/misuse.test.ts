@@ -3,7 +3,8 @@ import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import { Session } from '../../src/session.js';
 import { electionFixture } from '../support/election.js';
-import { nextEvent } from '../support/events.js';
+import { nextEvent, sleep, until } from '../support/events.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 describe.each(backends)('misuse and errors on %s', (backend) => {
@@ -27,21 +28,42 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     expect(alice.isLeader).toBe(true);
   });
 
-  it('emits nothing after stop(), whatever happens to the election node', async () => {
+  it('emits nothing after stop(), with a watch event and a request in flight and the shared session living on', async () => {
     const path = uniquePath('after-stop');
-    const alice = participant(path);
-    const bob = participant(path);
+    const cut = await TcpProxy.to(zkConnect());
+    const shared = new Session({ connect: cut.connectString, backend, sessionTimeoutMs: 8000 });
+    sessions.push(shared);
+    const alice = participant(path, { id: 'alice' });
+    const bob = participant(path, { id: 'bob', session: shared, trackLeader: true });
+    const aliceLeads = nextEvent(alice, 'elected');
     await alice.start();
+    await aliceLeads;
+    const bobFollows = nextEvent(bob, 'follower');
     await bob.start();
-    await bob.stop();
-    const late: string[] = [];
+    await bobFollows;
+    const events: string[] = [];
     for (const event of ['elected', 'lost', 'follower', 'leader', 'suspended', 'reconnected', 'expired', 'stopped', 'error'] as const) {
-      bob.on(event, () => late.push(event));
+      bob.on(event, () => events.push(event));
     }
-    const bobLeads = nextEvent(bob, 'elected', 1000).catch(() => 'none');
+
+    // Alice's release reaches bob's client, and bob's own delete is answered, only after
+    // bob.stop() was called: both are in flight while it stops.
+    cut.holdReplies();
     await alice.stop();
-    expect(await bobLeads).toBe('none');
-    expect(late).toEqual([]);
+    const stopping = bob.stop();
+    await until(() => cut.heldReplyBytes > 0, 'the notification and the reply to be held');
+    cut.heal();
+    await stopping;
+    // The shared session lives on: a reconnect and changes to the path reach nobody.
+    cut.resetConnections();
+    await nextEvent(shared, 'reconnected');
+    const admin = await adminSession();
+    await admin.ensurePath(path);
+    await admin.setData(path, Buffer.from('{}'));
+    await sleep(300);
+    await admin.close();
+    await cut.close();
+    expect(events).toEqual(['stopped']);
   });
 
   it('ensurePath refuses a relative path instead of creating nodes somewhere else', async () => {
@@ -70,6 +92,7 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
 
   it('reports ZooKeeper errors mid-run as error events and recovers when they stop', async () => {
     const path = uniquePath('errors-mid-run');
+    participant.expectErrors('NO_CHILDREN_FOR_EPHEMERALS');
     const alice = participant(path);
     const term = nextEvent(alice, 'elected');
     await alice.start();

@@ -1,23 +1,30 @@
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { BackendName } from '../../src/client/types.js';
 import { LeaderElection, type LeaderElectionOptions } from '../../src/election.js';
+import type { ZkLeaderErrorCode } from '../../src/errors.js';
 import { adminSession, removeTree, zkConnect } from './zookeeper.js';
 
 /**
  * Makes participants for one test and stops them (and removes the test's path) afterwards,
- * so every test owns its path and leaves nothing behind.
+ * so every test owns its path and leaves nothing behind. Every `error` a participant emits is
+ * recorded, and the test fails on one it did not expect (`participant.expectErrors(...)`).
  */
 export function electionFixture(backend: BackendName) {
   const created: LeaderElection[] = [];
   const paths = new Set<string>();
+  const errors: { id: string; code: string; message: string }[] = [];
+  let expected = new Set<string>();
   afterEach(async () => {
     await Promise.all(created.splice(0).map((election) => election.stop()));
     const admin = await adminSession();
     for (const path of paths) await removeTree(admin, path);
     paths.clear();
     await admin.close();
+    const unexpected = errors.splice(0).filter((error) => !expected.has(error.code));
+    expected = new Set();
+    expect(unexpected, 'error events the test did not expect').toEqual([]);
   });
-  return function participant(path: string, options: Partial<LeaderElectionOptions> = {}): LeaderElection {
+  const participant = (path: string, options: Partial<LeaderElectionOptions> = {}): LeaderElection => {
     paths.add(path);
     const election = new LeaderElection({
       path,
@@ -25,9 +32,13 @@ export function electionFixture(backend: BackendName) {
       ...(options.session ? {} : { connect: zkConnect(), sessionTimeoutMs: 4000 }),
       ...options,
     });
-    // Tests assert on errors explicitly; an unexpected one must not crash the worker.
-    election.on('error', () => {});
+    election.on('error', (error) => errors.push({ id: election.id, code: error.code, message: error.message }));
     created.push(election);
     return election;
   };
+  /** Error codes this test provokes on purpose. */
+  participant.expectErrors = (...codes: ZkLeaderErrorCode[]) => {
+    for (const code of codes) expected.add(code);
+  };
+  return participant;
 }
