@@ -15,8 +15,9 @@ import { LeaderElection, type LeaderInfo } from '../src/index.js';
 import { fail, milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: master-standby.ts [--connect host:port] --port N [--path /zk-leader/master]
-                         [--id name] [--takeover-delay ms] [--session-timeout ms]`;
-const { values, connect } = parseExampleArgs(usage, {
+                         [--id name] [--takeover-delay ms] [--session-timeout ms]
+                         [--backend node-zookeeper-client|zookeeper]`;
+const { values, connect, backend } = parseExampleArgs(usage, {
   port: { type: 'string' },
   path: { type: 'string', default: '/zk-leader/master' },
   id: { type: 'string' },
@@ -32,6 +33,7 @@ const election = orUsage(
   () =>
     new LeaderElection({
       connect,
+      backend,
       path: values.path as string,
       id,
       data: { url: `http://127.0.0.1:${port}/` },

@@ -12,8 +12,9 @@ import { expireSession } from '../src/testing/index.js';
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: session-expiry.ts [--connect host:port] [--path /zk-leader/expiry] [--id name]
-                          [--expire-self-after ms] [--session-timeout ms]`;
-const { values, connect } = parseExampleArgs(usage, {
+                          [--expire-self-after ms] [--session-timeout ms]
+                          [--backend node-zookeeper-client|zookeeper]`;
+const { values, connect, backend } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/expiry' },
   id: { type: 'string' },
   'expire-self-after': { type: 'string' },
@@ -27,6 +28,7 @@ const election = orUsage(
   () =>
     new LeaderElection({
       connect,
+      backend,
       path: values.path as string,
       id,
       sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),

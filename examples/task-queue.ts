@@ -37,8 +37,9 @@ interface TaskRecord {
 const usage = `usage: task-queue.ts worker [--id name]
        task-queue.ts submit --payload '{"sleepMs":200}' [--count N]
        task-queue.ts status <task-id>
-  common: [--connect host:port] [--root /zk-leader/task-queue] [--json]`;
-const { values, positionals, connect } = parseExampleArgs(usage, {
+  common: [--connect host:port] [--root /zk-leader/task-queue] [--json]
+          [--backend node-zookeeper-client|zookeeper]`;
+const { values, positionals, connect, backend } = parseExampleArgs(usage, {
   root: { type: 'string', default: '/zk-leader/task-queue' },
   id: { type: 'string' },
   payload: { type: 'string', default: '{}' },
@@ -63,7 +64,7 @@ function print(event: string, fields: Record<string, unknown>, words: string): v
   else console.log(`${new Date().toISOString()} ${words}`);
 }
 
-const session = new Session({ connect, sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 5000) });
+const session = new Session({ connect, backend, sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 5000) });
 await session.ready().catch((error: Error) => fail(error.message));
 // A bad --root fails here, with the library's message rather than a stack trace.
 await Promise.all(Object.values(paths).map((path) => session.ensurePath(path))).catch((error: Error) => fail(error.message, usage));

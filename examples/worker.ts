@@ -8,17 +8,16 @@
  * stdout is one JSON event: {"ts":..., "id":..., "event":"started|follower|elected|lost|stopped", ...}
  */
 import { hostname } from 'node:os';
-import { LeaderElection, ZkLeaderError, type BackendName } from '../src/index.js';
+import { LeaderElection, ZkLeaderError } from '../src/index.js';
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
                  [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]
                  [--fenced-store http://127.0.0.1:port/]`;
-const { values, connect } = parseExampleArgs(usage, {
+const { values, connect, backend } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/demo' },
   id: { type: 'string' },
   'session-timeout': { type: 'string' },
-  backend: { type: 'string', default: 'node-zookeeper-client' },
   json: { type: 'boolean', default: false },
   // A resource that rejects writes with a lower token than it has seen (the chaos harness runs one).
   'fenced-store': { type: 'string' },
@@ -39,7 +38,7 @@ const election = orUsage(
       path: values.path as string,
       id,
       sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
-      backend: values.backend as BackendName,
+      backend,
       releaseOnSignals: true,
     }),
   usage,

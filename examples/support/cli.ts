@@ -1,17 +1,20 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { BackendName } from '../../src/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+const backendNames: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+
 /**
- * Parses an example's flags (plus --connect, defaulting to ZK_CONNECT); prints usage and
- * exits 2 on a bad flag instead of a stack trace.
+ * Parses an example's flags (plus --connect, defaulting to ZK_CONNECT, and --backend); prints
+ * usage and exits 2 on a bad flag instead of a stack trace.
  */
 export function parseExampleArgs<T extends Options>(usage: string, options: T, args = process.argv.slice(2)) {
   const parsed = orUsage(
     () =>
       parseArgs({
         args,
-        options: { connect: { type: 'string' }, help: { type: 'boolean' }, ...options },
+        options: { connect: { type: 'string' }, backend: { type: 'string', default: 'node-zookeeper-client' }, help: { type: 'boolean' }, ...options },
         allowPositionals: true,
         strict: true,
       }),
@@ -24,7 +27,9 @@ export function parseExampleArgs<T extends Options>(usage: string, options: T, a
   }
   const connect = (values.connect as string | undefined) ?? process.env.ZK_CONNECT;
   if (!connect) fail('no ZooKeeper given: pass --connect host:port or set ZK_CONNECT', usage);
-  return { values, positionals: parsed.positionals, connect };
+  const backend = values.backend as BackendName;
+  if (!backendNames.includes(backend)) fail(`--backend takes ${backendNames.join(' or ')}: got '${backend}'`, usage);
+  return { values, positionals: parsed.positionals, connect, backend };
 }
 
 /** Runs `build` (parsing flags, checking options); bad input exits 2 with its message and the usage. */

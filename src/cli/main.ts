@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import type { BackendName } from '../client/types.js';
 import { ZkLeaderError } from '../errors.js';
 import { Session } from '../session.js';
 import { listElections, statusOf, watchElection } from './commands.js';
@@ -14,6 +15,7 @@ commands:
 options:
   --connect <hosts>   ZooKeeper connect string (default: $ZK_CONNECT)
   --auth <user:pw>    digest credentials
+  --backend <name>    node-zookeeper-client (default) or zookeeper (the native client)
   --group <path>      also show the members of this group (status, watch)
   --timeout <ms>      how long to wait for a connection (default 5000)
   --json              machine-readable output
@@ -33,6 +35,7 @@ try {
     options: {
       connect: { type: 'string' },
       auth: { type: 'string' },
+      backend: { type: 'string', default: 'node-zookeeper-client' },
       group: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -57,12 +60,16 @@ if (!connect) usageError('no ZooKeeper given: pass --connect host:port or set ZK
 const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
 if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) usageError(`--timeout takes a whole number of milliseconds: got '${values.timeout}'`);
 if (values.auth !== undefined && !values.auth.includes(':')) usageError("--auth takes 'user:password'");
+const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+const backend = values.backend as BackendName;
+if (!backends.includes(backend)) usageError(`--backend takes ${backends.join(' or ')}: got '${values.backend}'`);
 
 let session: Session | undefined;
 try {
   session = new Session({
     connect,
     connectTimeoutMs: timeoutMs,
+    backend,
     ...(values.auth ? { auth: { scheme: 'digest' as const, credential: values.auth } } : {}),
   });
   await session.ready();

@@ -120,7 +120,8 @@ describe.each(backends)('cluster view on %s', (backend) => {
   });
 });
 
-describe('the zk-leader command line', () => {
+describe.each(backends)('the zk-leader command line on %s', (backend) => {
+  const cli = (args: string[]) => runCli([...args, '--backend', backend]);
   const stops: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const stop of stops.splice(0)) await stop();
@@ -130,7 +131,7 @@ describe('the zk-leader command line', () => {
     const path = uniquePath('cli-status');
     const group = uniquePath('cli-group');
     const ids = ['alpha', 'beta'];
-    const elections = ids.map((id) => new LeaderElection({ path, connect: zkConnect(), id, data: { port: id.length } }));
+    const elections = ids.map((id) => new LeaderElection({ path, connect: zkConnect(), backend, id, data: { port: id.length } }));
     const member = new Membership({ connect: zkConnect(), reportEveryMs: 1000 });
     stops.push(async () => {
       await Promise.all(elections.map((election) => election.stop()));
@@ -143,7 +144,7 @@ describe('the zk-leader command line', () => {
     for (const election of elections) await election.start();
     await member.join(group, { id: 'alpha', status: 'ok' });
 
-    const human = await runCli(['status', path, '--connect', zkConnect(), '--group', group]);
+    const human = await cli(['status', path, '--connect', zkConnect(), '--group', group]);
     expect(human.code).toBe(0);
     const lines = human.stdout.split('\n');
     expect(lines[0]).toBe(`election ${path}: leader alpha (token ${elections[0]!.fencingToken})`);
@@ -153,32 +154,32 @@ describe('the zk-leader command line', () => {
     expect(human.stdout).toContain('group: 1 member');
     expect(human.stdout).toMatch(new RegExp(`alpha\\s+ok\\s+${process.pid}\\s`));
 
-    const json = await runCli(['status', path, '--connect', zkConnect(), '--json']);
+    const json = await cli(['status', path, '--connect', zkConnect(), '--json']);
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout) as { leader: { id: string; fencingToken: string }; participants: { id: string }[] };
     expect(parsed.leader).toMatchObject({ id: 'alpha', fencingToken: elections[0]!.fencingToken!.toString() });
     expect(parsed.participants.map((participant) => participant.id)).toEqual(ids);
 
-    const listed = await runCli(['list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json']);
+    const listed = await cli(['list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json']);
     expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ path, participants: 2, leader: expect.objectContaining({ id: 'alpha' }) }));
   });
 
   it('exits 1 with no leader, 2 for a path that is not an election, 2 when no server answers', async () => {
-    const missing = await runCli(['status', uniquePath('nothing-here'), '--connect', zkConnect()]);
+    const missing = await cli(['status', uniquePath('nothing-here'), '--connect', zkConnect()]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no election at .*: the node does not exist/);
 
-    const notElection = await runCli(['status', '/zookeeper', '--connect', zkConnect()]);
+    const notElection = await cli(['status', '/zookeeper', '--connect', zkConnect()]);
     expect(notElection.code).toBe(2);
     expect(notElection.stderr).toBe("zk-leader: /zookeeper is not an election: its 2 children ('config', 'quota') are not zk-leader candidates\n");
 
     const port = await freePort();
-    const unreachable = await runCli(['status', '/x', '--connect', `127.0.0.1:${port}`, '--timeout', '300']);
+    const unreachable = await cli(['status', '/x', '--connect', `127.0.0.1:${port}`, '--timeout', '300']);
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr).toContain(`could not connect to ZooKeeper at 127.0.0.1:${port} within 300 ms`);
     expect(unreachable.stderr).not.toMatch(/\bat .*\.js:\d+/);
 
-    const usage = await runCli(['status']);
+    const usage = await cli(['status']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('status needs a path');
   });
@@ -192,7 +193,7 @@ describe('the zk-leader command line', () => {
     });
     await admin.ensurePath(path);
     await admin.create(`${path}/${'f'.repeat(32)}-n_`, Buffer.from('not json {'), 'persistent-sequential');
-    const result = await runCli(['status', path, '--connect', zkConnect(), '--json']);
+    const result = await cli(['status', path, '--connect', zkConnect(), '--json']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).leader).toMatchObject({ data: 'not json {' });
   });

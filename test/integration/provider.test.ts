@@ -39,11 +39,11 @@ describe.each(backends)('the ZooKeeper provider with the %s client', (backend) =
   });
 });
 
-describe('a three-server ensemble', () => {
+describe.each(backends)('a three-server ensemble with the %s client', (backend) => {
   itWithOwnServers('keeps serving with one server killed', async () => {
     await using ensemble = await startOwnZooKeeper({ servers: 3 });
     expect(ensemble.servers).toHaveLength(3);
-    const session = new Session({ connect: ensemble.connectString, sessionTimeoutMs: 4000 });
+    const session = new Session({ connect: ensemble.connectString, backend, sessionTimeoutMs: 4000 });
     await session.ready();
     await session.create('/before-kill', Buffer.from('1'), 'persistent');
 
@@ -53,7 +53,7 @@ describe('a three-server ensemble', () => {
 
     // The quorum of two still accepts writes, from a client that knows only the survivors.
     const survivors = ensemble.servers.filter((server) => server !== victim).map((server) => server.connectString).join(',');
-    const other = new Session({ connect: survivors, sessionTimeoutMs: 4000 });
+    const other = new Session({ connect: survivors, backend, sessionTimeoutMs: 4000 });
     await other.ready();
     await other.create('/after-kill', Buffer.from('2'), 'persistent');
     expect(await other.exists('/before-kill')).not.toBeNull();
