@@ -440,7 +440,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.emit('elected', { fencingToken, signal: term.controller.signal });
       const node = candidacy.node;
       if (!node) return;
-      void publishLeaderRecord(candidacy.scope, this.path, { node: node.name, id: this.id, token: fencingToken, since: Date.now() }).catch(
+      const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
+      void publishLeaderRecord(candidacy.scope, this.path, record, () => this.term === term).catch(
         (error: unknown) => this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
       );
     };

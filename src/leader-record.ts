@@ -33,13 +33,20 @@ function encodeLeaderRecord(record: LeaderRecord): Buffer {
  * Writes `record` unless a record with a token at least as large is there already, by a
  * versioned write: a leader whose write is late (held through a partition, say) can never
  * overwrite its successor's record. Runs in the leader's session scope, so a write still
- * waiting when that session ends is never sent in the next one.
+ * waiting when that session ends is never sent in the next one; `stillLeading` is asked
+ * before the write, so a term that ended meanwhile writes nothing.
  */
-export async function publishLeaderRecord(scope: SessionScope, path: string, record: LeaderRecord): Promise<boolean> {
+export async function publishLeaderRecord(
+  scope: SessionScope,
+  path: string,
+  record: LeaderRecord,
+  stillLeading: () => boolean = () => true,
+): Promise<boolean> {
   for (;;) {
     const { data, stat } = await scope.getData(path);
     const current = parseLeaderRecord(data);
-    if (current && current.token >= record.token) return false;
+    // A term that ended while the record was read (a stop, say) writes nothing.
+    if ((current && current.token >= record.token) || !stillLeading()) return false;
     try {
       await scope.setData(path, encodeLeaderRecord(record), stat.version);
       return true;

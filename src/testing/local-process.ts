@@ -17,11 +17,11 @@ interface ServerPorts {
   electionPort: number;
 }
 
-function zooCfg(folder: string, self: ServerPorts, all: ServerPorts[], tickTimeMs: number, forceSync: boolean): string {
+function zooCfg(folder: string, self: ServerPorts, all: ServerPorts[], tickTimeMs: number, forceSync: boolean, maxSessionTimeoutMs: number): string {
   const lines = [
     `tickTime=${tickTimeMs}`,
     `minSessionTimeout=${2 * tickTimeMs}`,
-    'maxSessionTimeout=120000',
+    `maxSessionTimeout=${maxSessionTimeoutMs}`,
     `dataDir=${folder}`,
     `clientPort=${self.clientPort}`,
     `clientPortAddress=${host}`,
@@ -171,7 +171,7 @@ export async function startLocalZooKeeper(
     const folder = join(root, `server-${serverPorts.id}`);
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, 'myid'), `${serverPorts.id}\n`);
-    writeFileSync(join(folder, 'zoo.cfg'), zooCfg(folder, serverPorts, ports, tickTimeMs, options.forceSync ?? true));
+    writeFileSync(join(folder, 'zoo.cfg'), zooCfg(folder, serverPorts, ports, tickTimeMs, options.forceSync ?? true, options.maxSessionTimeoutMs ?? 120_000));
     return new LocalServer(installation, serverPorts, folder, mainClass, startTimeoutMs);
   });
 

@@ -52,6 +52,11 @@ export interface StartZooKeeperOptions {
    * `forceSync`). Default true, as in production; false takes the disk out of every write.
    */
   forceSync?: boolean;
+  /**
+   * The longest session timeout the server grants (local Java servers only); a client that
+   * asks for more gets this. Default 120 000 ms.
+   */
+  maxSessionTimeoutMs?: number;
   /** Environment to read `ZK_CONNECT` and `ZOOKEEPER_HOME` from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }

@@ -1,9 +1,11 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import { Session } from '../../src/session.js';
+import { fourLetterWord } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
-import { nextEvent, sleep, until } from '../support/events.js';
+import { nextEvent, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -60,7 +62,9 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     const admin = await adminSession();
     await admin.ensurePath(path);
     await admin.setData(path, Buffer.from('{}'));
-    await sleep(300);
+    // A read on the shared session sees the write, so any notification of it came first.
+    await shared.getData(path);
+    await new Promise((resolve) => setImmediate(resolve));
     await admin.close();
     await cut.close();
     expect(events).toEqual(['stopped']);
@@ -116,22 +120,49 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     await again;
   });
 
-  it('leaves no timer, socket or listener behind once stopped', async () => {
+  it('leaves no timer, socket, listener or watch behind once stopped, in the client or on the server', async () => {
     const shared = session();
     await shared.ready();
-    const listenersBefore = shared.eventNames().map((name) => shared.listenerCount(name)).reduce((a, b) => a + b, 0);
-    const resourcesBefore = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'TCPSocketWrap').length;
     const path = uniquePath('hygiene');
-    const own = new LeaderElection({ path, connect: zkConnect(), backend });
-    const onShared = new LeaderElection({ path, session: shared });
+    const listeners = (emitter: Session) => emitter.eventNames().reduce((sum, name) => sum + emitter.listenerCount(name), 0);
+    const listenersBefore = listeners(shared);
+    // Sockets by file descriptor, so the native client's own sockets count too.
+    const sockets = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    }).length;
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const socketsBefore = sockets();
+    const timersBefore = timers();
+
+    const own = new LeaderElection({ path, connect: zkConnect(), backend, id: 'own' });
+    // (Without trackLeader: its watch on the election node's data stays on the server until the
+    // next leader writes its record, as a ZooKeeper 3.4-protocol client cannot remove a watch.)
+    const onShared = new LeaderElection({ path, session: shared, id: 'on-shared' });
+    const ownLeads = nextEvent(own, 'elected');
     await own.start();
+    await ownLeads;
+    const follows = nextEvent(onShared, 'follower');
     await onShared.start();
+    await follows;
+    expect(shared.scope!.pendingWatchers).toBeGreaterThan(0);
+    const ownSession = own.session;
     await own.stop();
     await onShared.stop();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(shared.eventNames().map((name) => shared.listenerCount(name)).reduce((a, b) => a + b, 0)).toBe(listenersBefore);
-    const resourcesAfter = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'TCPSocketWrap').length;
-    expect(resourcesAfter).toBeLessThanOrEqual(resourcesBefore);
+
+    expect(listeners(ownSession)).toBe(0);
+    expect(listeners(shared)).toBe(listenersBefore);
+    expect(shared.scope!.pendingWatchers).toBe(0);
+    await until(() => sockets() === socketsBefore, `the own session's socket to close (${sockets()} open, ${socketsBefore} before)`);
+    // Process-wide, other work may have ended timers of its own meanwhile: none may be added.
+    await until(() => timers() <= timersBefore, `timers back to ${timersBefore} (${timers()} now)`);
+    // On the server: neither session watches anything under the path any more.
+    // (The server drops a closed session's watches, and fires the last ones, a moment later.)
+    const [host, port] = zkConnect().split(',')[0]!.split(':');
+    await until(async () => !((await fourLetterWord(host!, Number(port), 'wchp')) ?? path).includes(path), 'the server to hold no watch under the path', 3000);
     const admin = await adminSession();
     expect(await admin.getChildren(path)).toEqual([]);
     await removeTree(admin, path);
