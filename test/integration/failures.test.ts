@@ -6,7 +6,7 @@ import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { freePort } from '../../src/testing/ports.js';
 import { electionFixture } from '../support/election.js';
-import { EventLog, nextEvent } from '../support/events.js';
+import { EventLog, nextEvent, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -119,7 +119,7 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
     cut.dropReplies();
     const starting = alice.start();
     // The create reaches the server; its reply does not reach the client.
-    while ((await admin.getChildren(path)).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(async () => (await admin.getChildren(path)).length > 0, 'the create to reach the server');
     cut.heal();
     cut.resetConnections();
     await starting;
@@ -130,7 +130,13 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
     await admin.close();
   });
 
-  it('takes over once, without a spurious lost, when a stale listing arrives together with the leader\'s deletion', async () => {
+  // The race this once reproduced (a reconnect re-listed the queue while the watch on the
+  // leader stayed armed; the stale listing and the leader's deletion arrived in one read and
+  // ended the term just granted) cannot start any more: a reconnect of the same session sends
+  // no listing. The test holds replies across the reconnect and the deletion, proves nothing
+  // was listed, and that the takeover is clean. (The guard that drops a listing in flight at
+  // a fast-path grant stays in election.ts; no real-server scenario reaches it now.)
+  it('takes over once, without a spurious lost, when a reconnect and the leader\'s deletion land together', async () => {
     const path = uniquePath('stale-listing');
     const cut = await proxy();
     const log = new EventLog();
@@ -138,17 +144,16 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
     const leaderTerm = nextEvent(leader, 'elected');
     await leader.start();
     await leaderTerm;
-    const next = participant(path, { id: 'next', connect: cut.connectString });
+    const next = participant(path, { id: 'next', connect: cut.connectString, sessionTimeoutMs: 8000 });
     log.record('next', next, electionEvents);
     const following = nextEvent(next, 'follower');
     await next.start();
     await following;
     const admin = await adminSession();
     const leaderNode = `${path}/${leader.nodeName}`;
+    const listings = () => next.session.requestCounts.getChildren ?? 0;
+    const listedBefore = listings();
 
-    // A reconnect makes `next` list the queue again while its watch on the leader stays armed.
-    // That listing (still showing the leader) is held back until the leader's deletion is
-    // announced, and both reach `next` in one read.
     const reconnected = new Promise<void>((resolve) =>
       next.once('reconnected', () => {
         cut.holdReplies();
@@ -157,14 +162,15 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
     );
     cut.resetConnections();
     await reconnected;
-    await new Promise((resolve) => setTimeout(resolve, 100));
     await admin.remove(leaderNode);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(cut.heldReplyBytes, 'the listing and the deletion are held back').toBeGreaterThan(0);
+    await until(() => cut.heldReplyBytes > 0, 'the deletion to be held');
+    expect(listings(), 'no listing was sent on the reconnect').toBe(listedBefore);
     const term = nextEvent(next, 'elected');
     cut.heal();
     await term;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every held reply has been read once a later request is answered.
+    await next.session.exists('/');
+    await new Promise((resolve) => setImmediate(resolve));
 
     expect(log.names().filter((name) => !/follower|suspended|reconnected/.test(name))).toEqual(['next:elected']);
     expect(next.isLeader).toBe(true);

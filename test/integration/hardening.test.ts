@@ -5,7 +5,7 @@ import { Membership } from '../../src/membership.js';
 import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
-import { EventLog, nextEvent, sleep, until } from '../support/events.js';
+import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -52,12 +52,12 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const operator = await admin();
 
     await operator.remove(`${path}/${a!.nodeName}`);
-    // Give a's client time to hear of its own node's deletion, if it watches it.
-    await sleep(300);
+    // a's client has heard of its own node's deletion (if it watches it) once it is drained.
+    await drained(a!.session);
     const bLeads = nextEvent(b!, 'elected');
     await leader!.stop();
     await bLeads;
-    await sleep(300);
+    await drained(a!.session);
     expect(log.names().filter((name) => name.endsWith(':elected'))).toEqual(['b:elected']);
     expect(a!.isLeader).toBe(false);
   });
@@ -72,7 +72,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const node = `${path}/${alice.nodeName}`;
 
     await operator.setData(node, Buffer.from('touched by a tool'));
-    await sleep(200);
+    await drained(alice.session);
     const lost = nextEvent(alice, 'lost', 5000);
     await operator.remove(node);
     expect(await lost).toEqual({ reason: 'node-deleted' });
@@ -251,7 +251,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     cut.resetConnections();
     await nextEvent(client, 'connected', 10_000);
     expect(await held).toBe('SESSION_EXPIRED');
-    await sleep(200);
+    await drained(client);
     expect(await operator.getChildren(path)).toEqual([]);
   });
 
@@ -307,7 +307,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const reconnected = nextEvent(follower, 'reconnected');
     cut.resetConnections();
     await reconnected;
-    await sleep(300);
+    await drained(follower.session);
     expect(follower.session.requestCounts.getChildren ?? 0).toBe(listings);
     // And its watch still works: the next leader change reaches it.
     const takesOver = nextEvent(follower, 'elected');

@@ -1,21 +1,29 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
 import { Session } from '../../src/session.js';
-import { nextEvent } from '../support/events.js';
+import { drained, nextEvent } from '../support/events.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
-/** Requests each session sent for the recipes, heartbeats left out. */
+/**
+ * Requests each session sent for the recipes, heartbeats left out, and `exists`: the test's
+ * own probe (below); the election itself reads with getChildren and getData.
+ */
 function requestsBySession(sessions: Session[]): number[] {
   return sessions.map((session) =>
     Object.entries(session.requestCounts)
-      .filter(([operation]) => operation !== 'heartbeat')
+      .filter(([operation]) => operation !== 'heartbeat' && operation !== 'exists')
       .reduce((sum, [, count]) => sum + count, 0),
   );
 }
 
-/** Long enough for any watch a leader change set off to have been delivered and acted on. */
-const quietPeriodMs = 500;
-const quiet = () => new Promise((resolve) => setTimeout(resolve, quietPeriodMs));
+/**
+ * Every session has read and acted on what the server sent before now (drained), and the
+ * requests that started are answered: counting after this sees every wake-up a change caused.
+ */
+async function quiet(sessions: Session[]): Promise<void> {
+  await Promise.all(sessions.map((session) => drained(session)));
+  await Promise.all(sessions.map((session) => drained(session)));
+}
 
 describe.each(backends)('many participants on %s', (backend) => {
   const sessions: Session[] = [];
@@ -39,7 +47,7 @@ describe.each(backends)('many participants on %s', (backend) => {
       await election.start();
       await settled;
     }
-    await quiet();
+    await quiet(sessions);
 
     for (const successor of [1, 2]) {
       const before = requestsBySession(sessions);
@@ -47,7 +55,7 @@ describe.each(backends)('many participants on %s', (backend) => {
       const elected = nextEvent(elections[successor]!, 'elected');
       await elections[successor - 1]!.stop();
       await elected;
-      await quiet();
+      await quiet(sessions);
 
       const after = requestsBySession(sessions);
       const woken = after

@@ -46,3 +46,13 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
     await sleep(20);
   }
 }
+
+/**
+ * Waits until `session` has read everything the server sent before now: ZooKeeper delivers a
+ * session's notifications before the reply to any later request, and the library acts on a
+ * notification before the next turn of the event loop.
+ */
+export async function drained(session: { exists(path: string): Promise<unknown> }): Promise<void> {
+  await session.exists('/');
+  await new Promise((resolve) => setImmediate(resolve));
+}

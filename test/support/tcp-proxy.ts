@@ -12,6 +12,8 @@ export class TcpProxy {
   private server: Server | null = null;
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
   private mode: 'forward' | 'blackhole' | 'drop-replies' | 'hold-replies' = 'forward';
+  /** Server-to-client chunks still to forward before `holdReplies` takes effect. */
+  private forwardBeforeHold = 0;
   private readonly heldReplies = new Map<Socket, Buffer[]>();
   port = 0;
 
@@ -51,7 +53,10 @@ export class TcpProxy {
           if (this.mode !== 'blackhole') upstream.write(chunk);
         });
         upstream.on('data', (chunk) => {
-          if (this.mode === 'forward') client.write(chunk);
+          if (this.mode === 'hold-replies' && this.forwardBeforeHold > 0) {
+            this.forwardBeforeHold -= 1;
+            client.write(chunk);
+          } else if (this.mode === 'forward') client.write(chunk);
           else if (this.mode === 'hold-replies') this.heldReplies.set(client, [...(this.heldReplies.get(client) ?? []), chunk]);
         });
         const close = () => {
@@ -78,7 +83,9 @@ export class TcpProxy {
   dropReplies(): void {
     this.mode = 'drop-replies';
   }
-  holdReplies(): void {
+  /** Holds server-to-client bytes back; `afterChunks` chunks (a notification, say) still pass first. */
+  holdReplies(afterChunks = 0): void {
+    this.forwardBeforeHold = afterChunks;
     this.mode = 'hold-replies';
   }
   /** How many bytes `holdReplies()` is keeping back right now. */
