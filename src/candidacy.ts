@@ -64,6 +64,11 @@ export class Candidacy {
     return this.status === 'held' ? this.own : null;
   }
 
+  /** The path our node had, also after the candidacy ended. */
+  get nodePath(): string | null {
+    return this.own?.path ?? null;
+  }
+
   /**
    * Creates our node (once; later calls share the first) and confirms it. Resolves true when
    * held, false when the candidacy ended meanwhile (and then no node of it is left behind).

@@ -145,6 +145,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** The leader node and position last reported by `follower`. */
   private lastFollowerKey: string | null = null;
   private lastLeaderToken: bigint | null = null;
+  /**
+   * Nodes of our sessions that ended, perhaps only by our own clock: the server drops them
+   * when it expires the session; the next session deletes them first, to hand over sooner.
+   */
+  private readonly leftBehind: string[] = [];
   /** Foreign sequential children already reported. */
   private readonly reportedForeign = new Set<string>();
   private readonly evaluations = new CoalescingRunner(
@@ -348,6 +353,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const candidacy = this.currentCandidacy();
     if (!candidacy) return;
     this.needsLook = false;
+    await this.removeLeftBehind(candidacy);
     if (!candidacy.held && !(await candidacy.join())) return;
     if (this.candidacy !== candidacy || this.state !== 'running') return;
     this.firstJoin?.resolve();
@@ -388,6 +394,19 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.trackLeader) await this.watchLeaderRecord(candidacy);
   }
 
+  private async removeLeftBehind(candidacy: Candidacy): Promise<void> {
+    while (this.leftBehind.length > 0) {
+      const path = this.leftBehind[0]!;
+      try {
+        await candidacy.scope.remove(path);
+      } catch (error) {
+        // Gone already (the server expired it), or not ours to delete any more: either way done.
+        if (!isZooKeeperError(error, 'NO_NODE', 'NO_AUTH', 'BAD_VERSION')) throw error;
+      }
+      this.leftBehind.shift();
+    }
+  }
+
   /** Sequential children we did not create sort ahead of us: never lead past them, and say so once. */
   private reportForeign(names: string[]): void {
     for (const name of names) {
@@ -422,6 +441,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.lastFollowerKey = null;
     this.logger.info({ path: this.path, reason }, 'zk-leader: our candidacy ended');
     this.endTerm(reason === 'expired' ? 'expired' : 'node-deleted');
+    if (reason === 'expired' && candidacy.nodePath) this.leftBehind.push(candidacy.nodePath);
     // A deleted node: volunteer again now. An ended session: the next session's `connected` does.
     if (reason === 'node-deleted' && this.state === 'running') this.requestEvaluation();
   }

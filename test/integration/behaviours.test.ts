@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import type { Logger } from '../../src/logger.js';
 import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
+import { testResources } from '../support/resources.js';
 import { EventLog, nextEvent, sleep, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, itWithOwnServers, removeTree, startOwnZooKeeper, uniquePath, zkConnect } from '../support/zookeeper.js';
@@ -15,27 +16,8 @@ import { adminSession, backends, itWithOwnServers, removeTree, startOwnZooKeeper
 
 
 describe.each(backends)('documented behaviours on %s', (backend) => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  // Registered first, so it runs after the fixture has stopped the participants.
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  });
+  const { defer, proxy, admin, session, silencedSession } = testResources(backend);
   const participant = electionFixture(backend);
-  async function proxy(): Promise<TcpProxy> {
-    const created = await TcpProxy.to(zkConnect());
-    cleanups.push(() => created.close());
-    return created;
-  }
-  async function admin(): Promise<Session> {
-    const session = await adminSession();
-    cleanups.push(() => session.close());
-    return session;
-  }
-  function session(options: Partial<ConstructorParameters<typeof Session>[0]> = {}): Session {
-    const created = new Session({ connect: zkConnect(), backend, sessionTimeoutMs: 4000, ...options });
-    cleanups.push(() => created.close());
-    return created;
-  }
   async function leading(election: LeaderElection) {
     const term = nextEvent(election, 'elected');
     await election.start();
@@ -175,7 +157,7 @@ describe.each(backends)('documented behaviours on %s', (backend) => {
     await operator.create(`${parent}/e`, Buffer.alloc(0), 'ephemeral');
     const alice = participant(`${parent}/e/election`);
     await expect(alice.start()).rejects.toMatchObject({ code: 'NO_CHILDREN_FOR_EPHEMERALS' });
-    cleanups.push(() => removeTree(operator, parent));
+    defer(() => removeTree(operator, parent));
   });
 
   it('runWhileLeader: work that returns after its term ended does not resign the next term', async () => {
@@ -233,7 +215,7 @@ describe.each(backends)('documented behaviours on %s', (backend) => {
     const operator = await admin();
     expect(await operator.getChildren(path)).toEqual([]);
     expect(inside.isLeader).toBe(false);
-    cleanups.push(() => removeTree(operator, path));
+    defer(() => removeTree(operator, path));
   });
 
   it('logs through the logger it is given', async () => {
@@ -281,15 +263,9 @@ describe.each(backends)('documented behaviours on %s', (backend) => {
   });
 
   it('whenConnected(signal) rejects with the signal’s reason when aborted', async () => {
-    const cut = await proxy();
-    const waiting = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
-    await waiting.ready();
-    const suspended = nextEvent(waiting, 'suspended');
-    cut.blackhole();
-    cut.resetConnections();
-    await suspended;
+    const { cut, silenced } = await silencedSession();
     const controller = new AbortController();
-    const outcome = waiting.whenConnected(controller.signal);
+    const outcome = silenced.whenConnected(controller.signal);
     controller.abort(new Error('gave up'));
     await expect(outcome).rejects.toThrow('gave up');
     // No native client may be left connecting to a silent address: see README, native backend.
@@ -312,7 +288,7 @@ describe.each(backends)('documented behaviours on %s', (backend) => {
     const onlyFirst = session({ auth: first });
     await onlyFirst.ready();
     await expect(onlyFirst.getData(`${path}/b`)).rejects.toMatchObject({ code: 'NO_AUTH' });
-    cleanups.push(async () => {
+    defer(async () => {
       await creator.remove(`${path}/a`);
       await creator.remove(`${path}/b`);
       await creator.remove(path);
@@ -322,9 +298,9 @@ describe.each(backends)('documented behaviours on %s', (backend) => {
   itWithOwnServers('a server that grants a shorter session timeout than asked: every timer follows the granted one', async () => {
     await using server = await startOwnZooKeeper({ servers: 1, maxSessionTimeoutMs: 2000 });
     const cut = await TcpProxy.to(server.connectString);
-    cleanups.push(() => cut.close());
+    defer(() => cut.close());
     const narrowed = new Session({ connect: cut.connectString, backend, sessionTimeoutMs: 30_000 });
-    cleanups.push(() => narrowed.close());
+    defer(() => narrowed.close());
     await narrowed.ready();
     expect(narrowed.sessionTimeoutMs).toBe(2000);
     const suspended = nextEvent(narrowed, 'suspended', 5000);
@@ -340,28 +316,47 @@ describe.each(backends)('documented behaviours on %s', (backend) => {
   });
 });
 
-describe('releaseOnSignals with a list of its own', () => {
-  it('stops on SIGUSR2, then lets the signal take its course', async () => {
-    const path = uniquePath('custom-signal');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/two-elections.ts', zkConnect(), path, 'SIGUSR2'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await until(() => output.includes('ready'), 'the child to join', 20_000);
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    // SIGTERM is not on the list: it must not be handled (the default action kills at once).
-    child.kill('SIGUSR2');
-    expect(await exited).toBe('SIGUSR2');
+/**
+ * Runs test/fixtures/two-elections.ts (two elections with releaseOnSignals in one process),
+ * sends it `signal`, and resolves with the signal it died of, its output and what is left
+ * under each election path.
+ */
+async function signalTwoElections(signal: NodeJS.Signals, listed: NodeJS.Signals[] = []) {
+  const path = uniquePath('signals');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/two-elections.ts', zkConnect(), path, ...listed], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await until(() => output.includes('ready'), 'the child to join both elections', 20_000);
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, died) => resolve(died)));
+  child.kill(signal);
+  const diedOf = await exited;
+  const operator = await adminSession();
+  try {
+    const left = [...(await operator.getChildren(`${path}/a`)), ...(await operator.getChildren(`${path}/b`))];
+    return { diedOf, output, left };
+  } finally {
+    await removeTree(operator, path);
+    await operator.close();
+  }
+}
+
+describe('releaseOnSignals', () => {
+  it('stops every election in the process before the signal takes its course', async () => {
+    const { diedOf, output, left } = await signalTwoElections('SIGTERM');
+    expect(diedOf).toBe('SIGTERM');
     expect(output).toContain('stopped a');
     expect(output).toContain('stopped b');
-    const operator = await adminSession();
-    try {
-      expect(await operator.getChildren(`${path}/a`)).toEqual([]);
-    } finally {
-      await removeTree(operator, path);
-      await operator.close();
-    }
+    expect(left).toEqual([]);
+  });
+
+  it('with a list of its own, stops on SIGUSR2, then lets the signal take its course', async () => {
+    const { diedOf, output, left } = await signalTwoElections('SIGUSR2', ['SIGUSR2']);
+    expect(diedOf).toBe('SIGUSR2');
+    expect(output).toContain('stopped a');
+    expect(output).toContain('stopped b');
+    expect(left).toEqual([]);
   });
 });

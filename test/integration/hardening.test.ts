@@ -1,13 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
-import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
+import { testResources } from '../support/resources.js';
 import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
-import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // Faults from outside the chaos schedule: other clients touching our znodes, listeners that
 // throw, clocks that step, replies that land in a later session. Each test failed on the code
@@ -16,27 +15,8 @@ import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../su
 const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
 
 describe.each(backends)('faults from outside the schedule on %s', (backend) => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  // Registered first, so it runs after the fixture has stopped the participants.
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  });
+  const { defer, proxy, admin, session, silencedSession } = testResources(backend);
   const participant = electionFixture(backend);
-  async function proxy(): Promise<TcpProxy> {
-    const created = await TcpProxy.to(zkConnect());
-    cleanups.push(() => created.close());
-    return created;
-  }
-  async function admin(): Promise<Session> {
-    const session = await adminSession();
-    cleanups.push(() => session.close());
-    return session;
-  }
-  function session(options: Partial<ConstructorParameters<typeof Session>[0]> = {}): Session {
-    const created = new Session({ connect: zkConnect(), backend, sessionTimeoutMs: 4000, ...options });
-    cleanups.push(() => created.close());
-    return created;
-  }
 
   it('a candidate whose node someone else deleted never leads on its old predecessor watch', async () => {
     const path = uniquePath('dead-candidacy');
@@ -99,7 +79,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     // (a VM paused and resumed, a broken NTP step): only a monotonic clock still sees time pass.
     const stalled = realNow() - 3_600_000;
     Date.now = () => stalled;
-    cleanups.push(async () => (Date.now = realNow));
+    defer(async () => (Date.now = realNow));
     await nextTerm;
     Date.now = realNow;
     const lostAt = log.index('old', 'lost');
@@ -110,13 +90,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   });
 
   it('whenConnected() rejects with SESSION_CLOSED when the session closes while waiting', async () => {
-    const cut = await proxy();
-    const waiting = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
-    await waiting.ready();
-    const suspended = nextEvent(waiting, 'suspended');
-    cut.blackhole();
-    cut.resetConnections();
-    await suspended;
+    const { cut, silenced: waiting } = await silencedSession();
     const outcome = waiting.whenConnected().then(
       () => 'resolved',
       (error: { code?: string }) => error.code,
@@ -205,7 +179,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const operator = await admin();
     await operator.ensurePath(path);
     const alice = new LeaderElection({ path, session: shared, id: 'alice' });
-    cleanups.push(() => alice.stop());
+    defer(() => alice.stop());
 
     cut.holdReplies();
     const starting = alice.start();
@@ -259,11 +233,12 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const path = uniquePath('membership-read-lost');
     const cut = await proxy();
     const watcher = new Membership({ connect: cut.connectString, backend, sessionTimeoutMs: 8000 });
-    cleanups.push(() => watcher.close());
+    defer(() => watcher.close());
     await watcher.watch(path);
     const first = new Membership({ connect: zkConnect(), backend });
     const second = new Membership({ connect: zkConnect(), backend });
-    cleanups.push(() => first.close(), () => second.close());
+    defer(() => first.close());
+    defer(() => second.close());
 
     // The watch fires for `first`; the read it starts is held, then the connection drops.
     cut.holdReplies();
@@ -283,7 +258,8 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const path = uniquePath('duplicate-member');
     const holder = new Membership({ connect: zkConnect(), backend });
     const copy = new Membership({ connect: zkConnect(), backend });
-    cleanups.push(() => holder.close(), () => copy.close());
+    defer(() => holder.close());
+    defer(() => copy.close());
     await holder.join(path, { id: 'worker-1' });
     await expect(copy.join(path, { id: 'worker-1' })).rejects.toMatchObject({
       code: 'MEMBER_ID_TAKEN',
@@ -377,9 +353,9 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const warnings: string[] = [];
     const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? '');
     process.on('warning', onWarning);
-    cleanups.push(async () => process.off('warning', onWarning));
+    defer(async () => process.off('warning', onWarning));
     const alice = new LeaderElection({ path, connect: zkConnect(), backend });
-    cleanups.push(() => alice.stop());
+    defer(() => alice.stop());
     await alice.start();
     await until(() => warnings.includes('ZK_LEADER_FOREIGN_CANDIDATE'), 'the warning');
     expect(alice.isLeader).toBe(false);
@@ -424,32 +400,5 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     expect(await firstLost).toEqual({ reason: 'node-deleted' });
     await until(async () => (await operator.getChildren(path).catch(() => [])).length === 2, 'both to re-join');
     await until(() => [first!, second!].filter((election) => election.isLeader).length === 1, 'one leader again');
-  });
-});
-
-describe('process-wide signals', () => {
-  it('releaseOnSignals stops every election in the process before the signal takes its course', async () => {
-    const { spawn } = await import('node:child_process');
-    const path = uniquePath('signals');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/two-elections.ts', zkConnect(), path], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await until(() => output.includes('ready'), 'the child to join both elections', 20_000);
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe('SIGTERM');
-    expect(output).toContain('stopped a');
-    expect(output).toContain('stopped b');
-    const operator = await adminSession();
-    try {
-      expect(await operator.getChildren(`${path}/a`)).toEqual([]);
-      expect(await operator.getChildren(`${path}/b`)).toEqual([]);
-    } finally {
-      await removeTree(operator, path);
-      await operator.close();
-    }
   });
 });

@@ -1,0 +1,55 @@
+import { afterEach } from 'vitest';
+import type { BackendName } from '../../src/client/types.js';
+import { Session, type SessionOptions } from '../../src/session.js';
+import { TcpProxy } from './tcp-proxy.js';
+import { adminSession, zkConnect } from './zookeeper.js';
+
+/**
+ * Proxies, sessions and other things a test opens, closed after it in reverse order. Call it
+ * before `electionFixture`, so that its cleanup runs after the participants were stopped.
+ */
+export function testResources(backend: BackendName) {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  });
+  const resources = {
+    /** Runs `cleanup` after the test (last registered, first run). */
+    defer(cleanup: () => Promise<unknown>): void {
+      cleanups.push(cleanup);
+    },
+    /** A TCP proxy to the test server, for partitions and held replies. */
+    async proxy(): Promise<TcpProxy> {
+      const created = await TcpProxy.to(zkConnect());
+      cleanups.push(() => created.close());
+      return created;
+    },
+    /** A session on the default backend, for looking and acting from outside. */
+    async admin(): Promise<Session> {
+      const session = await adminSession();
+      cleanups.push(() => session.close());
+      return session;
+    },
+    /** A session on the test's backend (timeout 4 s unless given). */
+    session(options: Partial<SessionOptions> = {}): Session {
+      const created = new Session({ connect: zkConnect(), backend, sessionTimeoutMs: 4000, ...options });
+      cleanups.push(() => created.close());
+      return created;
+    },
+    /**
+     * A session behind a proxy that has just gone silent (no RST): resolves once the session
+     * is suspended. Heal the proxy before the test ends (README: the native backend).
+     */
+    async silencedSession(options: Partial<SessionOptions> = {}): Promise<{ cut: TcpProxy; silenced: Session }> {
+      const cut = await resources.proxy();
+      const silenced = resources.session({ connect: cut.connectString, sessionTimeoutMs: 8000, ...options });
+      await silenced.ready();
+      const suspended = new Promise((resolve) => silenced.once('suspended', resolve));
+      cut.blackhole();
+      cut.resetConnections();
+      await suspended;
+      return { cut, silenced };
+    },
+  };
+  return resources;
+}
