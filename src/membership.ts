@@ -181,7 +181,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
 
   private async writeOwn(mode: 'create' | 'update'): Promise<void> {
     const path = joinPath(this.path!, this.own!.id);
-    const waitUntil = Date.now() + this.lingerMs;
+    const waitUntil = performance.now() + this.lingerMs;
     for (;;) {
       try {
         if (mode === 'update') await this.session.setData(path, this.encodeOwn());
@@ -195,7 +195,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
           if (stat.ephemeralOwner === this.session.sessionId) return;
           // A node of our expired session lingers until the server drops it: wait for that,
           // a bounded time. Anyone else's is a second member with our id.
-          if (!this.ownSessionIds.has(stat.ephemeralOwner) || Date.now() > waitUntil) {
+          if (!this.ownSessionIds.has(stat.ephemeralOwner) || performance.now() > waitUntil) {
             throw new ZkLeaderError(
               'MEMBER_ID_TAKEN',
               `member id '${this.own!.id}' at ${path} is held by session 0x${stat.ephemeralOwner}: give each member a unique id, or stop the other one`,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
-import { expireSession } from '../../src/testing/index.js';
+import { expireSession, fourLetterWord } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
 import { testResources } from '../support/resources.js';
 import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
@@ -304,6 +304,37 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     expect(shared.scope!.pendingWatchers).toBeGreaterThan(0);
     for (const election of elections) await election.stop();
     expect(shared.scope!.pendingWatchers).toBe(0);
+  });
+
+  it('a predecessor that vanished before it could be watched leaves no creation watch on the server', async () => {
+    const path = uniquePath('vanished-predecessor');
+    const cut = await proxy();
+    const [a, b] = ['a', 'b'].map((id) => participant(path, { id }));
+    const c = participant(path, { id: 'c', connect: cut.connectString, sessionTimeoutMs: 8000 });
+    const aLeads = nextEvent(a!, 'elected');
+    await a!.start();
+    await aLeads;
+    await b!.start();
+    const cFollows = nextEvent(c, 'follower');
+    await c.start();
+    await cFollows;
+    const aNode = `${path}/${a!.nodeName}`;
+
+    // b leaves: the notification reaches c, whose new listing (still showing a) is held...
+    const listings = () => c.session.requestCounts.getChildren ?? 0;
+    const listedBefore = listings();
+    cut.holdReplies(1);
+    await b!.stop();
+    await until(() => listings() > listedBefore && cut.heldReplyBytes > 0, "c's listing to be held");
+    // ...while a leaves too: c then watches a node that is already gone.
+    const cLeads = nextEvent(c, 'elected');
+    await a!.stop();
+    cut.heal();
+    await cLeads;
+    await drained(c.session);
+    const [host, port] = zkConnect().split(',')[0]!.split(':');
+    const watches = (await fourLetterWord(host!, Number(port), 'wchp')) ?? '';
+    expect(watches, 'no watch left on the vanished predecessor').not.toContain(aNode);
   });
 
   it('getLeader() before start() rejects with INVALID_STATE instead of throwing', async () => {
