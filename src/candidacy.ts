@@ -1,4 +1,4 @@
-import { candidateNameStem, newGuid, parseCandidateName } from './candidate.js';
+import { candidateNameStem, newGuid } from './candidate.js';
 import type { AclEntry, NodeStat, WatchEvent, Watcher } from './client/types.js';
 import { isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
@@ -18,7 +18,6 @@ export interface CandidacySpec {
 export interface OwnNode {
   name: string;
   path: string;
-  sequence: number;
   /** The node's czxid: the fencing token of any term it leads. */
   fencingToken: bigint;
 }
@@ -100,8 +99,7 @@ export class Candidacy {
         return false;
       }
       if (this.gone) return false;
-      const parsed = parseCandidateName(path.slice(this.spec.electionPath.length + 1))!;
-      this.own = { name: parsed.name, path, sequence: parsed.sequence, fencingToken: stat.czxid };
+      this.own = { name: path.slice(this.spec.electionPath.length + 1), path, fencingToken: stat.czxid };
       this.status = 'held';
       return true;
     } catch (error) {

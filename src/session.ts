@@ -12,7 +12,7 @@ import type {
   Watcher,
   ZkClient,
 } from './client/types.js';
-import { openAcl } from './client/types.js';
+import { isOpenAcl, openAcl } from './client/types.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { SafeEmitter } from './emitter.js';
 import {
@@ -175,9 +175,9 @@ export class SessionScope {
     path: string,
     handler: Watcher | undefined,
     read: (client: ZkClient, watcher: Watcher | undefined) => Promise<T>,
-    setsWatchOn: (result: T) => boolean = () => true,
   ): Promise<T> {
-    if (!handler) return this.request(kind === 'children' ? 'getChildren' : kind === 'data' ? 'getData' : 'exists', path, (client) => read(client, undefined));
+    const operation = kind === 'children' ? 'getChildren' : kind === 'data' ? 'getData' : 'exists';
+    if (!handler) return this.request(operation, path, (client) => read(client, undefined));
     const key = `${kind}:${path}`;
     let watch = this.watches.get(key);
     const fresh = !watch;
@@ -194,11 +194,8 @@ export class SessionScope {
           for (const waiting of [...entry.handlers]) waiting(event);
         }
       : undefined;
-    const operation = kind === 'children' ? 'getChildren' : kind === 'data' ? 'getData' : 'exists';
     try {
-      const result = await this.request(operation, path, (client) => read(client, clientWatcher));
-      if (!setsWatchOn(result)) this.dropWatch(key, entry, handler, fresh);
-      return result;
+      return await this.request(operation, path, (client) => read(client, clientWatcher));
     } catch (error) {
       this.dropWatch(key, entry, handler, fresh);
       throw error;
@@ -265,9 +262,6 @@ export class SessionScope {
   }
 }
 
-function isOpenAcl(acl: readonly AclEntry[]): boolean {
-  return acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.id === 'anyone' && acl[0]!.permissions === 31;
-}
 
 /**
  * One ZooKeeper connection's life, across reconnects and expiries: it owns the client, runs

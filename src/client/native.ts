@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { createRequire } from 'node:module';
 import { BackendNotInstalledError } from '../errors.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
+import { isOpenAcl } from './types.js';
 import type {
   AclEntry,
   ClientEvents,
@@ -92,9 +93,6 @@ const firesOn: Record<WatchKind, WatchEventType[]> = {
 
 const ZOK = 0;
 
-function isOpenAcl(acl: readonly AclEntry[]): boolean {
-  return acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.id === 'anyone' && acl[0]!.permissions === 31;
-}
 const expiredSessionState = -112;
 const authFailedState = -113;
 

@@ -22,6 +22,11 @@ export interface AclEntry {
 
 export const openAcl: readonly AclEntry[] = [{ scheme: 'world', id: 'anyone', permissions: Permission.all }];
 
+/** Whether `acl` is the open ACL (world:anyone, every permission). */
+export function isOpenAcl(acl: readonly AclEntry[]): boolean {
+  return acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.id === 'anyone' && acl[0]!.permissions === Permission.all;
+}
+
 /** The parts of a znode's Stat the recipes use. */
 export interface NodeStat {
   czxid: bigint;

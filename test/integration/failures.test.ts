@@ -5,12 +5,11 @@ import { electionOrder } from '../../src/candidate.js';
 import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { freePort } from '../../src/testing/ports.js';
-import { electionFixture } from '../support/election.js';
+import { electionEvents, electionFixture, expectLostBeforeElected, leaderBehindProxy } from '../support/election.js';
 import { EventLog, nextEvent, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
-const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
 
 /** No participant is ever told `elected` twice without `lost` in between. */
 function expectAlternatingTerms(log: EventLog, source: string): void {
@@ -41,24 +40,13 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
   }
 
   it('a leader cut off by a silent partition emits lost before anyone else is elected', async () => {
-    const path = uniquePath('partition');
     const cut = await proxy();
-    const log = new EventLog();
-    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 3000 });
-    log.record('old', old, electionEvents);
-    const oldTerm = nextEvent(old, 'elected');
-    await old.start();
-    const { signal } = await oldTerm;
-    const next = participant(path, { id: 'next', sessionTimeoutMs: 3000 });
-    log.record('next', next, electionEvents);
-    await next.start();
+    const { old, next, log, signal } = await leaderBehindProxy(participant, uniquePath('partition'), cut);
 
     const nextTerm = nextEvent(next, 'elected');
     cut.blackhole();
     await nextTerm;
-    const lostAt = log.index('old', 'lost');
-    expect(lostAt, 'the old leader emitted lost').toBeGreaterThanOrEqual(0);
-    expect(lostAt).toBeLessThan(log.index('next', 'elected'));
+    const lostAt = expectLostBeforeElected(log);
     expect(signal.aborted).toBe(true);
     expect(log.entries[lostAt]!.value).toEqual({ reason: 'suspended' });
 

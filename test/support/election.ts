@@ -2,6 +2,8 @@ import { afterEach, expect } from 'vitest';
 import type { BackendName } from '../../src/client/types.js';
 import { LeaderElection, type LeaderElectionOptions } from '../../src/election.js';
 import type { ZkLeaderErrorCode } from '../../src/errors.js';
+import { EventLog, nextEvent } from './events.js';
+import type { TcpProxy } from './tcp-proxy.js';
 import { adminSession, removeTree, zkConnect } from './zookeeper.js';
 
 /**
@@ -41,4 +43,32 @@ export function electionFixture(backend: BackendName) {
     for (const code of codes) expected.add(code);
   };
   return participant;
+}
+
+/** The election events the tests record. */
+export const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
+
+/**
+ * `old` leads through `cut` (a proxy: partition it), `next` follows on a direct connection;
+ * both with a 3 s session timeout, their events recorded in `log`.
+ */
+export async function leaderBehindProxy(participant: ReturnType<typeof electionFixture>, path: string, cut: TcpProxy) {
+  const log = new EventLog();
+  const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 3000 });
+  log.record('old', old, electionEvents);
+  const oldTerm = nextEvent(old, 'elected');
+  await old.start();
+  const { signal } = await oldTerm;
+  const next = participant(path, { id: 'next', sessionTimeoutMs: 3000 });
+  log.record('next', next, electionEvents);
+  await next.start();
+  return { old, next, log, signal };
+}
+
+/** The old leader said `lost` before the next one was `elected`: never two leaders. */
+export function expectLostBeforeElected(log: EventLog): number {
+  const lostAt = log.index('old', 'lost');
+  expect(lostAt, 'the old leader emitted lost').toBeGreaterThanOrEqual(0);
+  expect(lostAt).toBeLessThan(log.index('next', 'elected'));
+  return lostAt;
 }
