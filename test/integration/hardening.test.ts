@@ -3,7 +3,7 @@ import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
 import { expireSession, fourLetterWord } from '../../src/testing/index.js';
-import { electionFixture } from '../support/election.js';
+import { electionEvents, electionFixture, expectLostBeforeElected, leaderBehindProxy } from '../support/election.js';
 import { testResources } from '../support/resources.js';
 import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
 import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
@@ -12,7 +12,6 @@ import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 // throw, clocks that step, replies that land in a later session. Each test failed on the code
 // before the safety-hardening change (see docs/reliability.md).
 
-const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
 
 describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   const { defer, proxy, admin, session, silencedSession } = testResources(backend);
@@ -60,17 +59,8 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   });
 
   it('a backward step of the wall clock does not delay the release behind a silent partition', async () => {
-    const path = uniquePath('clock-step');
     const cut = await proxy();
-    const log = new EventLog();
-    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 3000 });
-    log.record('old', old, electionEvents);
-    const oldTerm = nextEvent(old, 'elected');
-    await old.start();
-    await oldTerm;
-    const next = participant(path, { id: 'next', sessionTimeoutMs: 3000 });
-    log.record('next', next, electionEvents);
-    await next.start();
+    const { next, log } = await leaderBehindProxy(participant, uniquePath('clock-step'), cut);
 
     const realNow = Date.now;
     const nextTerm = nextEvent(next, 'elected');
@@ -82,9 +72,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     defer(async () => (Date.now = realNow));
     await nextTerm;
     Date.now = realNow;
-    const lostAt = log.index('old', 'lost');
-    expect(lostAt, 'the old leader emitted lost').toBeGreaterThanOrEqual(0);
-    expect(lostAt).toBeLessThan(log.index('next', 'elected'));
+    expectLostBeforeElected(log);
     // No native client may be left connecting to a silent address: see README, native backend.
     cut.heal();
   });
@@ -335,6 +323,25 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const [host, port] = zkConnect().split(',')[0]!.split(':');
     const watches = (await fourLetterWord(host!, Number(port), 'wchp')) ?? '';
     expect(watches, 'no watch left on the vanished predecessor').not.toContain(aNode);
+  });
+
+  it('a leader that stops while its leader record is being read writes no record for its gone node', async () => {
+    const path = uniquePath('record-after-stop');
+    const cut = await proxy();
+    const alice = participant(path, { id: 'alice', connect: cut.connectString, sessionTimeoutMs: 8000 });
+    let stopping: Promise<void> | undefined;
+    // The record's read goes out right after `elected`: its reply is held, and the term ends
+    // (stop) before that reply comes.
+    alice.once('elected', () => {
+      cut.holdReplies();
+      queueMicrotask(() => (stopping = alice.stop()));
+    });
+    await alice.start();
+    await until(() => stopping !== undefined && cut.heldReplyBytes > 0, 'the record read to be held');
+    cut.heal();
+    await stopping;
+    const operator = await admin();
+    expect((await operator.getData(path)).data.toString(), 'no record names a node that is gone').toBe('');
   });
 
   it('getLeader() before start() rejects with INVALID_STATE instead of throwing', async () => {
