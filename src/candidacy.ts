@@ -1,4 +1,4 @@
-import { candidateNameStem, newGuid } from './candidate.js';
+import { candidateNameStem } from './candidate.js';
 import type { AclEntry, NodeStat, WatchEvent, Watcher } from './client/types.js';
 import { isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
@@ -30,7 +30,7 @@ export interface OwnNode {
  * reports the end exactly once. So nothing that belongs to a node we no longer hold can act.
  */
 export class Candidacy {
-  readonly guid = newGuid();
+  readonly guid: string;
   private status: 'joining' | 'held' | 'gone' = 'joining';
   private own: OwnNode | null = null;
   private joining: Promise<boolean> | null = null;
@@ -45,6 +45,7 @@ export class Candidacy {
     private readonly spec: CandidacySpec,
     private readonly onEnd: (candidacy: Candidacy, reason: CandidacyEnd) => void,
   ) {
+    this.guid = scope.runtime.newGuid();
     if (!scope.alive) this.status = 'gone';
     else scope.signal.addEventListener('abort', this.onScopeEnded, { once: true });
   }

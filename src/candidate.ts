@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { NodeStat, Watcher } from './client/types.js';
 import { InvalidArgumentError, isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
@@ -40,10 +39,6 @@ const sequenceMarker = '-n_';
 // sequence is read as the last ten digits.
 const candidatePattern = /^(.*?)([0-9a-f]{32})-n_(-\d{9,10}|\d{10})$/;
 const sequentialPattern = /(\d{10})$/;
-
-export function newGuid(): string {
-  return randomUUID().replaceAll('-', '');
-}
 
 /** The name to pass to an ephemeral-sequential create; ZooKeeper appends the sequence. */
 export function candidateNameStem(prefix: string, guid: string): string {

@@ -30,6 +30,8 @@ import {
 import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
 import { joinPath, validatePath } from './paths.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions } from './session.js';
 import { stopOnSignal } from './signals.js';
 
@@ -89,6 +91,11 @@ export interface LeaderElectionOptions {
   /** Prefix of this participant's znode name (letters, digits, '_', '.'). Default ''. */
   prefix?: string;
   logger?: Logger;
+  /**
+   * For an own session: time, randomness and the client library, for simulations.
+   * @internal
+   */
+  runtime?: Partial<Runtime>;
 }
 
 type ElectionState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -99,7 +106,7 @@ interface Term {
   fencingToken: bigint;
   controller: AbortController;
   announced: boolean;
-  delayTimer: NodeJS.Timeout | null;
+  delayTimer: TimerHandle | null;
 }
 
 const retryDelayMs = 250;
@@ -156,10 +163,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     () => this.evaluate().catch((error: unknown) => this.onEvaluationError(error)),
     () => this.state === 'running',
   );
-  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimer: TimerHandle | null = null;
   /** While set, this participant stays out of the queue (runWhileLeader's backoff). */
-  private rejoinTimer: NodeJS.Timeout | null = null;
+  private rejoinTimer: TimerHandle | null = null;
   private stopping: Promise<void> | null = null;
+  /** Removals of our nodes still under way (a resign, a stop): stop() resolves after them. */
+  private readonly releases = new Set<Promise<void>>();
   private unsubscribe: () => void = () => {};
   private readonly signalReleases: (() => void)[] = [];
   private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
@@ -197,6 +206,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         ...(options.backend !== undefined ? { backend: options.backend } : {}),
         ...(options.auth !== undefined ? { auth: options.auth } : {}),
+        ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
         logger: this.logger,
       };
       // Validate now, so a bad connect string fails at construction; connect in start().
@@ -215,6 +225,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   get session(): Session {
     if (!this.sessionRef) throw new InvalidStateError('the election has no session before start()');
     return this.sessionRef;
+  }
+
+  /** Timers run on the session's clock, real or simulated. */
+  private get clock(): Clock {
+    return this.session.runtime.clock;
   }
 
   /** Whether this participant leads now (after any takeover delay). */
@@ -288,8 +303,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const joined = new Promise<void>((resolve, reject) => {
       this.firstJoin = { resolve, reject };
     });
+    // stop() may refuse the join while we still wait for the session, before anything
+    // awaits it: that must not count as an unhandled rejection (it would end the process).
+    joined.catch(() => {});
     try {
-      await session.ready();
+      // stop() refuses the join at once, also while the session is still connecting.
+      await Promise.race([session.ready(), joined]);
       this.requestEvaluation();
       // The first join's errors (NoAuth, a path under an ephemeral node) reach the caller.
       await joined;
@@ -327,7 +346,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   private retrySoon(delayMs = retryDelayMs): void {
     if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = null;
       this.requestEvaluation();
     }, delayMs);
@@ -465,7 +484,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         (error: unknown) => this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
       );
     };
-    if (this.takeoverDelayMs > 0) term.delayTimer = setTimeout(announce, this.takeoverDelayMs);
+    if (this.takeoverDelayMs > 0) term.delayTimer = this.clock.setTimeout(announce, this.takeoverDelayMs);
     else announce();
   }
 
@@ -474,7 +493,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const term = this.term;
     if (!term) return;
     this.term = null;
-    if (term.delayTimer) clearTimeout(term.delayTimer);
+    if (term.delayTimer) this.clock.clearTimeout(term.delayTimer);
     term.controller.abort(new LeadershipLostError(reason));
     if (term.announced) {
       this.logger.info({ path: this.path, id: this.id, reason }, 'zk-leader: leadership lost');
@@ -506,6 +525,15 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     return this.leaveQueue('resigned', 0);
   }
 
+  /** Releases `candidacy`, remembered until its node is gone; rejects as the removal does. */
+  private release(candidacy: Candidacy): Promise<void> {
+    const removal = candidacy.release();
+    this.releases.add(removal);
+    const forget = () => this.releases.delete(removal);
+    removal.then(forget, forget);
+    return removal;
+  }
+
   private async leaveQueue(reason: LossReason, pauseMs: number): Promise<boolean> {
     if (this.state !== 'running' || !this.term) return false;
     const candidacy = this.term.candidacy;
@@ -513,12 +541,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.candidacy === candidacy) this.candidacy = null;
     this.endTerm(reason);
     if (pauseMs > 0) {
-      this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = this.clock.setTimeout(() => {
         this.rejoinTimer = null;
         this.requestEvaluation();
       }, pauseMs);
     }
-    await candidacy.release();
+    await this.release(candidacy);
     this.requestEvaluation();
     return true;
   }
@@ -542,7 +570,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.state = 'stopping';
     this.listingEpoch += 1;
     this.stopping = (async () => {
-      for (const timer of [this.retryTimer, this.rejoinTimer]) if (timer) clearTimeout(timer);
+      for (const timer of [this.retryTimer, this.rejoinTimer]) if (timer) this.clock.clearTimeout(timer);
       this.retryTimer = null;
       this.rejoinTimer = null;
       for (const release of this.signalReleases.splice(0)) release();
@@ -554,12 +582,15 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       );
       const candidacy = this.candidacy;
       this.candidacy = null;
-      // A shared session lives on: our node must go now. An own session that is connected
-      // deletes it in one round trip; one that is not takes it along when it closes or expires.
-      if (candidacy && (!this.ownsSession || this.session.state === 'connected')) {
-        await candidacy.release().catch((error: unknown) => this.emit('error', toZkLeaderError(error, 'removing our node')));
-      } else if (candidacy) {
-        void candidacy.release().catch(() => {});
+      // A shared session lives on: our node must go now, and so must one a resign() is still
+      // removing. An own session that is connected deletes them in one round trip each; one
+      // that is not takes them along when it closes or expires.
+      if (candidacy) void this.release(candidacy);
+      if (!this.ownsSession || this.session.state === 'connected') {
+        const results = await Promise.allSettled([...this.releases]);
+        for (const result of results) {
+          if (result.status === 'rejected') this.emit('error', toZkLeaderError(result.reason, 'removing our node'));
+        }
       }
       this.unsubscribe();
       if (this.ownsSession) await this.session.close();
@@ -637,7 +668,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       }
       failures = failed ? failures + 1 : 0;
       if (term.signal.aborted) continue;
-      const pauseMs = failed ? jittered(Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (failures - 1))) : 0;
+      const pauseMs = failed ? jittered(this.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (failures - 1))) : 0;
       await this.leaveQueue('resigned', pauseMs);
     }
   }
@@ -660,6 +691,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 }
 
 /** Between half and all of `ms`: participants that fail together do not return together. */
-function jittered(ms: number): number {
-  return Math.round(ms * (0.5 + Math.random() * 0.5));
+function jittered(random: () => number, ms: number): number {
+  return Math.round(ms * (0.5 + random() * 0.5));
 }

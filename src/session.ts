@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { createClient, validateBackend } from './client/index.js';
+import { validateBackend } from './client/index.js';
 import type {
   AclEntry,
   BackendName,
@@ -13,7 +13,7 @@ import type {
   ZkClient,
 } from './client/types.js';
 import { isOpenAcl, openAcl } from './client/types.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import type { TimerHandle } from './clock.js';
 import { SafeEmitter } from './emitter.js';
 import {
   ConnectTimeoutError,
@@ -26,6 +26,7 @@ import {
 import { Liveness } from './liveness.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ancestorsAndSelf, validatePath } from './paths.js';
+import { runtimeWith, type Runtime } from './runtime.js';
 
 /**
  * `connecting`: no session yet (first connect, or a new one after expiry). `connected`:
@@ -66,11 +67,11 @@ export interface SessionOptions {
   auth?: DigestAuth | DigestAuth[];
   logger?: Logger;
   /**
-   * The clock behind every timer and the liveness decisions. Default: `performance.now()`
-   * and Node's timers. For tests and simulations.
+   * Time, randomness and the client library, for tests and simulations. Default: Node's
+   * monotonic clock and timers, crypto GUIDs, the chosen backend.
    * @internal
    */
-  clock?: Clock;
+  runtime?: Partial<Runtime>;
 }
 
 const defaultSessionTimeoutMs = 10_000;
@@ -131,6 +132,11 @@ export class SessionScope {
     return !this.ended;
   }
 
+  /** @internal Time, randomness and the client library of the Session this scope belongs to. */
+  get runtime(): Runtime {
+    return this.owner.runtime;
+  }
+
   /** Aborts when this ZooKeeper session ends. */
   get signal(): AbortSignal {
     return this.endController.signal;
@@ -151,14 +157,14 @@ export class SessionScope {
     this.endController.abort(new ZooKeeperError('SESSION_EXPIRED', 'session', undefined, 'the ZooKeeper session ended'));
   }
 
-  /** Stops calling `handler` for any watch it waits on (its owner is done). */
+  /**
+   * Stops calling `handler` for any watch it waits on (its owner is done). The client watch
+   * stays set until it fires (ZooKeeper 3.4 clients cannot remove one), so its entry stays
+   * too, with nobody to call: a later reader of the same node joins it instead of stacking
+   * another callback in the client for every election that comes and goes.
+   */
   cancelWatch(handler: Watcher): void {
-    for (const [key, watch] of this.watches) {
-      watch.handlers.delete(handler);
-      // The client watch stays set until it fires (ZooKeeper 3.4 clients cannot remove one);
-      // with nobody left it then calls nobody.
-      if (watch.handlers.size === 0) this.watches.delete(key);
-    }
+    for (const watch of this.watches.values()) watch.handlers.delete(handler);
   }
 
   private request<T>(operation: string, path: string, run: (client: ZkClient) => Promise<T>): Promise<T> {
@@ -276,7 +282,8 @@ export class Session extends SafeEmitter<SessionEvents> {
   readonly requestedSessionTimeoutMs: number;
   readonly connectTimeoutMs: number;
   private readonly auth: DigestAuth[];
-  private readonly clock: Clock;
+  /** @internal Time, randomness and the client library this session and its recipes use. */
+  readonly runtime: Runtime;
   private readonly liveness: Liveness;
 
   private currentState: SessionState = 'connecting';
@@ -294,7 +301,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   readonly requestCounts: Record<string, number> = {};
 
   /** Checks session options without connecting; throws InvalidArgumentError. */
-  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'clock'>> & { auth: DigestAuth[] } {
+  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime'>> & { auth: DigestAuth[] } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
     const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
@@ -322,8 +329,8 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.connectTimeoutMs = valid.connectTimeoutMs;
     this.backend = valid.backend;
     this.auth = valid.auth;
-    this.clock = options.clock ?? systemClock;
-    this.liveness = new Liveness(this.clock, {
+    this.runtime = runtimeWith(options.runtime);
+    this.liveness = new Liveness(this.runtime.clock, {
       heartbeat: () => this.heartbeat(),
       suspend: (silentMs) => {
         this.logger.warn({ silentMs, sessionId: this.sessionId }, 'zk-leader: connection silent, suspending');
@@ -425,17 +432,17 @@ export class Session extends SafeEmitter<SessionEvents> {
   }
 
   private setTimer(callback: () => void, delayMs: number): TimerHandle {
-    return this.clock.setTimeout(callback, delayMs);
+    return this.runtime.clock.setTimeout(callback, delayMs);
   }
 
   private clearTimer(name: 'connectTimer' | 'backoffTimer'): void {
     const timer = this[name];
-    if (timer) this.clock.clearTimeout(timer);
+    if (timer) this.runtime.clock.clearTimeout(timer);
     this[name] = null;
   }
 
   private openClient(): void {
-    const client = createClient(this.backend, {
+    const client = this.runtime.createClient(this.backend, {
       connectString: this.connectString,
       sessionTimeoutMs: this.requestedSessionTimeoutMs,
     });

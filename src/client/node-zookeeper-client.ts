@@ -179,7 +179,8 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
     const manager = this.manager();
     manager.connect = () => {};
     clearTimeout(manager.connectTimeoutHandler);
-    this.client.close();
+    // Between connection attempts the library has no socket, and its close() writes to it.
+    if (manager.socket) this.client.close();
     manager.socket?.destroy();
   }
 

@@ -4,6 +4,9 @@ import type { CreateMode, WatchEventType } from './types.js';
 // ZooKeeper's wire-level numbers: both client libraries hand them through unchanged.
 
 const errorCodes: Record<number, ZooKeeperErrorCode> = {
+  // ZRUNTIMEINCONSISTENCY: the C client got a reply out of order (a stream with a gap) and
+  // dropped the connection; what was in flight may or may not have been applied.
+  [-2]: 'CONNECTION_LOSS',
   [-4]: 'CONNECTION_LOSS',
   [-7]: 'OPERATION_TIMEOUT',
   // ZINVALIDSTATE: the native handle is closed, which it does itself on expiry.

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { candidateNameStem, electionOrder, newGuid, parseCandidateName, queueOrder, validatePrefix } from '../../src/candidate.js';
+import { candidateNameStem, electionOrder, parseCandidateName, queueOrder, validatePrefix } from '../../src/candidate.js';
+import { nodeRuntime } from '../../src/runtime.js';
+
+const newGuid = nodeRuntime.newGuid;
 import { ancestorsAndSelf, validatePath } from '../../src/paths.js';
 
 describe('validatePath', () => {

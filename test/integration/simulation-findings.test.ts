@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { Watcher, ZkClient } from '../../src/client/types.js';
+import { LeaderElection } from '../../src/election.js';
+import type { Session } from '../../src/session.js';
+import { electionFixture } from '../support/election.js';
+import { nextEvent, sleep, until } from '../support/events.js';
+import { testResources } from '../support/resources.js';
+import { backends, uniquePath } from '../support/zookeeper.js';
+
+// Bugs the deterministic simulation (test/sim) found, each reproduced here against a real
+// server. Each test names the seed that found it; each failed on the code before its fix.
+
+describe.each(backends)('found by the simulation, on %s', (backend) => {
+  const { defer, proxy, admin, session } = testResources(backend);
+  const participant = electionFixture(backend);
+
+  it('stop() while start() still waits for its session settles start() without an unhandled rejection (seed 123)', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    defer(async () => process.off('unhandledRejection', record));
+    const cut = await proxy();
+    cut.blackhole();
+    const alice = new LeaderElection({ path: uniquePath('stop-before-ready'), connect: cut.connectString, backend, id: 'alice' });
+
+    const starting = alice.start().then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await alice.stop();
+    expect(await starting).toBe('INVALID_STATE');
+    // Node reports an unhandled rejection once the microtask queue has drained.
+    await sleep(50);
+    cut.heal();
+    expect(unhandled).toEqual([]);
+  });
+
+  it('stop() right after resign() resolves only once the resigned node is gone (seed 1)', async () => {
+    const path = uniquePath('resign-then-stop');
+    const cut = await proxy();
+    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
+    await shared.ready();
+    const alice = participant(path, { id: 'alice', session: shared });
+    const elected = nextEvent(alice, 'elected');
+    await alice.start();
+    await elected;
+    const operator = await admin();
+
+    // The removal cannot reach the server yet: stop() must wait for it, not resolve beside it.
+    cut.blackhole();
+    void alice.resign();
+    let stopped = false;
+    const stopping = alice.stop().then(() => (stopped = true));
+    await sleep(500);
+    expect(stopped, 'stop() resolved while the node was still there').toBe(false);
+    cut.heal();
+    await stopping;
+    expect(await operator.getChildren(path)).toEqual([]);
+  });
+
+  it('a follower that comes and goes on a shared session sets one client watch per node, not one per incarnation (seed 18)', async () => {
+    const path = uniquePath('watch-per-node');
+    const shared = session({ sessionTimeoutMs: 8000 });
+    await shared.ready();
+    const leader = participant(path, { id: 'leader' });
+    const elected = nextEvent(leader, 'elected');
+    await leader.start();
+    await elected;
+    const callbacks = countWatchCallbacks(shared);
+
+    for (let round = 0; round < 5; round++) {
+      const follower = participant(path, { id: `follower-${round}`, session: shared, trackLeader: true });
+      const following = nextEvent(follower, 'follower');
+      await follower.start();
+      await following;
+      await follower.stop();
+    }
+    // The leader's node and the election node each still carry the first round's watches,
+    // which ZooKeeper 3.4 clients cannot remove; later rounds join them.
+    await until(() => callbacks.size > 0, 'watches to be set');
+    for (const [key, count] of callbacks) expect(count, `client callbacks for ${key}`).toBe(1);
+  });
+});
+
+/** Counts the watch callbacks handed to the session's client, per node and kind, while they are set. */
+function countWatchCallbacks(session: Session): Map<string, number> {
+  const counts = new Map<string, number>();
+  const client = (session as unknown as { client: ZkClient }).client;
+  for (const kind of ['getData', 'exists', 'getChildren'] as const) {
+    const original = client[kind].bind(client) as (path: string, watcher?: Watcher) => Promise<unknown>;
+    (client as unknown as Record<string, unknown>)[kind] = (path: string, watcher?: Watcher) => {
+      if (!watcher) return original(path);
+      const key = `${kind} ${path}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      return original(path, (event) => {
+        counts.set(key, (counts.get(key) ?? 1) - 1);
+        if (counts.get(key) === 0) counts.delete(key);
+        watcher(event);
+      });
+    };
+  }
+  return counts;
+}
