@@ -6,7 +6,7 @@ export interface LivenessHooks {
   heartbeat(): void;
   /** Silent for `silence` of the timeout: stop trusting the connection. */
   suspend(silentMs: number): void;
-  /** Unheard from for a whole timeout: the server may have expired the session by now. */
+  /** Unheard for (almost) a whole timeout: the server may expire the session any moment. */
   expire(silentMs: number): void;
 }
 
@@ -14,24 +14,33 @@ export interface LivenessHooks {
 export const livenessFractions = {
   /** Send a heartbeat request this often. */
   heartbeat: 1 / 4,
-  /** Check the reply clock this often. */
-  check: 1 / 12,
   /** Silence longer than this counts as a suspension: well before the server can expire us. */
   silence: 2 / 3,
+  /**
+   * Silence this long counts as a lost session. The server cannot expire the session sooner
+   * than a whole timeout after it last heard from us; we give up a little before, so that a
+   * leader holding through a suspension (`onSuspend: 'hold'`) has stopped before the server
+   * can hand its place to another, even with the two clocks running at slightly different rates.
+   */
+  expiry: 19 / 20,
 } as const;
 
 /**
  * One connection's reply clock. ZooKeeper expires a session it has not heard from for a whole
  * timeout, and node-zookeeper-client never notices a silent connection, so the session keeps
- * its own clock: a heartbeat every T/4 while connected, `suspend` after 2/3 T without any
- * reply, `expire` after T. Time comes from an injected monotonic clock.
+ * its own clock: a heartbeat every T/4 while connected, `suspend` after 2/3 T without an
+ * answer, `expire` after 19/20 T. Silence is counted from when the last answered request was
+ * *sent*, not from when its answer arrived: the server heard us no earlier than the sending,
+ * so a slow answer can never make us trust the session longer than the server does. Each
+ * deadline has its own timer (no polling, so no lateness), on an injected monotonic clock.
  */
 export class Liveness {
   private mode: 'stopped' | 'connected' | 'suspended' = 'stopped';
   private timeoutMs = 0;
-  private lastReplyAt = 0;
+  /** When the latest request that got an answer was sent (or the connection came up). */
+  private heardAt = 0;
   private heartbeatTimer: TimerHandle | null = null;
-  private checkTimer: TimerHandle | null = null;
+  private deadlineTimer: TimerHandle | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -43,9 +52,9 @@ export class Liveness {
     this.stop();
     this.mode = 'connected';
     this.timeoutMs = timeoutMs;
-    this.lastReplyAt = this.clock.now();
+    this.heardAt = this.clock.now();
     this.scheduleHeartbeat();
-    this.scheduleCheck();
+    this.armDeadline();
   }
 
   /** The connection is down or distrusted: no more heartbeats, but the expiry clock runs on. */
@@ -53,23 +62,25 @@ export class Liveness {
     if (this.mode !== 'connected') return;
     this.mode = 'suspended';
     this.clearHeartbeat();
+    this.armDeadline();
   }
 
-  /** A reply arrived on the current connection. */
-  heard(): void {
-    if (this.mode !== 'stopped') this.lastReplyAt = this.clock.now();
+  /** A request sent at `sentAt` (default: now) was answered on the current connection. */
+  heard(sentAt: number = this.clock.now()): void {
+    // The deadline timer finds the newer time when it fires and waits on: no re-arming here.
+    if (this.mode !== 'stopped' && sentAt > this.heardAt) this.heardAt = sentAt;
   }
 
-  /** Milliseconds since the last reply (0 when stopped). */
+  /** Milliseconds since the last answered request was sent (0 when stopped). */
   get silentMs(): number {
-    return this.mode === 'stopped' ? 0 : this.clock.now() - this.lastReplyAt;
+    return this.mode === 'stopped' ? 0 : this.clock.now() - this.heardAt;
   }
 
   stop(): void {
     this.mode = 'stopped';
     this.clearHeartbeat();
-    if (this.checkTimer) this.clock.clearTimeout(this.checkTimer);
-    this.checkTimer = null;
+    if (this.deadlineTimer) this.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
   }
 
   private clearHeartbeat(): void {
@@ -86,21 +97,28 @@ export class Liveness {
     }, Math.max(10, this.timeoutMs * livenessFractions.heartbeat));
   }
 
-  private scheduleCheck(): void {
-    this.checkTimer = this.clock.setTimeout(() => {
-      this.checkTimer = null;
-      if (this.mode === 'stopped') return;
-      this.scheduleCheck();
+  /** The silence after which the current mode ends. */
+  private get thresholdMs(): number {
+    return this.timeoutMs * (this.mode === 'connected' ? livenessFractions.silence : livenessFractions.expiry);
+  }
+
+  private armDeadline(): void {
+    if (this.deadlineTimer) this.clock.clearTimeout(this.deadlineTimer);
+    const delayMs = Math.max(0, this.heardAt + this.thresholdMs - this.clock.now());
+    this.deadlineTimer = this.clock.setTimeout(() => {
+      this.deadlineTimer = null;
       this.check();
-    }, Math.max(10, this.timeoutMs * livenessFractions.check));
+    }, delayMs);
   }
 
   private check(): void {
+    if (this.mode === 'stopped') return;
     const silentMs = this.silentMs;
-    if (this.mode === 'connected' && silentMs > this.timeoutMs * livenessFractions.silence) {
+    if (silentMs < this.thresholdMs) return this.armDeadline();
+    if (this.mode === 'connected') {
       this.suspended();
       this.hooks.suspend(silentMs);
-    } else if (this.mode === 'suspended' && silentMs > this.timeoutMs) {
+    } else {
       this.stop();
       this.hooks.expire(silentMs);
     }

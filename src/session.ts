@@ -337,7 +337,7 @@ export class Session extends SafeEmitter<SessionEvents> {
         this.suspend('silent');
       },
       expire: (silentMs) => {
-        this.logger.warn({ silentMs, sessionId: this.sessionId }, 'zk-leader: unreachable for a whole session timeout, session lost');
+        this.logger.warn({ silentMs, sessionId: this.sessionId }, 'zk-leader: unreachable for (almost) a whole session timeout, session lost');
         this.expire('local-timeout');
       },
     });
@@ -548,21 +548,23 @@ export class Session extends SafeEmitter<SessionEvents> {
     const client = this.client;
     if (!client || this.currentState !== 'connected') return;
     this.count('heartbeat');
+    const sentAt = this.runtime.clock.now();
     client.exists('/').then(
-      () => this.heard(client),
-      (error: unknown) => this.onRequestFailed(client, error),
+      () => this.heard(client, sentAt),
+      (error: unknown) => this.onRequestFailed(client, error, sentAt),
     );
   }
 
   /** A request answered SESSION_EXPIRED: the session is gone even if the socket looks fine. */
-  private onRequestFailed(client: ZkClient, error: unknown): void {
+  private onRequestFailed(client: ZkClient, error: unknown, sentAt: number): void {
     if (client !== this.client) return;
     if (isZooKeeperError(error, 'SESSION_EXPIRED')) this.expire('server');
-    else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) this.heard(client);
+    else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) this.heard(client, sentAt);
   }
 
-  private heard(client: ZkClient): void {
-    if (client === this.client) this.liveness.heard();
+  /** The server answered a request sent at `sentAt`: it heard from us no earlier than that. */
+  private heard(client: ZkClient, sentAt: number): void {
+    if (client === this.client) this.liveness.heard(sentAt);
   }
 
   private count(operation: string): void {
@@ -591,14 +593,15 @@ export class Session extends SafeEmitter<SessionEvents> {
       throw error;
     }
     this.count(operation);
+    const sentAt = this.runtime.clock.now();
     try {
       const result = await run(client);
-      this.heard(client);
+      this.heard(client, sentAt);
       // A reply that arrives after its session ended speaks of a session nobody may act for.
       if (!scope.alive) throw scopeEnded(operation, path);
       return result;
     } catch (error) {
-      this.onRequestFailed(client, error);
+      this.onRequestFailed(client, error, sentAt);
       if (!scope.alive && !isZooKeeperError(error, 'SESSION_EXPIRED')) throw scopeEnded(operation, path);
       throw error;
     }

@@ -3,7 +3,7 @@ import type { Watcher, ZkClient } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
 import type { Session } from '../../src/session.js';
 import { electionFixture } from '../support/election.js';
-import { nextEvent, sleep, until } from '../support/events.js';
+import { EventLog, nextEvent, sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, uniquePath } from '../support/zookeeper.js';
 
@@ -79,6 +79,38 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
     // which ZooKeeper 3.4 clients cannot remove; later rounds join them.
     await until(() => callbacks.size > 0, 'watches to be set');
     for (const [key, count] of callbacks) expect(count, `client callbacks for ${key}`).toBe(1);
+  });
+
+  it('a leader holding through a partition stops before the server can elect another, also when its last answer came late (seed 148)', async () => {
+    const path = uniquePath('late-answer');
+    const cut = await proxy();
+    const log = new EventLog();
+    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 6000, onSuspend: 'hold' });
+    const next = participant(path, { id: 'next', sessionTimeoutMs: 6000 });
+    log.record('old', old, ['elected', 'lost']);
+    log.record('next', next, ['elected', 'follower']);
+    const oldLeads = nextEvent(old, 'elected');
+    await old.start();
+    await oldLeads;
+    const following = nextEvent(next, 'follower');
+    await next.start();
+    await following;
+
+    // The server still hears the old leader (its heartbeat gets through) but the answers are
+    // held; then nothing gets through any more, and the held answers arrive late. The server
+    // expires the session a timeout after it last heard, not after the answers arrived.
+    cut.holdReplies();
+    const heartbeats = old.session.requestCounts.heartbeat ?? 0;
+    await until(() => (old.session.requestCounts.heartbeat ?? 0) > heartbeats, 'a heartbeat to be sent', 5000);
+    const heldBefore = cut.heldReplyBytes;
+    await until(() => cut.heldReplyBytes > heldBefore, 'its answer to be held', 5000);
+    cut.dropRequests();
+    await sleep(1500);
+    cut.releaseHeldRepliesIntoBlackhole();
+    await nextEvent(next, 'elected', 20_000);
+    await until(() => log.index('old', 'lost') >= 0, 'the old leader to give up', 20_000);
+    cut.heal();
+    expect(log.index('old', 'lost'), 'the old leader stopped before the next one started').toBeLessThan(log.index('next', 'elected'));
   });
 });
 

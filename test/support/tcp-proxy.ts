@@ -15,6 +15,8 @@ export class TcpProxy {
   /** Server-to-client chunks still to forward before `holdReplies` takes effect. */
   private forwardBeforeHold = 0;
   private readonly heldReplies = new Map<Socket, Buffer[]>();
+  /** Client-to-server bytes are dropped (with `holdReplies`: a server that heard us last a while ago). */
+  private droppingRequests = false;
   port = 0;
 
   constructor(
@@ -50,7 +52,7 @@ export class TcpProxy {
         const pair = { client, upstream };
         this.pairs.add(pair);
         client.on('data', (chunk) => {
-          if (this.mode !== 'blackhole') upstream.write(chunk);
+          if (this.mode !== 'blackhole' && !this.droppingRequests) upstream.write(chunk);
         });
         upstream.on('data', (chunk) => {
           if (this.mode === 'hold-replies' && this.forwardBeforeHold > 0) {
@@ -88,6 +90,16 @@ export class TcpProxy {
     this.forwardBeforeHold = afterChunks;
     this.mode = 'hold-replies';
   }
+  /** From now on the client's bytes are dropped too: the server stops hearing from it. */
+  dropRequests(): void {
+    this.droppingRequests = true;
+  }
+  /** Delivers what `holdReplies()` kept back, late, and drops everything after: a partition. */
+  releaseHeldRepliesIntoBlackhole(): void {
+    for (const [client, chunks] of this.heldReplies) client.write(Buffer.concat(chunks));
+    this.heldReplies.clear();
+    this.mode = 'blackhole';
+  }
   /** How many bytes `holdReplies()` is keeping back right now. */
   get heldReplyBytes(): number {
     return [...this.heldReplies.values()].flat().reduce((total, chunk) => total + chunk.length, 0);
@@ -95,6 +107,7 @@ export class TcpProxy {
   heal(): void {
     for (const [client, chunks] of this.heldReplies) client.write(Buffer.concat(chunks));
     this.heldReplies.clear();
+    this.droppingRequests = false;
     this.mode = 'forward';
   }
   resetConnections(): void {
