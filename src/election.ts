@@ -473,6 +473,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.term = term;
     const announce = () => {
       term.delayTimer = null;
+      // After a process pause this timer may run before the liveness deadline that fell due
+      // first: let the session notice its silence now, which ends the term if it must.
+      this.session.checkLiveness();
       if (this.term !== term) return;
       term.announced = true;
       this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');

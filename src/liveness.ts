@@ -111,16 +111,27 @@ export class Liveness {
     }, delayMs);
   }
 
+  /**
+   * Acts on every deadline already passed, now. The timers do this too, but a process that
+   * was paused (SIGSTOP, a long GC) runs its overdue timers in due order: a takeover delay
+   * that fell due before the liveness deadline would announce a term on a session the
+   * server may have expired meanwhile. Whoever is about to act on the session asks first.
+   */
+  checkNow(): void {
+    this.check();
+  }
+
   private check(): void {
-    if (this.mode === 'stopped') return;
-    const silentMs = this.silentMs;
-    if (silentMs < this.thresholdMs) return this.armDeadline();
-    if (this.mode === 'connected') {
-      this.suspended();
-      this.hooks.suspend(silentMs);
-    } else {
-      this.stop();
-      this.hooks.expire(silentMs);
+    while (this.mode !== 'stopped') {
+      const silentMs = this.silentMs;
+      if (silentMs < this.thresholdMs) return this.armDeadline();
+      if (this.mode === 'connected') {
+        this.suspended();
+        this.hooks.suspend(silentMs);
+      } else {
+        this.stop();
+        this.hooks.expire(silentMs);
+      }
     }
   }
 }

@@ -377,6 +377,14 @@ export class Session extends SafeEmitter<SessionEvents> {
   }
 
   /**
+   * @internal Acts on liveness deadlines that have passed (suspends or expires now), before
+   * a recipe acts on the session: after a process pause, overdue timers run in due order.
+   */
+  checkLiveness(): void {
+    this.liveness.checkNow();
+  }
+
+  /**
    * The current session's id and password, or null when not connected. Anyone holding them
    * can take the session over; tests use that to force an expiry.
    */

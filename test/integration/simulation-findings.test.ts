@@ -112,6 +112,26 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
     cut.heal();
     expect(log.index('old', 'lost'), 'the old leader stopped before the next one started').toBeLessThan(log.index('next', 'elected'));
   });
+
+  it('a takeover delay that ends during a process pause announces nothing on a session the server expired (seed 860)', async () => {
+    const path = uniquePath('paused-takeover');
+    const operator = await admin();
+    const alice = participant(path, { id: 'alice', sessionTimeoutMs: 2000, takeoverDelayMs: 500 });
+    const tokens: bigint[] = [];
+    alice.on('elected', ({ fencingToken }) => tokens.push(fencingToken));
+    await alice.start();
+    const { stat } = await operator.getData(`${path}/${alice.nodeName}`);
+
+    // The whole thread stops (as under SIGSTOP or a long GC) through the delay and past the
+    // session timeout; node-zookeeper-client cannot even ping. Afterwards Node runs the
+    // overdue timers in due order: the takeover delay first, the liveness deadline after it.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3500);
+    await until(() => tokens.length > 0, 'alice to lead', 20_000);
+    const stillThere = await operator.exists(`${path}/${alice.nodeName ?? 'none'}`);
+    if (backend === 'node-zookeeper-client') expect(tokens[0], 'elected on the node the server expired').not.toBe(stat.czxid);
+    // The C client pings from its own thread, so its session lives on and the term is sound.
+    else expect(tokens[0] === stat.czxid ? stillThere !== null : true).toBe(true);
+  });
 });
 
 /** Counts the watch callbacks handed to the session's client, per node and kind, while they are set. */
