@@ -1,0 +1,511 @@
+import * as zkLeader from '../../src/index.js';
+import type { LeaderElection, Session } from '../../src/index.js';
+import { describe, scenarioFor, type ParticipantSpec, type PlannedEvent, type Scenario, type Work } from './scenario.js';
+import type { SimClient } from './sim-client.js';
+import { World, worldProcessId } from './world.js';
+import { tickTimeMs } from './zookeeper-model.js';
+
+/**
+ * One seed's run: the scenario's participants as real `LeaderElection`s on the simulated
+ * world, the plan carried out, and every invariant checked after every step against the
+ * model's true state.
+ */
+
+/** The library under test: this tree's, or an older commit's (see run.ts --src). */
+export interface Library {
+  LeaderElection: typeof zkLeader.LeaderElection;
+  Session: typeof zkLeader.Session;
+  digestAcl: typeof zkLeader.digestAcl;
+}
+
+export type Invariant = 'safety' | 'fencing' | 'liveness' | 'orphan' | 'leak' | 'hang' | 'crash' | 'error';
+
+export interface Violation {
+  invariant: Invariant;
+  step: number;
+  at: number;
+  message: string;
+}
+
+export interface SimOptions {
+  seed: number;
+  steps: number;
+  /** Keep a readable trace of the run. */
+  traced?: boolean;
+  /** Planned events to carry out, by index; all when absent (shrinking drops some). */
+  keep?: ReadonlySet<number>;
+  library?: Library;
+}
+
+export interface SimResult {
+  seed: number;
+  steps: number;
+  virtualMs: number;
+  violation: Violation | null;
+  trace: string[] | null;
+  plan: PlannedEvent[];
+  scenario: Scenario;
+  terms: number;
+  errors: Record<string, number>;
+}
+
+const credential = 'sim:secret';
+/** A participant whose process just resumed gets the instant of its resumption to notice. */
+const resumeGraceMs = 0;
+
+interface Term {
+  token: bigint;
+  signal: AbortSignal;
+  node: string;
+  at: number;
+}
+
+/** One LeaderElection object: a participant's life from one start() to its stop(). */
+interface Incarnation {
+  id: string;
+  election: LeaderElection;
+  client: { current: SimClient | null };
+  sessionOf: () => Session | null;
+  startCalledAt: number;
+  started: boolean;
+  stopCalledAt: number | null;
+  stopped: boolean;
+  running: boolean;
+  term: Term | null;
+  backoffUntil: number;
+}
+
+class Participant {
+  incarnations = 0;
+  current: Incarnation | null = null;
+  constructor(readonly spec: ParticipantSpec) {}
+}
+
+export async function simulate(options: SimOptions): Promise<SimResult> {
+  const library = options.library ?? zkLeader;
+  const scenario = scenarioFor(options.seed);
+  const world = new World(options.seed, options.traced ?? false);
+  const plan = options.keep ? scenario.plan.filter((event) => options.keep!.has(event.index)) : scenario.plan;
+  const participants = scenario.participants.map((spec) => new Participant(spec));
+  const errors: Record<string, number> = {};
+  let violation: Violation | null = null;
+  let step = 0;
+  let terms = 0;
+  const fail = (invariant: Invariant, message: string) => {
+    if (violation) return;
+    violation = { invariant, step, at: world.now(), message };
+    world.trace(`VIOLATION (${invariant}): ${message}`);
+  };
+
+  for (const _ of scenario.processes) world.addProcess();
+  world.model.seed('/sim', 0);
+  for (const election of scenario.elections) {
+    if (election.startSequence !== null) world.model.seed(election.path, election.startSequence);
+  }
+
+  // Shared sessions, one per process, made when first needed.
+  const shared = new Map<number, { session: Session; client: { current: SimClient | null } }>();
+  const sharedSession = (processId: number) => {
+    let entry = shared.get(processId);
+    if (!entry) {
+      const spec = scenario.processes[processId]!;
+      const client = { current: null as SimClient | null };
+      const session = new library.Session({
+        connect: 'sim:2181',
+        backend: spec.backend,
+        sessionTimeoutMs: spec.sessionTimeoutMs,
+        auth: { scheme: 'digest', credential },
+        runtime: world.runtimeFor(processId, `process${processId}`, (made) => (client.current = made)),
+      });
+      session.on('error', (error) => count(error.code));
+      entry = { session, client };
+      shared.set(processId, entry);
+    }
+    return entry;
+  };
+  const count = (code: string) => {
+    errors[code] = (errors[code] ?? 0) + 1;
+  };
+  const expectedErrors = new Set(['LISTENER_FAILED', 'LEADER_WORK_FAILED', 'FOREIGN_CANDIDATE', 'CONNECT_TIMEOUT']);
+
+  // ---- participants' calls ----
+
+  const maxToken = new Map<number, { token: bigint; node: string }>();
+  const incarnate = (participant: Participant): Incarnation => {
+    const { spec } = participant;
+    const id = `${spec.name}.${++participant.incarnations}`;
+    const electionSpec = scenario.elections[spec.election]!;
+    const common = {
+      path: electionSpec.path,
+      id,
+      data: { n: participant.incarnations },
+      onSuspend: spec.onSuspend,
+      takeoverDelayMs: spec.takeoverDelayMs,
+      trackLeader: spec.trackLeader,
+      ...(electionSpec.acl ? { acl: library.digestAcl(credential) } : {}),
+    };
+    let election: LeaderElection;
+    let client: { current: SimClient | null };
+    if (spec.shared) {
+      const entry = sharedSession(spec.processId);
+      client = entry.client;
+      election = new library.LeaderElection({ ...common, session: entry.session });
+    } else {
+      client = { current: null };
+      election = new library.LeaderElection({
+        ...common,
+        connect: 'sim:2181',
+        backend: spec.backend,
+        sessionTimeoutMs: spec.sessionTimeoutMs,
+        auth: { scheme: 'digest', credential },
+        runtime: world.runtimeFor(spec.processId, id, (made) => (client.current = made)),
+      });
+    }
+    const incarnation: Incarnation = {
+      id,
+      election,
+      client,
+      sessionOf: () => {
+        try {
+          return election.session;
+        } catch {
+          return null;
+        }
+      },
+      startCalledAt: world.now(),
+      started: false,
+      stopCalledAt: null,
+      stopped: false,
+      running: false,
+      term: null,
+      backoffUntil: -Infinity,
+    };
+    election.on('elected', ({ fencingToken, signal }) => {
+      terms += 1;
+      const node = election.nodeName ?? '?';
+      incarnation.term = { token: fencingToken, signal, node, at: world.now() };
+      world.trace(`${id}: elected, token ${fencingToken}, node ${node}`);
+      const best = maxToken.get(spec.election);
+      // A grant on news older than an operator's deletion of our own node is the operator's
+      // doing (the deletion is on its way to us, as for a leader): the safety check bounds it.
+      const nodePath = `${electionSpec.path}/${node}`;
+      const deletedByOperator = !world.model.nodes.has(nodePath) && world.operatorDeleted.has(nodePath);
+      if (best && !deletedByOperator && (fencingToken < best.token || (fencingToken === best.token && node !== best.node))) {
+        fail('fencing', `${id} was elected with token ${fencingToken} (${node}) after token ${best.token} (${best.node}) was handed out`);
+      }
+      if (!best || fencingToken > best.token) maxToken.set(spec.election, { token: fencingToken, node });
+    });
+    if (spec.throwingListener) {
+      election.on('elected', () => {
+        throw new Error('a listener with a bug');
+      });
+    }
+    election.on('lost', ({ reason }) => world.trace(`${id}: lost (${reason})`));
+    election.on('error', (error) => {
+      count(error.code);
+      world.trace(`${id}: error ${error.code}: ${error.message}`);
+      if (error.code === 'LEADER_WORK_FAILED') incarnation.backoffUntil = world.now() + 30_000;
+      if (!expectedErrors.has(error.code)) fail('error', `${id} emitted an unexpected ${error.code}: ${error.message}`);
+    });
+    return incarnation;
+  };
+
+  const usable = (participant: Participant) => !world.processes.get(participant.spec.processId)!.crashed;
+
+  const start = (participant: Participant, work: Work | null) => {
+    if (!usable(participant)) return;
+    let incarnation = participant.current;
+    if (!incarnation || incarnation.stopCalledAt !== null) {
+      incarnation = incarnate(participant);
+      participant.current = incarnation;
+    } else if (work === null || incarnation.running) return;
+    const current = incarnation;
+    if (work) {
+      current.running = true;
+      world.trace(`${current.id}: runWhileLeader(${work.kind})`);
+      current.election
+        .runWhileLeader((signal) => doWork(participant, work, signal))
+        .then(
+          () => (current.started = true),
+          (error: unknown) => world.trace(`${current.id}: runWhileLeader rejected: ${(error as Error).message}`),
+        );
+      // runWhileLeader starts the election itself; it counts as started once it has joined.
+      void current.election.waitForLeadership().catch(() => {});
+    } else {
+      world.trace(`${current.id}: start()`);
+    }
+    const starting = work ? null : current.election.start();
+    starting?.then(
+      () => {
+        current.started = true;
+        world.trace(`${current.id}: start() resolved, node ${current.election.nodeName}`);
+      },
+      (error: unknown) => {
+        current.started = true;
+        world.trace(`${current.id}: start() rejected: ${(error as Error).message}`);
+      },
+    );
+  };
+
+  const doWork = (participant: Participant, work: Work, signal: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (work.kind === 'hold') {
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        return;
+      }
+      world.setTimer(participant.spec.processId, work.afterMs, () => (work.kind === 'throw' ? reject(new Error('work failed')) : resolve()));
+    });
+
+  const stop = (participant: Participant) => {
+    const incarnation = participant.current;
+    if (!incarnation || incarnation.stopCalledAt !== null || !usable(participant)) return;
+    incarnation.stopCalledAt = world.now();
+    world.trace(`${incarnation.id}: stop() (session ${incarnation.sessionOf()?.state}, node ${incarnation.election.nodeName})`);
+    incarnation.election.stop().then(
+      () => {
+        incarnation.stopped = true;
+        world.trace(`${incarnation.id}: stop() resolved`);
+      },
+      (error: unknown) => fail('crash', `${incarnation.id}: stop() rejected: ${(error as Error).message}`),
+    );
+  };
+
+  const resign = (participant: Participant) => {
+    const incarnation = participant.current;
+    if (!incarnation || incarnation.stopCalledAt !== null || !usable(participant)) return;
+    world.trace(`${incarnation.id}: resign()`);
+    incarnation.election.resign().catch((error: unknown) => fail('crash', `${incarnation.id}: resign() rejected: ${(error as Error).message}`));
+  };
+
+  // ---- faults and the operator ----
+
+  /** The last time anything disturbed the cluster; liveness is judged only after a quiet spell. */
+  let disturbedAt = 0;
+  const disturb = () => (disturbedAt = world.now());
+  const faultsActive = new Set<string>();
+  const during = (key: string, forMs: number, begin: () => void, end: () => void) => {
+    begin();
+    faultsActive.add(key);
+    world.setTimer(worldProcessId, forMs, () => {
+      end();
+      faultsActive.delete(key);
+      disturb();
+    });
+  };
+  const candidatesOf = (election: number) => world.model.queue(scenario.elections[election]!.path);
+  let foreignCount = 0;
+
+  const carryOut = (event: PlannedEvent) => {
+    const { action } = event;
+    world.trace(`plan #${event.index}: ${describe(action, scenario)}`);
+    const operator = { sessionId: '0', authIds: [], superUser: true };
+    switch (action.kind) {
+      case 'start':
+        return start(participants[action.participant]!, null);
+      case 'run':
+        return start(participants[action.participant]!, action.work);
+      case 'stop':
+        disturb();
+        return stop(participants[action.participant]!);
+      case 'resign':
+        disturb();
+        return resign(participants[action.participant]!);
+      case 'break':
+        disturb();
+        return world.breakConnections(action.processId);
+      case 'partition': {
+        const process = world.processes.get(action.processId)!;
+        if (process.partitioned) return;
+        disturb();
+        return during(`partition${action.processId}`, action.forMs, () => (process.partitioned = true), () => (process.partitioned = false));
+      }
+      case 'hold-replies': {
+        const process = world.processes.get(action.processId)!;
+        if (process.repliesHeld) return;
+        disturb();
+        return during(`replies${action.processId}`, action.forMs, () => (process.repliesHeld = true), () => (process.repliesHeld = false));
+      }
+      case 'pause': {
+        const process = world.processes.get(action.processId)!;
+        if (process.paused || process.crashed) return;
+        disturb();
+        return during(
+          `pause${action.processId}`,
+          action.forMs,
+          () => (process.paused = true),
+          () => {
+            process.paused = false;
+            process.resumedAt = world.now();
+            world.trace(`process ${action.processId} resumed`);
+          },
+        );
+      }
+      case 'crash':
+        disturb();
+        return world.crash(action.processId);
+      case 'delete-candidate':
+      case 'delete-head': {
+        const queue = candidatesOf(action.election);
+        const victim = action.kind === 'delete-head' ? queue[0] : queue[Math.floor(action.pick * queue.length)];
+        if (!victim) return;
+        disturb();
+        return world.model.remove(operator, victim.path, -1);
+      }
+      case 'delete-election': {
+        const path = scenario.elections[action.election]!.path;
+        const node = world.model.nodes.get(path);
+        if (!node) return;
+        disturb();
+        for (const name of [...node.children]) {
+          try {
+            world.model.remove(operator, `${path}/${name}`, -1);
+          } catch {
+            // a child with children of its own: leave the election node then
+          }
+        }
+        try {
+          world.model.remove(operator, path, -1);
+        } catch {
+          // not empty
+        }
+        return;
+      }
+      case 'write-candidate': {
+        const queue = candidatesOf(action.election);
+        const victim = queue[Math.floor(action.pick * queue.length)];
+        if (victim) world.model.setData(operator, victim.path, Buffer.from('{"id":"overwritten"}'), -1);
+        return;
+      }
+      case 'foreign-child': {
+        const path = scenario.elections[action.election]!.path;
+        if (!world.model.nodes.has(path)) return;
+        disturb();
+        const created = world.model.create(operator, `${path}/lock-`, Buffer.from('other program'), 'persistent-sequential', [
+          { scheme: 'world', id: 'anyone', permissions: 31 },
+        ]);
+        foreignCount += 1;
+        world.setTimer(worldProcessId, action.forMs, () => {
+          foreignCount -= 1;
+          disturb();
+          if (world.model.nodes.has(created)) world.model.remove(operator, created, -1);
+        });
+        return;
+      }
+    }
+  };
+
+  // ---- invariants ----
+
+  const all = () => participants.flatMap((participant) => (participant.current ? [{ participant, incarnation: participant.current }] : []));
+  const stoppedIds = new Set<string>();
+  const livenessBoundMs = 3 * scenario.maxSessionTimeoutMs + scenario.maxTakeoverDelayMs + 2 * tickTimeMs + 1_000;
+  const leaderSeenAt = scenario.elections.map(() => 0);
+
+  const check = () => {
+    const now = world.now();
+    // Safety: a term is held only by the candidate at the head of the true queue, in a live
+    // session; a holder's node may be gone only while the holder cannot have heard of it yet.
+    for (const { participant, incarnation } of all()) {
+      const term = incarnation.term;
+      if (!term || term.signal.aborted) continue;
+      const process = world.processes.get(participant.spec.processId)!;
+      if (process.crashed || process.paused || now - process.resumedAt <= resumeGraceMs) continue;
+      const electionPath = scenario.elections[participant.spec.election]!.path;
+      const nodePath = `${electionPath}/${term.node}`;
+      const node = world.model.nodes.get(nodePath);
+      const head = world.model.queue(electionPath)[0];
+      if (node && head === node && world.model.live(node.ephemeralOwner)) continue;
+      const deletedAt = world.operatorDeleted.get(nodePath);
+      const timeoutMs = incarnation.client.current?.negotiatedSessionTimeoutMs() || participant.spec.sessionTimeoutMs;
+      const noticeMs = (participant.spec.onSuspend === 'release' ? 0.75 : 1) * timeoutMs + 1;
+      if (!node && deletedAt !== undefined && now - deletedAt <= noticeMs) continue;
+      const why = !node
+        ? deletedAt !== undefined
+          ? `its node ${term.node} was deleted by an operator ${now - deletedAt} ms ago`
+          : `its node ${term.node} is gone (its session ended at the server)`
+        : `its node ${term.node} is not at the head of the queue (${head?.path ?? 'empty'})`;
+      fail('safety', `${incarnation.id} (onSuspend ${participant.spec.onSuspend}) still leads with token ${term.token}: ${why}`);
+    }
+
+    // Orphans: after stop() resolved, no node of that election lives on in a session that
+    // something still keeps alive.
+    for (const { incarnation } of all()) if (incarnation.stopped) stoppedIds.add(incarnation.id);
+    for (const election of scenario.elections) {
+      for (const node of world.model.queue(election.path)) {
+        const id = world.nodeIds.get(node.path);
+        if (!id || !stoppedIds.has(id) || !world.model.live(node.ephemeralOwner)) continue;
+        const keptAlive = world.clients.some((client) => client.keepsSessionAlive && client.currentSessionId === node.ephemeralOwner);
+        if (keptAlive) fail('orphan', `${node.path} of ${id} outlived its stop() in live session ${node.ephemeralOwner} (kept alive by ${world.clients.filter((client) => client.keepsSessionAlive && client.currentSessionId === node.ephemeralOwner).map((client) => client.label).join(", ")})`);
+      }
+    }
+
+    // Leaks: watches stay bounded by what the live elections need. A one-shot watch stays
+    // set until it fires (ZooKeeper 3.4 clients cannot remove one), so stale ones on nodes
+    // that still exist are allowed, one per node and kind, never one per election that came
+    // and went.
+    const electionsPerClient = new Map<SimClient, number>();
+    for (const { incarnation } of all()) {
+      const client = incarnation.client.current;
+      if (client && incarnation.stopCalledAt === null) electionsPerClient.set(client, (electionsPerClient.get(client) ?? 0) + 1);
+    }
+    const liveNodes = scenario.elections.reduce((sum, election) => sum + world.model.queue(election.path).length, 0);
+    for (const client of world.clients) {
+      // Judged when settled: connected, nothing on the wire (a reconnect's SetWatches fires
+      // the watches of nodes deleted meanwhile).
+      const connection = client.connectionId === null ? undefined : world.connections.get(client.connectionId);
+      if (client.isDead || !client.isConnected || !connection || connection.toClient.length + connection.toServer.length > 0) continue;
+      const elections = electionsPerClient.get(client) ?? 0;
+      const bound = 3 * elections + liveNodes + 2 * scenario.elections.length + 1;
+      const connectionId = client.connectionId;
+      const atServer = connectionId === null ? 0 : world.model.watchCount(connectionId);
+      const duplicates = client.duplicateWatchers;
+      if (duplicates.length > 0) fail('leak', `${client.label} stacks watch callbacks on one node: ${duplicates.join(', ')}`);
+      if (client.registeredWatchers > bound || atServer > bound) {
+        fail('leak', `${client.label} holds ${client.registeredWatchers} watch callbacks and ${atServer} server watches for ${elections} running elections and ${liveNodes} candidates (bound ${bound})`);
+      }
+    }
+
+    // Liveness: after a quiet spell some live participant leads, and calls complete.
+    for (let e = 0; e < scenario.elections.length; e++) {
+      const running = all().filter(
+        ({ participant, incarnation }) =>
+          participant.spec.election === e && usable(participant) && incarnation.stopCalledAt === null && incarnation.backoffUntil < now,
+      );
+      const leading = running.some(({ incarnation }) => incarnation.term && !incarnation.term.signal.aborted);
+      if (leading || running.length === 0 || foreignCount > 0 || faultsActive.size > 0) leaderSeenAt[e] = now;
+      const since = Math.max(leaderSeenAt[e]!, disturbedAt, ...running.map(({ incarnation }) => incarnation.startCalledAt));
+      if (now - since > livenessBoundMs) {
+        fail('liveness', `${scenario.elections[e]!.path} has had no leader for ${now - since} ms of quiet (bound ${livenessBoundMs} ms) with ${running.length} participants running`);
+      }
+    }
+    for (const { incarnation } of all()) {
+      const quietSince = Math.max(disturbedAt, incarnation.stopCalledAt ?? incarnation.startCalledAt);
+      if (faultsActive.size > 0 || now - quietSince <= livenessBoundMs) continue;
+      if (incarnation.stopCalledAt !== null && !incarnation.stopped) fail('hang', `${incarnation.id}: stop() has not resolved after ${now - quietSince} ms of quiet`);
+      else if (incarnation.stopCalledAt === null && !incarnation.started && !incarnation.running) fail('hang', `${incarnation.id}: start() has not resolved after ${now - quietSince} ms of quiet`);
+    }
+  };
+
+  // ---- the run ----
+
+  const onRejection = (reason: unknown) => fail('crash', `unhandled rejection: ${(reason as Error)?.stack ?? reason}`);
+  const onException = (error: Error) => fail('crash', `uncaught exception: ${error.stack ?? error}`);
+  const onWarning = () => {};
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
+  process.on('warning', onWarning);
+  let next = 0;
+  try {
+    for (step = 0; step < options.steps && !violation; step++) {
+      const event = plan[next];
+      const planned = event ? { at: event.at, run: () => (next += 1, carryOut(event)) } : null;
+      if (!(await world.step(Infinity, planned))) break;
+      check();
+    }
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    process.off('uncaughtException', onException);
+    process.off('warning', onWarning);
+  }
+  return { seed: options.seed, steps: step, virtualMs: world.now(), violation, trace: world.lines, plan: scenario.plan, scenario, terms, errors };
+}
