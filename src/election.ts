@@ -370,7 +370,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   private async evaluate(): Promise<void> {
     const candidacy = this.currentCandidacy();
-    if (!candidacy) return;
+    if (!candidacy) {
+      // Not now (suspended, between sessions, backing off): owed to whoever comes next,
+      // including a reconnect of this very session.
+      this.needsLook = true;
+      return;
+    }
     this.needsLook = false;
     await this.removeLeftBehind(candidacy);
     if (!candidacy.held && !(await candidacy.join())) return;

@@ -11,7 +11,7 @@ import { backends, uniquePath } from '../support/zookeeper.js';
 // server. Each test names the seed that found it; each failed on the code before its fix.
 
 describe.each(backends)('found by the simulation, on %s', (backend) => {
-  const { defer, proxy, admin, session } = testResources(backend);
+  const { defer, proxy, admin, session, silencedSession } = testResources(backend);
   const participant = electionFixture(backend);
 
   it('stop() while start() still waits for its session settles start() without an unhandled rejection (seed 123)', async () => {
@@ -131,6 +131,24 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
     if (backend === 'node-zookeeper-client') expect(tokens[0], 'elected on the node the server expired').not.toBe(stat.czxid);
     // The C client pings from its own thread, so its session lives on and the term is sound.
     else expect(tokens[0] === stat.czxid ? stillThere !== null : true).toBe(true);
+  });
+
+  it('start() on a shared session that is suspended joins once the connection is back (seed 9083)', async () => {
+    const path = uniquePath('start-while-suspended');
+    const { cut, silenced } = await silencedSession({ sessionTimeoutMs: 8000 });
+    const alice = participant(path, { id: 'alice', session: silenced });
+    let started = false;
+    const starting = alice.start().then(() => (started = true));
+    defer(() => starting.catch(() => {}));
+    await sleep(200);
+    const reconnected = nextEvent(silenced, 'reconnected');
+    cut.heal();
+    // Connections made into the dead network stay dead: make the client reconnect now.
+    cut.resetConnections();
+    await reconnected;
+    // The same session is back, long before it could expire: the join must not wait for that.
+    await until(() => started, 'start() to resolve after the reconnect', 3000);
+    expect(alice.nodeName).not.toBeNull();
   });
 });
 
