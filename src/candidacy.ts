@@ -36,6 +36,8 @@ export class Candidacy {
   private joining: Promise<boolean> | null = null;
   /** A create was sent: our node may exist though no reply said so. */
   private mayExist = false;
+  /** The node a create (or a lookup by GUID) returned, before it is confirmed: a failed join may leave it. */
+  private created: string | null = null;
   private removal: Promise<void> | null = null;
   private readonly watchers = new Map<string, Watcher>();
   private readonly onScopeEnded = () => this.end('expired');
@@ -91,6 +93,7 @@ export class Candidacy {
     let path: string | null = null;
     try {
       path = await this.createOrFind();
+      this.created = path;
       if (!path || this.status === 'gone') return false;
       const { stat } = await this.scope.getData(path, this.ownWatcher);
       // The GUID makes the node ours; the owner check makes it ours in THIS session.
@@ -113,7 +116,10 @@ export class Candidacy {
       throw error;
     } finally {
       // Released (or ended) while the create was in flight: leave no orphan behind.
-      if (path && this.status === 'gone') await this.removeNode(path);
+      if (path && this.status === 'gone') {
+        this.created = null;
+        await this.removeNode(path);
+      }
     }
   }
 
@@ -218,9 +224,26 @@ export class Candidacy {
       const own = this.own;
       this.end('released');
       await this.joining?.catch(() => false);
-      if (own) await this.removeNode(own.path);
+      // A join that failed after its create (the watch on the new node lost with the
+      // connection, say) left a node no confirmed state knows of: remove that one too, or
+      // look for it by GUID when even the create's answer was lost.
+      const path = own?.path ?? this.created ?? (this.mayExist ? await this.findAgain() : null);
+      if (path) await this.removeNode(path);
     })();
     return this.removal;
+  }
+
+  /** Our node by GUID, once the server we talk to has caught up; null when there is none or the session ended. */
+  private async findAgain(): Promise<string | null> {
+    while (this.scope.alive) {
+      try {
+        await this.scope.sync(this.spec.electionPath);
+        return await this.findByGuid();
+      } catch (error) {
+        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) return null;
+      }
+    }
+    return null;
   }
 
   private async removeNode(path: string): Promise<void> {

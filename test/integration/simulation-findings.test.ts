@@ -150,6 +150,37 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
     await until(() => started, 'start() to resolve after the reconnect', 3000);
     expect(alice.nodeName).not.toBeNull();
   });
+
+  it('stop() after a join that failed past its create removes the node the create made (seed 5474)', async () => {
+    const path = uniquePath('failed-join');
+    const cut = await proxy();
+    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
+    await shared.ready();
+    const operator = await admin();
+    await operator.ensurePath(path);
+    const alice = new LeaderElection({ path, session: shared, id: 'alice' });
+    defer(() => alice.stop());
+
+    // The create's answer gets through; the answer to the next request (the watch on our own
+    // node) does not, and the connection drops: the join fails after the node was made.
+    cut.holdReplies(1);
+    const starting = alice.start().catch(() => {});
+    await until(async () => (await operator.getChildren(path)).length > 0, 'the create to reach the server');
+    await until(() => cut.heldReplyBytes > 0, 'the next answer to be held');
+    const suspended = nextEvent(shared, 'suspended');
+    cut.resetConnections();
+    await suspended;
+    // Let the failed join settle: stop() comes after it, while the session is still away
+    // (its reconnect's answers are held too).
+    await sleep(50);
+    const stopping = alice.stop();
+    await sleep(200);
+    cut.heal();
+    cut.resetConnections();
+    await stopping;
+    await starting;
+    expect(await operator.getChildren(path), 'no orphan after stop()').toEqual([]);
+  });
 });
 
 /** Counts the watch callbacks handed to the session's client, per node and kind, while they are set. */

@@ -3,7 +3,9 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { shrink } from './shrink.js';
-import { simulate, type SimResult } from './simulation.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { simulate as simulateCurrent, type Invariant, type Library, type SimOptions, type SimResult } from './simulation.js';
 
 /**
  * `npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N]`: runs seeds S..S+N-1
@@ -12,7 +14,7 @@ import { simulate, type SimResult } from './simulation.js';
  * `npm run test:sim -- --seed N [--keep 1,5,9]` replays one seed exactly, with its trace.
  */
 
-const usage = 'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] | --seed N [--keep i,j,...] [--steps N]';
+const usage = 'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] [--src DIR] [--ignore a,b] [--without wrap,throwing-listeners] | --seed N [--keep i,j,...] [--steps N] [--src DIR] [--ignore a,b]';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +25,9 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     workers: { type: 'string' },
     worker: { type: 'boolean' },
+    src: { type: 'string' },
+    ignore: { type: 'string' },
+    without: { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -38,6 +43,15 @@ function count(name: string, value: string | undefined, fallback: number): numbe
 }
 
 const steps = count('steps', values.steps, 2000);
+
+// --src DIR: the library from another checkout's src/ (code before the injected Runtime:
+// run through the legacy shim, see docs/simulation.md).
+const library = values.src === undefined ? undefined : ((await import(pathToFileURL(resolve(values.src, 'index.ts')).href)) as Library);
+const ignore = values.ignore === undefined ? undefined : new Set(values.ignore.split(',') as Invariant[]);
+const without = values.without === undefined ? undefined : (new Set(values.without.split(',')) as SimOptions['without']);
+const extra: Partial<SimOptions> = { ...(library ? { library, legacy: true } : {}), ...(ignore ? { ignore } : {}), ...(without ? { without } : {}) };
+const simulate = (options: SimOptions) => simulateCurrent({ ...options, ...extra });
+const workerArgs = [...(values.src === undefined ? [] : ['--src', values.src]), ...(values.ignore === undefined ? [] : ['--ignore', values.ignore]), ...(values.without === undefined ? [] : ['--without', values.without])];
 
 function report(result: SimResult, keep: number[] | null): void {
   const violation = result.violation!;
@@ -102,7 +116,7 @@ async function many(from: number, seeds: number): Promise<void> {
   await Promise.all(
     Array.from({ length: workers }, () =>
       new Promise<void>((resolve, reject) => {
-        const child = fork(fileURLToPath(import.meta.url), ['--worker', '--steps', String(steps)], { execArgv: ['--import', 'tsx'] });
+        const child = fork(fileURLToPath(import.meta.url), ['--worker', '--steps', String(steps), ...workerArgs], { execArgv: ['--import', 'tsx'] });
         const send = () => {
           if (next >= end) {
             child.kill();
@@ -146,7 +160,7 @@ async function many(from: number, seeds: number): Promise<void> {
   if (failures.length > 0) {
     const first = failures.sort((a, b) => a.seed - b.seed)[0]!;
     const failing = await simulate({ seed: first.seed, steps });
-    const { keep } = await shrink({ seed: first.seed, steps }, failing);
+    const { keep } = await shrink({ seed: first.seed, steps, ...extra }, failing);
     const traced = await simulate({ seed: first.seed, steps, traced: true, keep: new Set(keep) });
     report(traced.violation ? traced : await simulate({ seed: first.seed, steps, traced: true }), traced.violation ? keep : null);
     process.exitCode = 1;

@@ -12,7 +12,7 @@ import type {
   Watcher,
   ZkClient,
 } from '../../src/client/types.js';
-import { ZooKeeperError, type ZooKeeperErrorCode } from '../../src/errors.js';
+import type { ZooKeeperErrorCode } from '../../src/errors.js';
 import { digestId } from './zookeeper-model.js';
 import type { Connection, Operation, Result, ToClient, ToServer } from './network.js';
 
@@ -29,6 +29,8 @@ export interface ClientWorld {
   /** Reconnect delays and such: the scheduling stream. */
   random(): number;
   trace(line: string): void;
+  /** The client library's error for a failed request (legacy code has its own error class). */
+  errorFor(code: ZooKeeperErrorCode, operation: string, path: string, detail?: string): Error;
 }
 
 interface Pending {
@@ -96,6 +98,11 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   get isDead(): boolean {
     return this.state === 'dead';
   }
+  /** For failure messages: state, session, connection. */
+  describe(): string {
+    return `${this.label} ${this.state} session ${this.sessionId} connection ${this.connection?.id ?? 'none'}${this.handshaken ? '' : ' (handshaking)'} pending ${this.pending.size} queued ${this.queued.length}`;
+  }
+
   /** Still working for its session (not closing, not dead): the server keeps hearing from it. */
   get keepsSessionAlive(): boolean {
     return this.state === 'connected' || this.state === 'connecting';
@@ -162,7 +169,7 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   private request<T extends Result>(operation: Operation, watcher?: Watcher): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.state === 'dead' || this.state === 'closing') {
-        reject(new ZooKeeperError('SESSION_EXPIRED', operation.op, operation.path, 'the client is closed'));
+        reject(this.world.errorFor('SESSION_EXPIRED', operation.op, operation.path, 'the client is closed'));
         return;
       }
       const xid = this.nextXid++;
@@ -305,7 +312,7 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
       else if (!error && operation.op === 'getData') this.addWatcher(this.watches.data, operation.path, watcher);
       else if (!error && operation.op === 'getChildren') this.addWatcher(this.watches.child, operation.path, watcher);
     }
-    if (error) pending.reject(new ZooKeeperError(error, operation.op === 'delete' ? 'delete' : operation.op, operation.path));
+    if (error) pending.reject(this.world.errorFor(error, operation.op === 'delete' ? 'delete' : operation.op, operation.path));
     else pending.resolve(result);
   }
 
@@ -380,7 +387,7 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     for (const [xid, pending] of [...this.pending]) {
       if (keep.has(xid)) continue;
       this.pending.delete(xid);
-      pending.reject(new ZooKeeperError(code, pending.operation.op, pending.operation.path));
+      pending.reject(this.world.errorFor(code, pending.operation.op, pending.operation.path));
     }
   }
 

@@ -2,6 +2,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import type { Clock, TimerHandle } from '../../src/clock.js';
 import type { ClientOptions, BackendName } from '../../src/client/types.js';
 import type { Runtime } from '../../src/runtime.js';
+import { ZooKeeperError, type ZooKeeperErrorCode } from '../../src/errors.js';
 import { Connection, type InFlight, type Operation, type Result, type ToClient, type ToServer } from './network.js';
 import { Random } from './random.js';
 import { SimClient, type ClientWorld } from './sim-client.js';
@@ -66,6 +67,13 @@ export class World implements ClientWorld {
   readonly nodeIds = new Map<string, string>();
   /** Nodes an operator deleted, with when. */
   readonly operatorDeleted = new Map<string, number>();
+  /** How a delivery to a client runs (the legacy shim runs it in its process's async context). */
+  deliverTo: (client: SimClient, deliver: () => void) => void = (_client, deliver) => deliver();
+  /** The error a failed request rejects with: the library's own ZooKeeperError. */
+  errorFor: (code: ZooKeeperErrorCode, operation: string, path: string, detail?: string) => Error = (code, operation, path, detail) =>
+    new ZooKeeperError(code, operation, path, detail);
+  /** What a timer runs (the legacy shim keeps the async context of whoever set it). */
+  wrapTimer: (callback: () => void) => () => void = (callback) => callback;
   onNodeChange: ((kind: 'created' | 'deleted' | 'data', node: ModelNode, by: string) => void) | null = null;
 
   constructor(seed: number, traced: boolean) {
@@ -115,7 +123,7 @@ export class World implements ClientWorld {
   }
 
   setTimer(processId: number, delayMs: number, callback: () => void): { cancel(): void } {
-    const timer: Timer = { id: this.nextTimerId++, at: this.time + Math.max(0, Math.floor(delayMs)), processId, callback, cancelled: false };
+    const timer: Timer = { id: this.nextTimerId++, at: this.time + Math.max(0, Math.floor(delayMs)), processId, callback: this.wrapTimer(callback), cancelled: false };
     this.timers.set(timer.id, timer);
     return {
       cancel: () => {
@@ -370,7 +378,7 @@ export class World implements ClientWorld {
         consider(Math.max(this.time, connection.toClient[0]!.at, resumedAt + 1), () => {
           const { message } = connection.toClient.shift()!;
           if (connection.toClient.length === 0 && !connection.open) this.forget(connection);
-          connection.endpoint.receive(connection, message);
+          this.deliverTo(connection.endpoint as SimClient, () => connection.endpoint.receive(connection, message));
         });
       }
     }
