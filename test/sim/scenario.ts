@@ -49,6 +49,8 @@ export type PlannedAction =
   | { kind: 'hold-replies'; processId: number; forMs: number }
   | { kind: 'pause'; processId: number; forMs: number }
   | { kind: 'crash'; processId: number }
+  /** The process closes its shared Session (shutting down) while elections run on it. */
+  | { kind: 'close-session'; processId: number }
   | { kind: 'delete-candidate'; election: number; pick: number }
   | { kind: 'delete-head'; election: number }
   | { kind: 'delete-election'; election: number }
@@ -154,6 +156,7 @@ function planFor(random: Random, participants: ParticipantSpec[], processCount: 
       else if (roll < 0.82) add(at, { kind: 'delete-election', election });
       else if (roll < 0.88) add(at, { kind: 'write-candidate', election, pick: random.next() });
       else if (roll < 0.92) add(at, { kind: 'foreign-child', election, forMs: random.int(50, 2_000) });
+      else if (roll < 0.94) add(at, { kind: 'close-session', processId });
       else add(at, { kind: 'start', participant });
     }
     at += random.int(6_000, 12_000);
@@ -180,6 +183,8 @@ export function describe(action: PlannedAction, scenario: Scenario): string {
     case 'break':
     case 'crash':
       return `${action.kind} process ${action.processId}`;
+    case 'close-session':
+      return `process ${action.processId} closes its shared session`;
     case 'partition':
     case 'hold-replies':
     case 'pause':

@@ -123,9 +123,15 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   }
 
   // Shared sessions, one per process, made when first needed.
-  const shared = new Map<number, { session: Session; client: { current: SimClient | null }; context: LegacyContext }>();
+  const shared = new Map<number, { session: Session; client: { current: SimClient | null }; context: LegacyContext; closed: boolean; usedAfterClose: boolean }>();
   const sharedSession = (processId: number) => {
     let entry = shared.get(processId);
+    // The first participant after a close still gets the closed session (its start() must
+    // settle); the next ones a new session, as a restarted service would make.
+    if (entry?.closed) {
+      if (entry.usedAfterClose) entry = undefined;
+      else entry.usedAfterClose = true;
+    }
     if (!entry) {
       const spec = scenario.processes[processId]!;
       const client = { current: null as SimClient | null };
@@ -138,7 +144,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         runtime: world.runtimeFor(processId, context.label, context.onClient),
       }));
       session.on('error', (error) => count(error.code));
-      entry = { session, client, context };
+      entry = { session, client, context, closed: false, usedAfterClose: false };
       shared.set(processId, entry);
     }
     return entry;
@@ -226,6 +232,12 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       });
     }
     election.on('lost', ({ reason }) => world.trace(`${id}: lost (${reason})`));
+    // Stopped by itself (its shared session was closed): no longer running.
+    election.on('stopped', () => {
+      world.trace(`${id}: stopped`);
+      incarnation.stopCalledAt ??= world.now();
+      incarnation.stopped = true;
+    });
     election.on('error', (error) => {
       count(error.code);
       world.trace(`${id}: error ${error.code}: ${error.message}`);
@@ -251,7 +263,10 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       as(current.context, () => current.election.runWhileLeader((signal) => doWork(participant, work, signal)))
         .then(
           () => (current.started = true),
-          (error: unknown) => world.trace(`${current.id}: runWhileLeader rejected: ${(error as Error).message}`),
+          (error: unknown) => {
+            world.trace(`${current.id}: runWhileLeader rejected: ${(error as Error).message}`);
+            settledOut(current, error);
+          },
         );
       // runWhileLeader starts the election itself; it counts as started once it has joined.
       void as(current.context, () => current.election.waitForLeadership()).catch(() => {});
@@ -267,8 +282,20 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       (error: unknown) => {
         current.started = true;
         world.trace(`${current.id}: start() rejected: ${(error as Error).message}`);
+        settledOut(current, error);
       },
     );
+  };
+
+  /** A start that failed leaves the election stopped: it no longer takes part. */
+  const settledOut = (incarnation: Incarnation, error: unknown) => {
+    const code = (error as { code?: string })?.code;
+    if (!['SESSION_CLOSED', 'INVALID_STATE', 'CONNECT_TIMEOUT'].includes(code ?? '')) {
+      fail('error', `${incarnation.id}: start() failed with ${code ?? 'no code'}: ${(error as Error)?.message ?? error}`);
+    }
+    incarnation.started = true;
+    incarnation.stopCalledAt ??= world.now();
+    incarnation.stopped = true;
   };
 
   const doWork = (participant: Participant, work: Work, signal: AbortSignal): Promise<void> =>
@@ -367,6 +394,14 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       case 'crash':
         disturb();
         return world.crash(action.processId);
+      case 'close-session': {
+        const entry = shared.get(action.processId);
+        if (!entry || entry.closed || world.processes.get(action.processId)!.crashed) return;
+        disturb();
+        entry.closed = true;
+        as(entry.context, () => entry.session.close()).catch((error: unknown) => fail('crash', `closing a shared session rejected: ${(error as Error).message}`));
+        return;
+      }
       case 'delete-candidate':
       case 'delete-head': {
         const queue = candidatesOf(action.election);

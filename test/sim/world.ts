@@ -376,9 +376,14 @@ export class World implements ClientWorld {
         // (the event loop's timers phase comes before its poll phase).
         const resumedAt = this.processes.get(connection.processId)!.resumedAt;
         consider(Math.max(this.time, connection.toClient[0]!.at, resumedAt + 1), () => {
-          const { message } = connection.toClient.shift()!;
+          // Sometimes one socket read carries several messages: the client handles them all
+          // in one go, before any promise they settle runs on.
+          const batch = this.scheduling.chance(0.3) ? connection.toClient.filter((entry) => entry.at <= this.time).length : 1;
+          const messages = connection.toClient.splice(0, Math.max(1, batch)).map((entry) => entry.message);
           if (connection.toClient.length === 0 && !connection.open) this.forget(connection);
-          this.deliverTo(connection.endpoint as SimClient, () => connection.endpoint.receive(connection, message));
+          this.deliverTo(connection.endpoint as SimClient, () => {
+            for (const message of messages) connection.endpoint.receive(connection, message);
+          });
         });
       }
     }
