@@ -378,11 +378,14 @@ export class World implements ClientWorld {
         consider(Math.max(this.time, connection.toClient[0]!.at, resumedAt + 1), () => {
           // Sometimes one socket read carries several messages: the client handles them all
           // in one go, before any promise they settle runs on.
-          const batch = this.scheduling.chance(0.3) ? connection.toClient.filter((entry) => entry.at <= this.time).length : 1;
-          const messages = connection.toClient.splice(0, Math.max(1, batch)).map((entry) => entry.message);
+          // (Whatever arrived within a few milliseconds: the read happens when the last of it is in.)
+          const window = this.scheduling.chance(0.5) ? this.scheduling.int(0, 5) : -1;
+          const batch = window < 0 ? 1 : connection.toClient.filter((entry) => entry.at <= this.time + window).length;
+          const messages = connection.toClient.splice(0, Math.max(1, batch));
+          this.time = Math.max(this.time, ...messages.map((entry) => entry.at));
           if (connection.toClient.length === 0 && !connection.open) this.forget(connection);
           this.deliverTo(connection.endpoint as SimClient, () => {
-            for (const message of messages) connection.endpoint.receive(connection, message);
+            for (const { message } of messages) connection.endpoint.receive(connection, message);
           });
         });
       }
