@@ -38,6 +38,8 @@ export class Candidacy {
   private mayExist = false;
   /** The node a create (or a lookup by GUID) returned, before it is confirmed: a failed join may leave it. */
   private created: string | null = null;
+  /** The node our own watch is on, from the moment it is set (before the node is confirmed). */
+  private watchedPath: string | null = null;
   private removal: Promise<void> | null = null;
   private readonly watchers = new Map<string, Watcher>();
   private readonly onScopeEnded = () => this.end('expired');
@@ -95,6 +97,9 @@ export class Candidacy {
       path = await this.createOrFind();
       this.created = path;
       if (!path || this.status === 'gone') return false;
+      // Known before the answer: a data change may fire the watch in the very read that
+      // brings its answer, and must find the path to watch again.
+      this.watchedPath = path;
       const { stat } = await this.scope.getData(path, this.ownWatcher);
       // The GUID makes the node ours; the owner check makes it ours in THIS session.
       if (stat.ephemeralOwner !== this.scope.sessionId) {
@@ -167,7 +172,7 @@ export class Candidacy {
   };
 
   private async rearmOwnWatch(): Promise<void> {
-    const path = this.own?.path;
+    const path = this.watchedPath;
     while (path && this.status !== 'gone') {
       try {
         await this.scope.getData(path, this.ownWatcher);

@@ -65,6 +65,19 @@ export class Liveness {
     this.armDeadline();
   }
 
+  /**
+   * Back to `connected` after a suspension for silence, when answers came again on the same
+   * connection recently enough. False (and still suspended) when even the latest answer is
+   * older than the silence threshold.
+   */
+  resume(): boolean {
+    if (this.mode !== 'suspended' || this.silentMs >= this.timeoutMs * livenessFractions.silence) return false;
+    this.mode = 'connected';
+    this.scheduleHeartbeat();
+    this.armDeadline();
+    return true;
+  }
+
   /** A request sent at `sentAt` (default: now) was answered on the current connection. */
   heard(sentAt: number = this.clock.now()): void {
     // The deadline timer finds the newer time when it fires and waits on: no re-arming here.

@@ -287,6 +287,8 @@ export class Session extends SafeEmitter<SessionEvents> {
   private readonly liveness: Liveness;
 
   private currentState: SessionState = 'connecting';
+  /** Why the session is suspended: only a silence can end without a reconnect. */
+  private suspendedBy: SuspendReason | null = null;
   private client: ZkClient | null = null;
   private currentScope: SessionScope | null = null;
   private negotiatedTimeoutMs: number;
@@ -518,7 +520,9 @@ export class Session extends SafeEmitter<SessionEvents> {
   }
 
   private suspend(reason: SuspendReason): void {
+    if (this.currentState === 'suspended' && reason === 'disconnected') this.suspendedBy = reason;
     if (this.currentState !== 'connected') return;
+    this.suspendedBy = reason;
     this.setState('suspended');
     this.liveness.suspended();
     if (reason === 'silent') this.client?.dropConnection();
@@ -572,7 +576,15 @@ export class Session extends SafeEmitter<SessionEvents> {
 
   /** The server answered a request sent at `sentAt`: it heard from us no earlier than that. */
   private heard(client: ZkClient, sentAt: number): void {
-    if (client === this.client) this.liveness.heard(sentAt);
+    if (client !== this.client) return;
+    this.liveness.heard(sentAt);
+    // Suspended for silence, but the client kept the connection (the C client decides by its
+    // own read timeout) and answers flow again: the same session is back, as after a reconnect.
+    if (this.currentState === 'suspended' && this.suspendedBy === 'silent' && this.liveness.resume()) {
+      this.suspendedBy = null;
+      this.setState('connected');
+      this.emit('reconnected', { sessionId: this.sessionId });
+    }
   }
 
   private count(operation: string): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Watcher, ZkClient } from '../../src/client/types.js';
+import { createClient } from '../../src/client/index.js';
+import type { BackendName, ClientOptions, Watcher, ZkClient } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
 import type { Session } from '../../src/session.js';
 import { electionFixture } from '../support/election.js';
@@ -180,6 +181,57 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
     await stopping;
     await starting;
     expect(await operator.getChildren(path), 'no orphan after stop()').toEqual([]);
+  });
+
+  it('a session suspended for silence resumes when answers come again on the same connection (seed 6020)', async () => {
+    const cut = await proxy();
+    // A client that, like the C client, does not drop a connection when told it is silent:
+    // its own read timeout decides, and here the answers come back before it would.
+    const keepsConnections = (backendName: BackendName, options: ClientOptions): ZkClient => {
+      const client = createClient(backendName, options);
+      client.dropConnection = () => {};
+      return client;
+    };
+    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 6000, runtime: { createClient: keepsConnections } });
+    await shared.ready();
+    const sessionId = shared.sessionId;
+    const log = new EventLog();
+    log.record('session', shared, ['suspended', 'reconnected', 'expired']);
+
+    const suspended = nextEvent(shared, 'suspended');
+    cut.holdReplies();
+    await suspended;
+    cut.heal();
+    await until(() => log.names().length > 1, 'the session to resume or expire', 10_000);
+    expect(log.names()).toEqual(['session:suspended', 'session:reconnected']);
+    expect(shared.sessionId).toBe(sessionId);
+  });
+
+  it("a data change that arrives in the same read as the watch on a new node still leaves the node watched (seed 7088)", async () => {
+    const path = uniquePath('same-read-data-change');
+    const cut = await proxy();
+    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
+    await shared.ready();
+    const operator = await admin();
+    await operator.ensurePath(path);
+    const alice = participant(path, { id: 'alice', session: shared });
+    const elected = nextEvent(alice, 'elected');
+
+    // The create's answer passes; the answer to the watch on the new node is held, someone
+    // writes to the node, and answer and notification then arrive in one read.
+    cut.holdReplies(1);
+    const starting = alice.start();
+    await until(async () => (await operator.getChildren(path)).length > 0, 'the create to reach the server');
+    await until(() => cut.heldReplyBytes > 0, 'the watch to be set and its answer held');
+    const [name] = await operator.getChildren(path);
+    await operator.setData(`${path}/${name}`, Buffer.from('touched by a tool'));
+    cut.heal();
+    await starting;
+    await elected;
+
+    const lost = nextEvent(alice, 'lost', 5000);
+    await operator.remove(`${path}/${name}`);
+    expect(await lost).toEqual({ reason: 'node-deleted' });
   });
 });
 

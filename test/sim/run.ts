@@ -54,12 +54,13 @@ const simulate = (options: SimOptions) => simulateCurrent({ ...options, ...extra
 const workerArgs = [...(values.src === undefined ? [] : ['--src', values.src]), ...(values.ignore === undefined ? [] : ['--ignore', values.ignore]), ...(values.without === undefined ? [] : ['--without', values.without])];
 
 function report(result: SimResult, keep: number[] | null): void {
+  const flags = workerArgs.length > 0 ? ` ${workerArgs.join(' ')}` : '';
   const violation = result.violation!;
   console.log(`\nseed ${result.seed}: ${violation.invariant} violated at step ${violation.step} (${violation.at} ms virtual): ${violation.message}`);
   if (keep) {
-    console.log(`shrunk to ${keep.length} planned events: replay with  npm run test:sim -- --seed ${result.seed} --steps ${steps} --keep ${keep.join(',')}`);
+    console.log(`shrunk to ${keep.length} planned events: replay with  npm run test:sim -- --seed ${result.seed} --steps ${steps} --keep ${keep.join(',')}${flags}`);
   }
-  console.log(`replay in full with  npm run test:sim -- --seed ${result.seed} --steps ${steps}\n`);
+  console.log(`replay in full with  npm run test:sim -- --seed ${result.seed} --steps ${steps}${flags}\n`);
   for (const line of result.trace ?? []) console.log(line);
 }
 

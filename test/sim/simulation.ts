@@ -483,7 +483,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
           ? `its node ${term.node} was deleted by an operator ${now - deletedAt} ms ago`
           : `its node ${term.node} is gone (its session ended at the server)`
         : `its node ${term.node} is not at the head of the queue (${head?.path ?? 'empty'})`;
-      fail('safety', `${incarnation.id} (onSuspend ${participant.spec.onSuspend}) still leads with token ${term.token}: ${why}`);
+      const state = `session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}`;
+      fail('safety', `${incarnation.id} (onSuspend ${participant.spec.onSuspend}) still leads with token ${term.token}: ${why} (${state})`);
     }
 
     // Orphans: after stop() resolved, no node of that election lives on in a session that

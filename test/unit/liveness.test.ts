@@ -73,6 +73,20 @@ describe('the liveness clock', () => {
     expect(calls.filter((call) => !call.startsWith('heartbeat'))).toEqual(['suspend@3000', 'expire@3850']);
   });
 
+  it('resumes after a silence when a recent enough answer comes, and not for an old one', () => {
+    const { clock, calls, liveness } = watched(3000);
+    clock.advance(2100);
+    expect(calls.at(-1)).toBe('suspend@2000');
+    // An answer to a request sent at 100 ms: still silent for longer than 2/3 of the timeout.
+    liveness.heard(100);
+    expect(liveness.resume()).toBe(false);
+    // An answer to one sent at 1500 ms: back to connected, with a new suspension deadline.
+    liveness.heard(1500);
+    expect(liveness.resume()).toBe(true);
+    clock.advance(2000);
+    expect(calls.filter((call) => !call.startsWith('heartbeat'))).toEqual(['suspend@2000', 'suspend@3500']);
+  });
+
   it('keeps counting towards expiry through a dropped connection', () => {
     const { clock, calls, liveness } = watched(3000);
     clock.advance(1000);
