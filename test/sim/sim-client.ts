@@ -26,6 +26,8 @@ export interface ClientWorld {
   send(connection: Connection, message: ToServer): void;
   /** The client end closes the connection (a drop, a read timeout, close()). */
   closeConnection(connection: Connection, why: string): void;
+  /** How many promise hops a reply's settlement takes (0 to 3). */
+  microtaskHops(): number;
   /** Reconnect delays and such: the scheduling stream. */
   random(): number;
   trace(line: string): void;
@@ -312,8 +314,16 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
       else if (!error && operation.op === 'getData') this.addWatcher(this.watches.data, operation.path, watcher);
       else if (!error && operation.op === 'getChildren') this.addWatcher(this.watches.child, operation.path, watcher);
     }
-    if (error) pending.reject(this.world.errorFor(error, operation.op === 'delete' ? 'delete' : operation.op, operation.path));
-    else pending.resolve(result);
+    const settle = error
+      ? () => pending.reject(this.world.errorFor(error, operation.op === 'delete' ? 'delete' : operation.op, operation.path))
+      : () => pending.resolve(result);
+    // Client libraries hand a reply over through different numbers of promise hops: vary
+    // them, so that continuations of replies read together interleave every which way.
+    const hops = this.world.microtaskHops();
+    if (hops === 0) return settle();
+    let chain = Promise.resolve();
+    for (let hop = 1; hop < hops; hop++) chain = chain.then(() => undefined);
+    void chain.then(settle);
   }
 
   private addWatcher(table: Map<string, Watcher[]>, path: string, watcher: Watcher): void {

@@ -114,6 +114,10 @@ export class World implements ClientWorld {
     return this.scheduling.next();
   }
 
+  microtaskHops(): number {
+    return this.scheduling.chance(0.5) ? 0 : this.scheduling.int(1, 3);
+  }
+
   // ---- processes and their runtime ----
 
   addProcess(): SimProcess {
