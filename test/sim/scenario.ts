@@ -35,6 +35,8 @@ export interface ParticipantSpec {
   sessionTimeoutMs: number;
   /** Its `elected` listener throws (a user's bug). */
   throwingListener: boolean;
+  /** Its `elected` listener hands leadership on at once (`resign()` from inside the listener). */
+  resignsWhenElected: boolean;
 }
 
 export type Work = { kind: 'hold' } | { kind: 'return'; afterMs: number } | { kind: 'throw'; afterMs: number };
@@ -96,6 +98,8 @@ export function scenarioFor(seed: number): Scenario {
   const processes: ProcessSpec[] = [];
   for (let i = 0; i < processCount; i++) processes.push({ backend: random.pick(backends), sessionTimeoutMs: random.pick(timeouts) });
   const participants: ParticipantSpec[] = [];
+  // Drawn from a stream of its own, so that adding it changed no other choice of a seed.
+  const habits = new Random(seed, 4);
   for (let i = 0; i < participantCount; i++) {
     const processId = i < processCount ? i : random.int(0, processCount - 1);
     participants.push({
@@ -109,6 +113,7 @@ export function scenarioFor(seed: number): Scenario {
       backend: random.pick(backends),
       sessionTimeoutMs: random.pick(timeouts),
       throwingListener: random.chance(0.1),
+      resignsWhenElected: habits.chance(0.08),
     });
   }
   const maxSessionTimeoutMs = Math.min(20 * tickTimeMs, Math.max(...timeouts));

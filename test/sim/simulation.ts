@@ -226,6 +226,12 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       }
       if (!best || fencingToken > best.token) maxToken.set(spec.election, { token: fencingToken, node });
     });
+    if (spec.resignsWhenElected) {
+      election.on('elected', () => {
+        world.trace(`${id}: resigns from its elected listener`);
+        void as(context, () => election.resign()).catch((error: unknown) => fail('crash', `${id}: resign() rejected: ${(error as Error).message}`));
+      });
+    }
     if (spec.throwingListener) {
       election.on('elected', () => {
         throw new Error('a listener with a bug');
@@ -529,7 +535,12 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     for (let e = 0; e < scenario.elections.length; e++) {
       const running = all().filter(
         ({ participant, incarnation }) =>
-          participant.spec.election === e && usable(participant) && incarnation.stopCalledAt === null && incarnation.backoffUntil < now,
+          participant.spec.election === e &&
+          usable(participant) &&
+          incarnation.stopCalledAt === null &&
+          incarnation.backoffUntil < now &&
+          // One that resigns whenever elected never stays leader: only the others count.
+          !participant.spec.resignsWhenElected,
       );
       const leading = running.some(({ incarnation }) => incarnation.term && !incarnation.term.signal.aborted);
       if (leading || running.length === 0 || foreignCount > 0 || faultsActive.size > 0) leaderSeenAt[e] = now;
