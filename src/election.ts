@@ -307,9 +307,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // awaits it: that must not count as an unhandled rejection (it would end the process).
     joined.catch(() => {});
     try {
+      // Look now, once: on a connected session this joins; on one that is not, the look is
+      // owed and the session's next 'connected' or 'reconnected' makes it.
+      this.requestEvaluation();
       // stop() refuses the join at once, also while the session is still connecting.
       await Promise.race([session.ready(), joined]);
-      this.requestEvaluation();
       // The first join's errors (NoAuth, a path under an ephemeral node) reach the caller.
       await joined;
     } catch (error) {
