@@ -14,7 +14,7 @@ import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 
 describe.each(backends)('faults from outside the schedule on %s', (backend) => {
-  const { defer, proxy, admin, session, silencedSession } = testResources(backend);
+  const { defer, proxy, admin, session, silencedSession, proxiedSession } = testResources(backend);
   const participant = electionFixture(backend);
 
   it('a candidate whose node someone else deleted never leads on its old predecessor watch', async () => {
@@ -89,9 +89,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   });
 
   it('a suspended listener that throws neither keeps the term alive nor starves another election on the session', async () => {
-    const cut = await proxy();
-    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
-    await shared.ready();
+    const { cut, shared } = await proxiedSession();
     participant.expectErrors('LISTENER_FAILED');
     const first = participant(uniquePath('throwing-1'), { session: shared });
     const second = participant(uniquePath('throwing-2'), { session: shared });
@@ -161,9 +159,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
 
   it('stop() during the first create settles start() and leaves no node behind', async () => {
     const path = uniquePath('stop-in-create');
-    const cut = await proxy();
-    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
-    await shared.ready();
+    const { cut, shared } = await proxiedSession();
     const operator = await admin();
     await operator.ensurePath(path);
     const alice = new LeaderElection({ path, session: shared, id: 'alice' });

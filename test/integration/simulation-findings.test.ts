@@ -12,7 +12,7 @@ import { backends, uniquePath } from '../support/zookeeper.js';
 // server. Each test names the seed that found it; each failed on the code before its fix.
 
 describe.each(backends)('found by the simulation, on %s', (backend) => {
-  const { defer, proxy, admin, session, silencedSession } = testResources(backend);
+  const { defer, proxy, admin, session, silencedSession, proxiedSession } = testResources(backend);
   const participant = electionFixture(backend);
 
   it('stop() while start() still waits for its session settles start() without an unhandled rejection (seed 123)', async () => {
@@ -38,9 +38,7 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
 
   it('stop() right after resign() resolves only once the resigned node is gone (seed 1)', async () => {
     const path = uniquePath('resign-then-stop');
-    const cut = await proxy();
-    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
-    await shared.ready();
+    const { cut, shared } = await proxiedSession();
     const alice = participant(path, { id: 'alice', session: shared });
     const elected = nextEvent(alice, 'elected');
     await alice.start();
@@ -154,9 +152,7 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
 
   it('stop() after a join that failed past its create removes the node the create made (seed 5474)', async () => {
     const path = uniquePath('failed-join');
-    const cut = await proxy();
-    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
-    await shared.ready();
+    const { cut, shared } = await proxiedSession();
     const operator = await admin();
     await operator.ensurePath(path);
     const alice = new LeaderElection({ path, session: shared, id: 'alice' });
@@ -209,9 +205,7 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
 
   it("a data change that arrives in the same read as the watch on a new node still leaves the node watched (seed 7088)", async () => {
     const path = uniquePath('same-read-data-change');
-    const cut = await proxy();
-    const shared = session({ connect: cut.connectString, sessionTimeoutMs: 8000 });
-    await shared.ready();
+    const { cut, shared } = await proxiedSession();
     const operator = await admin();
     await operator.ensurePath(path);
     const alice = participant(path, { id: 'alice', session: shared });

@@ -12,6 +12,7 @@ import type {
   Watcher,
   ZkClient,
 } from '../../src/client/types.js';
+import { isOpenAcl, openAcl } from '../../src/client/types.js';
 import type { ZooKeeperErrorCode } from '../../src/errors.js';
 import { digestId } from './zookeeper-model.js';
 import type { Connection, Operation, Result, ToClient, ToServer } from './network.js';
@@ -189,10 +190,8 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
     if (this.createsWithAcl) return this.request<string>({ op: 'create', path, data, mode, acl });
     // The C client's binding creates with the open ACL and narrows it in a second request.
-    const open = [{ scheme: 'world', id: 'anyone', permissions: 31 }];
-    const created = await this.request<string>({ op: 'create', path, data, mode, acl: open });
-    const narrow = !(acl.length === 1 && acl[0]!.scheme === 'world' && acl[0]!.id === 'anyone' && acl[0]!.permissions === 31);
-    if (narrow) await this.setAcl(created, acl);
+    const created = await this.request<string>({ op: 'create', path, data, mode, acl: openAcl });
+    if (!isOpenAcl(acl)) await this.setAcl(created, acl);
     return created;
   }
   async remove(path: string, version: number): Promise<void> {

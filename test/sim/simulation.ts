@@ -1,4 +1,5 @@
 import * as zkLeader from '../../src/index.js';
+import { openAcl } from '../../src/client/types.js';
 import type { LeaderElection, Session } from '../../src/index.js';
 import { describe, scenarioFor, type ParticipantSpec, type PlannedEvent, type Scenario, type Work } from './scenario.js';
 import type { SimClient } from './sim-client.js';
@@ -445,9 +446,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         const path = scenario.elections[action.election]!.path;
         if (!world.model.nodes.has(path)) return;
         disturb();
-        const created = world.model.create(operator, `${path}/lock-`, Buffer.from('other program'), 'persistent-sequential', [
-          { scheme: 'world', id: 'anyone', permissions: 31 },
-        ]);
+        const created = world.model.create(operator, `${path}/lock-`, Buffer.from('other program'), 'persistent-sequential', openAcl);
         foreignCount += 1;
         world.setTimer(worldProcessId, action.forMs, () => {
           foreignCount -= 1;
@@ -574,7 +573,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const event = plan[next];
       const planned = event ? { at: event.at, run: () => (next += 1, carryOut(event)) } : null;
       try {
-        if (!(await world.step(Infinity, planned))) break;
+        if (!(await world.step(planned))) break;
       } catch (error) {
         // Whatever the library throws into a socket handler or a timer would crash a process.
         fail('crash', `a step threw: ${(error as Error)?.stack ?? error}`);

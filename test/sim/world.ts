@@ -6,7 +6,7 @@ import { ZooKeeperError, type ZooKeeperErrorCode } from '../../src/errors.js';
 import { Connection, type InFlight, type Operation, type Result, type ToClient, type ToServer } from './network.js';
 import { Random } from './random.js';
 import { SimClient, type ClientWorld } from './sim-client.js';
-import { ModelError, ZooKeeperModel, type Caller, type ModelNode } from './zookeeper-model.js';
+import { ModelError, ZooKeeperModel, type Caller } from './zookeeper-model.js';
 
 /**
  * The simulated world: one virtual clock, the ZooKeeper model, the network between it and
@@ -74,7 +74,6 @@ export class World implements ClientWorld {
     new ZooKeeperError(code, operation, path, detail);
   /** What a timer runs (the legacy shim keeps the async context of whoever set it). */
   wrapTimer: (callback: () => void) => () => void = (callback) => callback;
-  onNodeChange: ((kind: 'created' | 'deleted' | 'data', node: ModelNode, by: string) => void) | null = null;
 
   constructor(seed: number, traced: boolean) {
     this.scheduling = new Random(seed, 1);
@@ -97,7 +96,6 @@ export class World implements ClientWorld {
         }
         if (kind === 'deleted' && by === 'operator') this.operatorDeleted.set(node.path, this.time);
         this.trace(`zk: ${kind} ${node.path}${kind === 'created' ? ` czxid=${node.czxid}` : ''} by ${by}`);
-        this.onNodeChange?.(kind, node, by);
       },
     });
   }
@@ -189,14 +187,18 @@ export class World implements ClientWorld {
   closeConnection(connection: Connection, why: string): void {
     if (!this.connections.has(connection.id)) return;
     this.trace(`net: ${connection.endpoint.label} connection ${connection.id} closed by the client (${why})`);
-    const unsent = connection.open ? connection.toServer.splice(0) : [];
-    for (const { message } of unsent) {
+    if (connection.open) this.settleOnTheWire(connection, 'as the connection closed');
+    this.forget(connection);
+  }
+
+  /** Requests still on the wire when a connection goes: each reached the server, or not; nobody hears the answer. */
+  private settleOnTheWire(connection: Connection, when: string): void {
+    for (const { message } of connection.toServer.splice(0)) {
       if ((message.kind === 'request' || message.kind === 'close-session') && this.scheduling.chance(0.5)) {
-        this.trace(`net: ${message.kind === 'request' ? `${message.operation.op} ${message.operation.path}` : 'close-session'} reached the server as the connection closed`);
+        this.trace(`net: ${message.kind === 'request' ? `${message.operation.op} ${message.operation.path}` : 'close-session'} reached the server ${when}`);
         this.serve(connection, message, false);
       }
     }
-    this.forget(connection);
   }
 
   /** The server closes (session ended): what it sent before still arrives, then the close. */
@@ -313,12 +315,7 @@ export class World implements ClientWorld {
     for (const connection of [...this.connections.values()]) {
       if (connection.processId !== processId || !connection.open) continue;
       this.trace(`net: connection ${connection.id} of ${connection.endpoint.label} broken`);
-      for (const { message } of connection.toServer.splice(0)) {
-        if ((message.kind === 'request' || message.kind === 'close-session') && this.scheduling.chance(0.5)) {
-          this.trace(`net: ${message.kind === 'request' ? `${message.operation.op} ${message.operation.path}` : 'close-session'} reached the server before the break`);
-          this.serve(connection, message, false);
-        }
-      }
+      this.settleOnTheWire(connection, 'before the break');
       connection.open = false;
       this.model.dropWatches(connection.id);
       const session = connection.sessionId ? this.model.sessions.get(connection.sessionId) : undefined;
@@ -348,10 +345,10 @@ export class World implements ClientWorld {
   }
 
   /**
-   * Runs the earliest thing due, or returns false when nothing is due before `until`.
+   * Runs the earliest thing due, or returns false when nothing is due at all.
    * `planned` is the time of the next planned event and runs it when it is the earliest.
    */
-  async step(until: number, planned: { at: number; run: () => void } | null): Promise<boolean> {
+  async step(planned: { at: number; run: () => void } | null): Promise<boolean> {
     let earliest = Infinity;
     const due: (() => void)[] = [];
     const consider = (at: number, run: () => void) => {
@@ -404,7 +401,7 @@ export class World implements ClientWorld {
       });
     }
     if (planned) consider(Math.max(this.time, planned.at), planned.run);
-    if (earliest > until || due.length === 0) return false;
+    if (due.length === 0) return false;
     this.time = earliest;
     const run = due.length === 1 ? due[0]! : due[Math.floor(this.scheduling.next() * due.length)]!;
     run();

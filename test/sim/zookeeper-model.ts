@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { AclEntry, CreateMode, NodeStat, WatchEventType } from '../../src/client/types.js';
+import { digestAcl } from '../../src/acl.js';
+import { Permission as permission, openAcl, type AclEntry, type CreateMode, type NodeStat, type WatchEventType } from '../../src/client/types.js';
 import type { ZooKeeperErrorCode } from '../../src/errors.js';
 
 /**
@@ -72,18 +72,15 @@ export const tickTimeMs = 100;
 const minSessionTimeoutMs = 2 * tickTimeMs;
 const maxSessionTimeoutMs = 20 * tickTimeMs;
 const noOwner = '0000000000000000';
-const openAcl: readonly AclEntry[] = [{ scheme: 'world', id: 'anyone', permissions: 31 }];
-const permission = { read: 1, write: 2, create: 4, delete: 8, admin: 16 } as const;
 
 /** ZooKeeper prints a sequence with Java's "%010d": zero-padded to ten characters, sign included. */
 export function formatSequence(sequence: number): string {
   return sequence < 0 ? `-${String(-sequence).padStart(9, '0')}` : String(sequence).padStart(10, '0');
 }
 
-/** The digest id ZooKeeper derives from "user:password". */
+/** The digest id ZooKeeper derives from "user:password" (the library's own derivation). */
 export function digestId(credential: string): string {
-  const user = credential.slice(0, credential.indexOf(':'));
-  return `${user}:${createHash('sha1').update(credential).digest('base64')}`;
+  return digestAcl(credential)[0]!.id;
 }
 
 function parentOf(path: string): string {

@@ -36,6 +36,13 @@ export function testResources(backend: BackendName) {
       cleanups.push(() => created.close());
       return created;
     },
+    /** A connected session behind its own proxy (timeout 8 s unless given), for cutting or holding its traffic. */
+    async proxiedSession(options: Partial<SessionOptions> = {}): Promise<{ cut: TcpProxy; shared: Session }> {
+      const cut = await resources.proxy();
+      const shared = resources.session({ connect: cut.connectString, sessionTimeoutMs: 8000, ...options });
+      await shared.ready();
+      return { cut, shared };
+    },
     /**
      * A session behind a proxy that has just gone silent (no RST): resolves once the session
      * is suspended. Heal the proxy before the test ends (README: the native backend).
