@@ -29,15 +29,20 @@ describe.each(backends)('documented behaviours on %s', (backend) => {
     return follows;
   }
 
-  it("onSuspend 'hold' keeps leading through a reconnect and ends on expiry with reason expired", async () => {
+  it("onSuspend 'hold': a server-side expiry ends the term with reason expired, and nothing before it does", async () => {
+    const log = new EventLog();
     const alice = participant(uniquePath('hold-expiry'), { onSuspend: 'hold', sessionTimeoutMs: 4000 });
     const { signal } = await leading(alice);
+    log.record('alice', alice, ['lost', 'expired']);
     const lost = nextEvent(alice, 'lost');
-    const suspended = nextEvent(alice, 'suspended');
     await expireSession(zkConnect(), alice.session.credentials()!);
-    await suspended;
     expect(await lost).toEqual({ reason: 'expired' });
     expect(signal.aborted).toBe(true);
+    // The server may drop the connection first (a suspension, which 'hold' rides out: the
+    // reconnect is tested on its own in failures.test.ts) or answer a heartbeat
+    // SESSION_EXPIRED on a connection it has not closed yet (no suspension at all, seen under
+    // load on the native backend): either way the term ends at the expiry and not before.
+    expect(log.names()).toEqual(['alice:lost', 'alice:expired']);
   });
 
   it("onSuspend 'hold' under a silent partition leads on while suspended, then ends at the local expiry", async () => {
