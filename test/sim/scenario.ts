@@ -37,6 +37,11 @@ export interface ParticipantSpec {
   throwingListener: boolean;
   /** Its `elected` listener hands leadership on at once (`resign()` from inside the listener). */
   resignsWhenElected: boolean;
+  /**
+   * Steps down this many ms after each `reconnected` (a user's reaction to a blip), or never:
+   * a resign() that lands while the evaluation the reconnect started is still in flight.
+   */
+  resignsAfterReconnectMs: number | null;
 }
 
 export type Work = { kind: 'hold' } | { kind: 'return'; afterMs: number } | { kind: 'throw'; afterMs: number };
@@ -114,6 +119,7 @@ export function scenarioFor(seed: number): Scenario {
       sessionTimeoutMs: random.pick(timeouts),
       throwingListener: random.chance(0.1),
       resignsWhenElected: habits.chance(0.08),
+      resignsAfterReconnectMs: habits.chance(0.15) ? habits.int(0, 12) : null,
     });
   }
   const maxSessionTimeoutMs = Math.min(20 * tickTimeMs, Math.max(...timeouts));

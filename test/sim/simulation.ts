@@ -83,6 +83,8 @@ interface Incarnation {
   running: boolean;
   term: Term | null;
   backoffUntil: number;
+  /** The last time this incarnation had a candidate node in the true queue. */
+  queuedAt: number;
 }
 
 class Participant {
@@ -211,6 +213,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       running: false,
       term: null,
       backoffUntil: -Infinity,
+      queuedAt: world.now(),
     };
     election.on('elected', ({ fencingToken, signal }) => {
       terms += 1;
@@ -231,6 +234,16 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       election.on('elected', () => {
         world.trace(`${id}: resigns from its elected listener`);
         void as(context, () => election.resign()).catch((error: unknown) => fail('crash', `${id}: resign() rejected: ${(error as Error).message}`));
+      });
+    }
+    if (spec.resignsAfterReconnectMs !== null) {
+      const delayMs = spec.resignsAfterReconnectMs;
+      election.on('reconnected', () => {
+        world.setTimer(spec.processId, delayMs, () => {
+          if (incarnation.stopCalledAt !== null) return;
+          world.trace(`${id}: resigns ${delayMs} ms after a reconnect`);
+          void as(context, () => election.resign()).catch((error: unknown) => fail('crash', `${id}: resign() rejected: ${(error as Error).message}`));
+        });
       });
     }
     if (spec.throwingListener) {
@@ -547,6 +560,20 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       if (now - since > livenessBoundMs) {
         const states = running.map(({ incarnation }) => `${incarnation.id}: session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}, node ${incarnation.election.nodeName}`);
         fail('liveness', `${scenario.elections[e]!.path} has had no leader for ${now - since} ms of quiet (bound ${livenessBoundMs} ms) with ${running.length} participants running (${states.join('; ')})`);
+      }
+    }
+    // Participation: after a quiet spell every running participant is a candidate again (a
+    // resign, an expiry or an operator's delete that no evaluation followed up strands it
+    // outside the queue, unseen by the leader check while someone else leads).
+    const queuedIds = new Set(scenario.elections.flatMap((election) => world.model.queue(election.path).map((node) => world.nodeIds.get(node.path))));
+    for (const { participant, incarnation } of all()) {
+      if (queuedIds.has(incarnation.id) || incarnation.stopCalledAt !== null || !usable(participant)) {
+        incarnation.queuedAt = now;
+        continue;
+      }
+      const since = Math.max(incarnation.queuedAt, disturbedAt, incarnation.startCalledAt, incarnation.backoffUntil);
+      if (faultsActive.size === 0 && now - since > livenessBoundMs) {
+        fail('liveness', `${incarnation.id} has run without a candidate node for ${now - since} ms of quiet (bound ${livenessBoundMs} ms): session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}`);
       }
     }
     for (const { participant, incarnation } of all()) {
