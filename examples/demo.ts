@@ -3,7 +3,7 @@
  * handover (SIGTERM on the leader) and a crash (kill -9 on the next leader), then a
  * timeline of who led when, how long each handover took, and the fencing tokens.
  */
-import { startZooKeeper } from '../src/testing/index.js';
+import { startZooKeeper } from 'zk-leader/testing';
 import { ExampleProcess, startExample } from './support/processes.js';
 
 const sessionTimeoutMs = 3000;

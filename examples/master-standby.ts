@@ -11,7 +11,7 @@
  */
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LeaderElection, type LeaderInfo } from '../src/index.js';
+import { LeaderElection, type LeaderInfo } from 'zk-leader';
 import { fail, milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: master-standby.ts [--connect host:port] --port N [--path /zk-leader/master]

@@ -7,8 +7,8 @@
  * --expire-self-after forces this process's own session to expire (a second client attaches
  * with the same session id and password, then closes it), every N ms.
  */
-import { LeaderElection } from '../src/index.js';
-import { expireSession } from '../src/testing/index.js';
+import { LeaderElection } from 'zk-leader';
+import { expireSession } from 'zk-leader/testing';
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: session-expiry.ts [--connect host:port] [--path /zk-leader/expiry] [--id name]

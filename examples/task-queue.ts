@@ -17,7 +17,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
-import { LeaderElection, Session, ZooKeeperError } from '../src/index.js';
+import { LeaderElection, Session, ZooKeeperError } from 'zk-leader';
 import { fail, milliseconds, parseExampleArgs } from './support/cli.js';
 
 type TaskStatus = 'queued' | 'assigned' | 'running' | 'ok' | 'failed';

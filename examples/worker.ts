@@ -8,7 +8,7 @@
  * stdout is one JSON event: {"ts":..., "id":..., "event":"started|follower|elected|lost|stopped", ...}
  */
 import { hostname } from 'node:os';
-import { LeaderElection, ZkLeaderError } from '../src/index.js';
+import { LeaderElection, ZkLeaderError } from 'zk-leader';
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { BackendName } from '../../src/index.js';
+import type { BackendName } from 'zk-leader';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

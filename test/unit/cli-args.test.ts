@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { parseCli, type CliRequest } from '../../src/cli/args.js';
+
+const noFile = (path: string): string => {
+  throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: 'ENOENT' });
+};
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}, readFile = noFile): CliRequest => parseCli(argv, env, '1.2.3', readFile);
+const config = (request: CliRequest) => {
+  if (request.kind !== 'run') throw new Error(`expected a run, got ${JSON.stringify(request)}`);
+  return request.config;
+};
+
+describe('the command line', () => {
+  it('--version prints the version, with or without a command', () => {
+    expect(parse(['--version'])).toEqual({ kind: 'print', text: '1.2.3' });
+    expect(parse(['status', '/x', '--version'])).toEqual({ kind: 'print', text: '1.2.3' });
+  });
+
+  it('--help after a command describes that command; alone, all of them', () => {
+    const status = parse(['status', '--help']);
+    expect(status.kind).toBe('print');
+    expect((status as { text: string }).text).toMatch(/^usage: zk-leader status <election path>/);
+    expect((parse(['list', '--help']) as { text: string }).text).toMatch(/^usage: zk-leader list <root>/);
+    expect((parse(['--help']) as { text: string }).text).toMatch(/^usage: zk-leader <command>[\s\S]*watch <path>/);
+  });
+
+  it('takes credentials from ZK_AUTH without a warning', () => {
+    const read = config(parse(['status', '/x'], { ZK_CONNECT: 'h:2181', ZK_AUTH: 'alice:secret' }));
+    expect(read.auth).toBe('alice:secret');
+    expect(read.warnings).toEqual([]);
+  });
+
+  it('takes credentials from the first line of --auth-file, ahead of ZK_AUTH', () => {
+    const files: Record<string, string> = { '/run/secrets/zk': 'bob:hunter2\n' };
+    const read = config(parse(['status', '/x', '--auth-file', '/run/secrets/zk'], { ZK_CONNECT: 'h:2181', ZK_AUTH: 'alice:secret' }, (path) => files[path] ?? noFile(path)));
+    expect(read.auth).toBe('bob:hunter2');
+    expect(read.warnings).toEqual([]);
+  });
+
+  it('keeps --auth but warns that other users can read it', () => {
+    const read = config(parse(['status', '/x', '--connect', 'h:2181', '--auth', 'carol:pw']));
+    expect(read.auth).toBe('carol:pw');
+    expect(read.warnings).toEqual([expect.stringMatching(/--auth puts the password where other users can read it .*use ZK_AUTH or --auth-file/)]);
+  });
+
+  it('refuses bad credentials in one line that says what to do', () => {
+    const env = { ZK_CONNECT: 'h:2181' };
+    expect(parse(['status', '/x', '--auth-file', '/nope'], env)).toEqual({ kind: 'usage-error', message: 'cannot read --auth-file /nope: ENOENT' });
+    expect(parse(['status', '/x', '--auth-file', '/f'], env, () => 'no colon here\n')).toEqual({ kind: 'usage-error', message: "--auth-file /f must hold 'user:password' on its first line" });
+    expect(parse(['status', '/x', '--auth-file', '/f', '--auth', 'a:b'], env)).toEqual({ kind: 'usage-error', message: 'give --auth-file or --auth, not both' });
+    expect(parse(['status', '/x'], { ...env, ZK_AUTH: 'nocolon' })).toEqual({ kind: 'usage-error', message: "ZK_AUTH must be 'user:password'" });
+  });
+
+  it('refuses a missing command, path or server, and an unknown flag', () => {
+    expect(parse([])).toEqual({ kind: 'usage-error', message: 'no command given' });
+    expect(parse(['elect', '/x'])).toEqual({ kind: 'usage-error', message: "unknown command 'elect'" });
+    expect(parse(['status'])).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('status needs a path') });
+    expect(parse(['status', '/x'])).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('set ZK_CONNECT') });
+    expect(parse(['status', '/x', '--colour'])).toMatchObject({ kind: 'usage-error', message: expect.stringContaining("Unknown option '--colour'") });
+  });
+});
