@@ -27,12 +27,14 @@ import {
   toZkLeaderError,
   type LossReason,
 } from './errors.js';
+import { sessionPart, type ElectionHealth } from './health.js';
 import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
 import { joinPath, validatePath } from './paths.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions } from './session.js';
+import { eventStream } from './stream.js';
 import { stopOnSignal } from './signals.js';
 
 export { LeadershipLostError, type LossReason } from './errors.js';
@@ -54,6 +56,16 @@ export interface LeaderElectionEvents {
   stopped: [];
   error: [error: ZkLeaderError];
 }
+
+/**
+ * One change of `changes()`: the events `elected`, `lost`, `follower` and `leader` as a
+ * discriminated union on `type`, with the same fields.
+ */
+export type ElectionChange =
+  | ({ type: 'elected' } & ElectedEvent)
+  | { type: 'lost'; reason: LossReason }
+  | { type: 'follower'; leader: LeaderInfo; position: number }
+  | { type: 'leader'; leader: LeaderInfo | null };
 
 export interface LeaderElectionOptions {
   /** The election's znode; created with its parents if missing. */
@@ -152,6 +164,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** The leader node and position last reported by `follower`. */
   private lastFollowerKey: string | null = null;
   private lastLeaderToken: bigint | null = null;
+  /** The leader as last learned (ourselves while leading), for health(). */
+  private knownLeader: { id: string; node: string } | null = null;
   /**
    * Nodes of our sessions that ended, perhaps only by our own clock: the server drops them
    * when it expires the session; the next session deletes them first, to hand over sooner.
@@ -412,6 +426,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // Gone between the listing and the watch: re-list rather than wait for nothing.
     if (!watched) return this.requestEvaluation();
     // Re-evaluations that change nothing (a repeated trigger) stay quiet.
+    this.knownLeader = { id: leader.id, node: leader.node };
     const followerKey = `${leader.node}:${position}`;
     if (followerKey !== this.lastFollowerKey) {
       this.lastFollowerKey = followerKey;
@@ -485,6 +500,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.session.checkLiveness();
       if (this.term !== term) return;
       term.announced = true;
+      this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
       this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
       this.emit('elected', { fencingToken, signal: term.controller.signal });
       const node = candidacy.node;
@@ -505,6 +521,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.term = null;
     if (term.delayTimer) this.clock.clearTimeout(term.delayTimer);
     term.controller.abort(new LeadershipLostError(reason));
+    if (this.knownLeader?.id === this.id) this.knownLeader = null;
     if (term.announced) {
       this.logger.info({ path: this.path, id: this.id, reason }, 'zk-leader: leadership lost');
       this.emit('lost', { reason });
@@ -523,7 +540,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (!record || (this.lastLeaderToken !== null && record.token <= this.lastLeaderToken)) return;
     this.lastLeaderToken = record.token;
     const leader = await readParticipant(candidacy.scope, this.path, record.node);
-    if (this.candidacy === candidacy && this.state === 'running') this.emit('leader', leader);
+    if (this.candidacy !== candidacy || this.state !== 'running') return;
+    this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
+    this.emit('leader', leader);
   }
 
   /**
@@ -681,6 +700,77 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       const pauseMs = failed ? jittered(this.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (failures - 1))) : 0;
       await this.leaveQueue('resigned', pauseMs);
     }
+  }
+
+  /**
+   * For a readiness probe: `ok` while running on a connected session with a node in the
+   * queue (leading or following); the role, the fencing token while leading, the leader as
+   * last learned, and the session's state and silence. Plain JSON.
+   *
+   * @example
+   * // Kubernetes readinessProbe: httpGet /healthz
+   * app.get('/healthz', (_req, res) => {
+   *   const health = election.health();
+   *   res.status(health.ok ? 200 : 503).json(health);
+   * });
+   */
+  health(): ElectionHealth {
+    const session = this.sessionRef;
+    const node = this.nodeName;
+    const { sessionState, lastHeardMs } = sessionPart(session);
+    const reason =
+      this.state === 'idle'
+        ? 'not started'
+        : this.state !== 'running'
+          ? this.state
+          : sessionState !== 'connected'
+            ? `session ${sessionState ?? 'none'}`
+            : node === null
+              ? 'not in the queue yet'
+              : null;
+    return {
+      ok: reason === null,
+      reason,
+      state: this.state,
+      role: this.isLeader ? 'leader' : node !== null ? 'follower' : 'none',
+      node,
+      fencingToken: this.isLeader ? String(this.term!.fencingToken) : null,
+      leader: this.knownLeader,
+      sessionState,
+      lastHeardMs,
+    };
+  }
+
+  /**
+   * The changes of this participant's view, for `for await`: `elected`, `lost`, `follower`
+   * and `leader` as one union. Starts with the current term when it leads already; ends
+   * after `stop()` (with the `lost` it caused) or when `signal` aborts.
+   *
+   * @example
+   * for await (const change of election.changes({ signal })) {
+   *   if (change.type === 'elected') serve(change.fencingToken, change.signal);
+   *   else if (change.type === 'lost') log.info(`no longer leading: ${change.reason}`);
+   * }
+   */
+  changes(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ElectionChange> {
+    return eventStream<ElectionChange>((push, end) => {
+      if (this.state === 'stopped') {
+        end();
+        return () => {};
+      }
+      if (this.isLeader) push({ type: 'elected', fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
+      const handlers = {
+        elected: (event: ElectedEvent) => push({ type: 'elected', ...event }),
+        lost: (event: { reason: LossReason }) => push({ type: 'lost', ...event }),
+        follower: (event: { leader: LeaderInfo; position: number }) => push({ type: 'follower', ...event }),
+        leader: (leader: LeaderInfo | null) => push({ type: 'leader', leader }),
+        stopped: end,
+      };
+      this.on('elected', handlers.elected).on('lost', handlers.lost).on('follower', handlers.follower).on('leader', handlers.leader).on('stopped', handlers.stopped);
+      return () => {
+        this.off('elected', handlers.elected).off('lost', handlers.lost).off('follower', handlers.follower).off('leader', handlers.leader).off('stopped', handlers.stopped);
+      };
+    }, options.signal);
   }
 
   /**

@@ -1,6 +1,7 @@
 export { LeaderElection, LeadershipLostError } from './election.js';
 export type {
   ElectedEvent,
+  ElectionChange,
   LeaderElectionEvents,
   LeaderElectionOptions,
   LossReason,
@@ -26,3 +27,4 @@ export { LeaderObserver } from './observer.js';
 export type { LeaderObserverEvents, LeaderObserverOptions, ObservedLeader } from './observer.js';
 export { Membership } from './membership.js';
 export type { JoinOptions, Member, MemberHealth, MembershipEvents, MembershipOptions } from './membership.js';
+export type { ElectionHealth, Health, MembershipHealth, ObserverHealth, SessionHealth } from './health.js';

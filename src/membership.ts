@@ -5,6 +5,7 @@ import { openAcl } from './client/types.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
+import { sessionPart, type MembershipHealth } from './health.js';
 import type { Logger } from './logger.js';
 import { joinPath, validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
@@ -159,6 +160,20 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     if (typeof status !== 'string' || status === '') throw new InvalidArgumentError(`status must be a non-empty string: got ${JSON.stringify(status)}`);
     this.own = { ...this.own, status, details, updatedAt: Date.now() };
     await this.writeOwn('update');
+  }
+
+  /**
+   * For a readiness probe: `ok` while it watches a group on a connected session and, once
+   * joined, its own member node is in place. Plain JSON.
+   */
+  health(): MembershipHealth {
+    const { sessionState, lastHeardMs } = sessionPart(this.session);
+    const own = this.own;
+    const joined = own !== null && [...this.known.values()].some((member) => member.id === own.id && member.sessionId === this.session.sessionId);
+    const state = this.closed ? 'closed' : this.path === null ? 'idle' : 'running';
+    const reason =
+      state !== 'running' ? (state === 'idle' ? 'not watching a group yet' : 'closed') : sessionState !== 'connected' ? `session ${sessionState}` : own && !joined ? 'own member node not in place yet' : null;
+    return { ok: reason === null, reason, state, group: this.path, joined, members: this.known.size, sessionState, lastHeardMs };
   }
 
   /** The members, read from ZooKeeper now. */

@@ -2,6 +2,7 @@ import { queueOrder, readParticipant, type CandidateName, type LeaderInfo } from
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
+import { sessionPart, type ObserverHealth } from './health.js';
 import type { Logger } from './logger.js';
 import { validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
@@ -141,6 +142,15 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
       this.on('leader', onLeader);
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** For a readiness probe: `ok` while it follows on a connected session; the leader as last seen. Plain JSON. */
+  health(): ObserverHealth {
+    const { sessionState, lastHeardMs } = sessionPart(this.session);
+    const state = this.closed ? 'closed' : this.started ? 'running' : 'idle';
+    const reason = state !== 'running' ? (state === 'idle' ? 'not started' : 'closed') : sessionState !== 'connected' ? `session ${sessionState}` : null;
+    const leader = this.current ? { id: this.current.id, node: this.current.node, fencingToken: String(this.current.fencingToken) } : null;
+    return { ok: reason === null, reason, state, leader, sessionState, lastHeardMs };
   }
 
   /** Stops following (and closes an own session). */

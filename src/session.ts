@@ -23,6 +23,7 @@ import {
   ZooKeeperError,
   isZooKeeperError,
 } from './errors.js';
+import type { SessionHealth } from './health.js';
 import { Liveness } from './liveness.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ancestorsAndSelf, validatePath } from './paths.js';
@@ -298,6 +299,8 @@ export class Session extends SafeEmitter<SessionEvents> {
   private readonly firstConnect: Promise<void>;
   private settleFirstConnect!: (error?: Error) => void;
   private closing: Promise<void> | null = null;
+  private suspensions = 0;
+  private expiries = 0;
 
   /** Requests sent on behalf of recipes, by operation (heartbeats are counted as 'heartbeat'). */
   readonly requestCounts: Record<string, number> = {};
@@ -384,6 +387,29 @@ export class Session extends SafeEmitter<SessionEvents> {
    */
   checkLiveness(): void {
     this.liveness.checkNow();
+  }
+
+  /**
+   * For a readiness probe: `ok` while connected; the session id, how long since the server
+   * last answered, and how many suspensions and expiries this Session has been through.
+   *
+   * @example
+   * app.get('/healthz', (_req, res) => res.status(session.health().ok ? 200 : 503).json(session.health()));
+   */
+  health(): SessionHealth {
+    const state = this.currentState;
+    const live = state === 'connected' || state === 'suspended';
+    return {
+      ok: state === 'connected',
+      reason: state === 'connected' ? null : `session ${state}`,
+      state,
+      sessionState: state,
+      sessionId: live ? this.sessionId : null,
+      lastHeardMs: live ? Math.round(this.liveness.silentMs) : null,
+      sessionTimeoutMs: this.negotiatedTimeoutMs,
+      suspensions: this.suspensions,
+      expiries: this.expiries,
+    };
   }
 
   /**
@@ -523,6 +549,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     if (this.currentState === 'suspended' && reason === 'disconnected') this.suspendedBy = reason;
     if (this.currentState !== 'connected') return;
     this.suspendedBy = reason;
+    this.suspensions += 1;
     this.setState('suspended');
     this.liveness.suspended();
     if (reason === 'silent') this.client?.dropConnection();
@@ -532,6 +559,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   private expire(reason: ExpiryReason): void {
     if (this.currentState === 'closed' || this.currentState === 'connecting') return;
     const sessionId = this.sessionId;
+    this.expiries += 1;
     this.setState('connecting');
     this.liveness.stop();
     this.currentScope?.end();
