@@ -14,6 +14,7 @@ import {
 } from './candidate.js';
 import type { AclEntry, BackendName, DigestAuth } from './client/types.js';
 import { openAcl } from './client/types.js';
+import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import {
@@ -94,6 +95,11 @@ export interface LeaderElectionOptions {
    * `hold`: leadership ends only when the session is known to be lost.
    */
   onSuspend?: 'release' | 'hold';
+  /**
+   * Backoff for retrying a failed election step, and for an own session's attempts at a new
+   * session: exponential with full jitter. Default `{ initialMs: 200, maxMs: 5000 }`.
+   */
+  retry?: RetryOptions;
   /** Wait this long after winning before `elected`, so an old leader can finish. Default 0. */
   takeoverDelayMs?: number;
   /** Followers emit `leader` on every change: one extra watch (on the election node's data) each. */
@@ -121,7 +127,6 @@ interface Term {
   delayTimer: TimerHandle | null;
 }
 
-const retryDelayMs = 250;
 /** runWhileLeader's pause before queueing again after failed work: doubles per failure, capped. */
 const workBackoff = { firstMs: 500, maxMs: 30_000 } as const;
 
@@ -174,9 +179,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** Foreign sequential children already reported. */
   private readonly reportedForeign = new Set<string>();
   private readonly evaluations = new CoalescingRunner(
-    () => this.evaluate().catch((error: unknown) => this.onEvaluationError(error)),
+    () =>
+      this.evaluate().then(
+        () => this.retries?.reset(),
+        (error: unknown) => this.onEvaluationError(error),
+      ),
     () => this.state === 'running',
   );
+  private readonly retry: Required<RetryOptions>;
+  /** Made in start(), on the session's source of randomness. */
+  private retries: Backoff | null = null;
   private retryTimer: TimerHandle | null = null;
   /** While set, this participant stays out of the queue (runWhileLeader's backoff). */
   private rejoinTimer: TimerHandle | null = null;
@@ -207,6 +219,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       throw new InvalidArgumentError(`takeoverDelayMs must be a number >= 0: got ${JSON.stringify(options.takeoverDelayMs)}`);
     }
     this.trackLeader = options.trackLeader ?? false;
+    this.retry = validateRetry(options.retry);
     this.prefix = validatePrefix(options.prefix ?? '');
     this.signals = options.releaseOnSignals === true ? ['SIGTERM', 'SIGINT'] : options.releaseOnSignals || [];
     const shared = sharedSession(options);
@@ -221,6 +234,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         ...(options.backend !== undefined ? { backend: options.backend } : {}),
         ...(options.auth !== undefined ? { auth: options.auth } : {}),
         ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+        retry: this.retry,
         logger: this.logger,
       };
       // Validate now, so a bad connect string fails at construction; connect in start().
@@ -356,12 +370,14 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     this.logger.error({ err: wrapped, path: this.path }, 'zk-leader: election step failed');
     // NoAuth and bad ACLs will not heal by retrying fast; other errors get a short pause.
-    this.retrySoon(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL') ? 5000 : retryDelayMs);
+    this.retrySoon(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL'));
     this.emit('error', wrapped);
   }
 
-  private retrySoon(delayMs = retryDelayMs): void {
+  private retrySoon(slow = false): void {
     if (this.retryTimer) return;
+    this.retries ??= new Backoff(this.retry, this.session.runtime.random);
+    const delayMs = slow ? this.retries.slow() : this.retries.next();
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = null;
       this.requestEvaluation();

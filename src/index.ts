@@ -28,3 +28,4 @@ export type { LeaderObserverEvents, LeaderObserverOptions, ObservedLeader } from
 export { Membership } from './membership.js';
 export type { JoinOptions, Member, MemberHealth, MembershipEvents, MembershipOptions } from './membership.js';
 export type { ElectionHealth, Health, MembershipHealth, ObserverHealth, SessionHealth } from './health.js';
+export type { RetryOptions } from './backoff.js';

@@ -23,6 +23,7 @@ import {
   ZooKeeperError,
   isZooKeeperError,
 } from './errors.js';
+import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
 import { Liveness } from './liveness.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -66,6 +67,11 @@ export interface SessionOptions {
   backend?: BackendName;
   /** Digest credentials sent on every connection, e.g. `{ scheme: 'digest', credential: 'user:secret' }`. */
   auth?: DigestAuth | DigestAuth[];
+  /**
+   * Backoff between attempts at a new session after an expiry or a failed connect:
+   * exponential with full jitter. Default `{ initialMs: 200, maxMs: 5000 }`.
+   */
+  retry?: RetryOptions;
   logger?: Logger;
   /**
    * Time, randomness and the client library, for tests and simulations. Default: Node's
@@ -76,7 +82,6 @@ export interface SessionOptions {
 }
 
 const defaultSessionTimeoutMs = 10_000;
-const maxBackoffMs = 5_000;
 
 function validateConnect(connect: unknown): string {
   if (typeof connect !== 'string' || connect.trim() === '') {
@@ -295,7 +300,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   private negotiatedTimeoutMs: number;
   private connectTimer: TimerHandle | null = null;
   private backoffTimer: TimerHandle | null = null;
-  private failedAttempts = 0;
+  private readonly backoff: Backoff;
   private readonly firstConnect: Promise<void>;
   private settleFirstConnect!: (error?: Error) => void;
   private closing: Promise<void> | null = null;
@@ -306,7 +311,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   readonly requestCounts: Record<string, number> = {};
 
   /** Checks session options without connecting; throws InvalidArgumentError. */
-  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime'>> & { auth: DigestAuth[] } {
+  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions> } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
     const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
@@ -321,6 +326,7 @@ export class Session extends SafeEmitter<SessionEvents> {
       connectTimeoutMs: validatePositive(options.connectTimeoutMs, 'connectTimeoutMs', 15_000),
       backend,
       auth,
+      retry: validateRetry(options.retry),
     };
   }
 
@@ -335,6 +341,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.backend = valid.backend;
     this.auth = valid.auth;
     this.runtime = runtimeWith(options.runtime);
+    this.backoff = new Backoff(valid.retry, this.runtime.random);
     this.liveness = new Liveness(this.runtime.clock, {
       heartbeat: () => this.heartbeat(),
       suspend: (silentMs) => {
@@ -538,7 +545,7 @@ export class Session extends SafeEmitter<SessionEvents> {
       if (previous === 'suspended') this.emit('reconnected', { sessionId: id });
       return;
     }
-    this.failedAttempts = 0;
+    this.backoff.reset();
     this.currentScope?.end();
     this.currentScope = new SessionScope(this, this.generation + 1, id);
     this.settleFirstConnect();
@@ -575,8 +582,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   }
 
   private scheduleNewClient(): void {
-    const delayMs = this.failedAttempts === 0 ? 0 : Math.min(maxBackoffMs, 100 * 2 ** this.failedAttempts);
-    this.failedAttempts += 1;
+    const delayMs = this.backoff.next();
     this.clearTimer('backoffTimer');
     this.backoffTimer = this.setTimer(() => {
       this.backoffTimer = null;

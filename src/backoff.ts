@@ -1,0 +1,63 @@
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * How fast to retry: the first pause is drawn from [0, initialMs), each further one from a
+ * range twice as wide, never wider than [0, maxMs).
+ */
+export interface RetryOptions {
+  /** Upper bound of the first pause. Default 200 ms. */
+  initialMs?: number;
+  /** Upper bound of every pause. Default 5 000 ms. */
+  maxMs?: number;
+}
+
+export const defaultRetry: Required<RetryOptions> = { initialMs: 200, maxMs: 5_000 };
+
+/** Checks a `retry` option; throws INVALID_ARGUMENT naming the bad field. */
+export function validateRetry(retry: RetryOptions | undefined, option = 'retry'): Required<RetryOptions> {
+  if (retry === undefined) return defaultRetry;
+  if (!retry || typeof retry !== 'object') throw new InvalidArgumentError(`${option} must be { initialMs, maxMs }: got ${JSON.stringify(retry)}`);
+  const initialMs = retry.initialMs ?? defaultRetry.initialMs;
+  const maxMs = retry.maxMs ?? Math.max(defaultRetry.maxMs, initialMs);
+  for (const [name, value] of [
+    ['initialMs', initialMs],
+    ['maxMs', maxMs],
+  ] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new InvalidArgumentError(`${option}.${name} must be a number of milliseconds >= 0: got ${JSON.stringify(value)}`);
+    }
+  }
+  if (maxMs < initialMs) throw new InvalidArgumentError(`${option}.maxMs (${maxMs}) must be at least ${option}.initialMs (${initialMs})`);
+  return { initialMs, maxMs };
+}
+
+/**
+ * Exponential backoff with full jitter (AWS's "Exponential Backoff and Jitter"): a thousand
+ * clients that failed together come back spread over the whole window instead of in
+ * lockstep, so a recovering ensemble is not hit by all of them at once.
+ */
+export class Backoff {
+  private failures = 0;
+
+  constructor(
+    private readonly retry: Required<RetryOptions>,
+    private readonly random: () => number,
+  ) {}
+
+  /** The pause before the next attempt; each call widens the window until `reset()`. */
+  next(): number {
+    const ceilingMs = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** this.failures);
+    this.failures = Math.min(this.failures + 1, 30);
+    return Math.floor(this.random() * ceilingMs);
+  }
+
+  /** A pause from the upper half of the widest window, for failures that will not heal fast (a refused ACL). */
+  slow(): number {
+    return Math.floor(this.retry.maxMs * (0.5 + this.random() * 0.5));
+  }
+
+  /** After a success: the next failure starts from the first window again. */
+  reset(): void {
+    this.failures = 0;
+  }
+}

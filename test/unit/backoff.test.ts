@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { Backoff, validateRetry } from '../../src/backoff.js';
+import { LeaderElection } from '../../src/election.js';
+import { Session } from '../../src/session.js';
+
+/** A small deterministic source of uniform numbers (mulberry32), so the spread is checked exactly. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('retry backoff', () => {
+  it('spreads a thousand clients that fail together over the whole first window', () => {
+    const random = seeded(7);
+    const firstPauses = Array.from({ length: 1000 }, () => new Backoff({ initialMs: 1000, maxMs: 5000 }, random).next());
+    // Ten 100 ms buckets: without jitter all thousand would land in one.
+    const buckets = Array.from({ length: 10 }, (_, i) => firstPauses.filter((ms) => ms >= i * 100 && ms < (i + 1) * 100).length);
+    expect(Math.min(...buckets)).toBeGreaterThan(60);
+    expect(Math.max(...buckets)).toBeLessThan(140);
+    expect(Math.max(...firstPauses)).toBeLessThan(1000);
+  });
+
+  it('doubles the window per failure up to maxMs, and starts over after reset()', () => {
+    const backoff = new Backoff({ initialMs: 100, maxMs: 1000 }, () => 0.999999);
+    expect([1, 2, 3, 4, 5, 6].map(() => backoff.next())).toEqual([99, 199, 399, 799, 999, 999]);
+    backoff.reset();
+    expect(backoff.next()).toBe(99);
+    expect(new Backoff({ initialMs: 100, maxMs: 1000 }, () => 0).slow()).toBe(500);
+  });
+
+  it('refuses a bad retry option in one line that names the field', () => {
+    expect(validateRetry(undefined)).toEqual({ initialMs: 200, maxMs: 5000 });
+    expect(validateRetry({ initialMs: 10_000 })).toEqual({ initialMs: 10_000, maxMs: 10_000 });
+    expect(() => validateRetry({ initialMs: -1 })).toThrow('retry.initialMs must be a number of milliseconds >= 0: got -1');
+    expect(() => validateRetry({ initialMs: 500, maxMs: 100 })).toThrow('retry.maxMs (100) must be at least retry.initialMs (500)');
+    expect(() => new Session({ connect: '127.0.0.1:1', retry: { maxMs: Number.NaN } })).toThrow(/retry.maxMs must be a number/);
+    expect(() => new LeaderElection({ connect: '127.0.0.1:1', path: '/x', retry: 'fast' as never })).toThrow("retry must be { initialMs, maxMs }: got \"fast\"");
+  });
+});
