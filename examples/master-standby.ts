@@ -7,11 +7,14 @@
  *
  * GET / answers "master <id>" (200) on the master and "standby, master is <id>" (503) on a
  * standby. The master's in-flight work (a job that takes a few seconds) stops through the
- * leadership AbortSignal the moment mastership ends.
+ * leadership AbortSignal the moment mastership ends. GET /healthz is a readiness probe
+ * (election.health(), 200 or 503) and GET /metrics serves Prometheus metrics (prom-client).
  */
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LeaderElection, type LeaderInfo } from 'zk-leader';
+import { registerMetrics } from 'zk-leader/metrics';
 import { fail, milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: master-standby.ts [--connect host:port] --port N [--path /zk-leader/master]
@@ -62,8 +65,21 @@ election.on('stopped', () => {
   process.exit(0);
 });
 
+const registry = new Registry();
+registry.setDefaultLabels({ instance: id });
+collectDefaultMetrics({ register: registry });
+registerMetrics({ registry });
+
 const server = createServer((request, response) => {
-  if (election.isLeader) {
+  if (request.url === '/healthz') {
+    const health = election.health();
+    response.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(health)}\n`);
+  } else if (request.url === '/metrics') {
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: Error) => response.writeHead(500).end(error.message),
+    );
+  } else if (election.isLeader) {
     response.writeHead(200, { 'content-type': 'text/plain' }).end(`master ${id}\n`);
   } else {
     response.writeHead(503, { 'content-type': 'text/plain' }).end(`standby, master is ${currentMaster?.id ?? 'unknown'}\n`);

@@ -29,6 +29,7 @@ import {
   type LossReason,
 } from './errors.js';
 import { sessionPart, type ElectionHealth } from './health.js';
+import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
 import { joinPath, validatePath } from './paths.js';
@@ -124,6 +125,8 @@ interface Term {
   fencingToken: bigint;
   controller: AbortController;
   announced: boolean;
+  /** When `elected` was emitted (the clock's ms), for metrics. */
+  announcedAt: number;
   delayTimer: TimerHandle | null;
 }
 
@@ -171,6 +174,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private lastLeaderToken: bigint | null = null;
   /** The leader as last learned (ourselves while leading), for health(). */
   private knownLeader: { id: string; node: string } | null = null;
+  /** Since when this participant has waited to lead (start, or its last term's end), for metrics. */
+  private waitingSince = 0;
   /**
    * Nodes of our sessions that ended, perhaps only by our own clock: the server drops them
    * when it expires the session; the next session deletes them first, to hand over sooner.
@@ -326,6 +331,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     this.state = 'running';
     this.sessionRef = session;
+    this.waitingSince = this.clock.now();
     this.unsubscribe = this.subscribeToSession(session);
     for (const signal of this.signals) this.signalReleases.push(stopOnSignal(signal, this));
     const joined = new Promise<void>((resolve, reject) => {
@@ -506,7 +512,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private grant(candidacy: Candidacy): void {
     if (this.term || this.candidacy !== candidacy || !candidacy.held) return;
     const fencingToken = candidacy.node!.fencingToken;
-    const term: Term = { candidacy, fencingToken, controller: new AbortController(), announced: false, delayTimer: null };
+    const term: Term = { candidacy, fencingToken, controller: new AbortController(), announced: false, announcedAt: 0, delayTimer: null };
     this.lastFollowerKey = null;
     this.term = term;
     const announce = () => {
@@ -516,6 +522,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.session.checkLiveness();
       if (this.term !== term) return;
       term.announced = true;
+      term.announcedAt = this.clock.now();
+      publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'elected', waitedMs: term.announcedAt - this.waitingSince }));
       this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
       this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
       this.emit('elected', { fencingToken, signal: term.controller.signal });
@@ -538,7 +546,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (term.delayTimer) this.clock.clearTimeout(term.delayTimer);
     term.controller.abort(new LeadershipLostError(reason));
     if (this.knownLeader?.id === this.id) this.knownLeader = null;
+    this.waitingSince = this.clock.now();
     if (term.announced) {
+      publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'lost', reason, heldMs: this.waitingSince - term.announcedAt }));
       this.logger.info({ path: this.path, id: this.id, reason }, 'zk-leader: leadership lost');
       this.emit('lost', { reason });
     }
@@ -558,6 +568,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const leader = await readParticipant(candidacy.scope, this.path, record.node);
     if (this.candidacy !== candidacy || this.state !== 'running') return;
     this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
+    publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', leader);
   }
 

@@ -3,6 +3,7 @@ import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type ObserverHealth } from './health.js';
+import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
 import { validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
@@ -110,6 +111,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     }
     if (this.closed || leader?.node === this.current?.node) return;
     this.current = leader ? { ...leader, since: Date.now() } : null;
+    publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', this.current);
   }
 

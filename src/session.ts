@@ -25,6 +25,7 @@ import {
 } from './errors.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
+import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
 import { Liveness } from './liveness.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ancestorsAndSelf, validatePath } from './paths.js';
@@ -472,6 +473,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   private setState(next: SessionState): void {
     this.logger.debug({ from: this.currentState, to: next, sessionId: this.sessionId }, 'zk-leader session state');
     this.currentState = next;
+    publish(sessionChannel, (): SessionMessage => ({ session: this, state: next }));
   }
 
   private setTimer(callback: () => void, delayMs: number): TimerHandle {
@@ -560,6 +562,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.setState('suspended');
     this.liveness.suspended();
     if (reason === 'silent') this.client?.dropConnection();
+    publish(sessionChannel, (): SessionMessage => ({ session: this, state: 'suspended', event: 'suspended', reason }));
     this.emit('suspended', { reason });
   }
 
@@ -572,6 +575,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.currentScope?.end();
     this.retireClient();
     this.scheduleNewClient();
+    publish(sessionChannel, (): SessionMessage => ({ session: this, state: 'connecting', event: 'expired', reason }));
     this.emit('expired', { sessionId, reason });
   }
 
@@ -596,8 +600,14 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.count('heartbeat');
     const sentAt = this.runtime.clock.now();
     client.exists('/').then(
-      () => this.heard(client, sentAt),
-      (error: unknown) => this.onRequestFailed(client, error, sentAt),
+      () => {
+        this.finished('heartbeat', sentAt, null);
+        this.heard(client, sentAt);
+      },
+      (error: unknown) => {
+        this.finished('heartbeat', sentAt, error);
+        this.onRequestFailed(client, error, sentAt);
+      },
     );
   }
 
@@ -619,6 +629,15 @@ export class Session extends SafeEmitter<SessionEvents> {
       this.setState('connected');
       this.emit('reconnected', { sessionId: this.sessionId });
     }
+  }
+
+  /** Reports a finished request to whoever listens (zk-leader/metrics); nothing when nobody does. */
+  private finished(operation: string, sentAt: number, error: unknown): void {
+    publish(requestChannel, (): RequestMessage => ({
+      operation,
+      durationMs: this.runtime.clock.now() - sentAt,
+      outcome: error === null ? 'ok' : ((error as { code?: string })?.code ?? 'error'),
+    }));
   }
 
   private count(operation: string): void {
@@ -650,11 +669,13 @@ export class Session extends SafeEmitter<SessionEvents> {
     const sentAt = this.runtime.clock.now();
     try {
       const result = await run(client);
+      this.finished(operation, sentAt, null);
       this.heard(client, sentAt);
       // A reply that arrives after its session ended speaks of a session nobody may act for.
       if (!scope.alive) throw scopeEnded(operation, path);
       return result;
     } catch (error) {
+      this.finished(operation, sentAt, error);
       this.onRequestFailed(client, error, sentAt);
       if (!scope.alive && !isZooKeeperError(error, 'SESSION_EXPIRED')) throw scopeEnded(operation, path);
       throw error;

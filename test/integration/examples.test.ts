@@ -88,6 +88,12 @@ describe.each(backends)('the examples on %s, run as programs', (backend) => {
     const answer = await fetch(`http://127.0.0.1:${portB}/`);
     expect(answer.status).toBe(503);
     expect(await answer.text()).toBe('standby, master is alpha\n');
+    const health = await fetch(`http://127.0.0.1:${portA}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, role: 'leader', leader: { id: 'alpha' } });
+    const scrape = await fetch(`http://127.0.0.1:${portA}/metrics`);
+    expect(scrape.headers.get('content-type')).toContain('text/plain');
+    expect(await scrape.text()).toMatch(new RegExp(`zk_leader_is_leader\\{path="${path}",instance="alpha"\\} 1`));
 
     master.signal('SIGTERM');
     await master.waitForLine((line) => line.includes('interrupted: mastership ended'));

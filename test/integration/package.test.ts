@@ -75,6 +75,16 @@ describe('the packed package, installed into a project of its own', () => {
     expect(required, required.stderr).toMatchObject({ code: 0, stdout: 'function function true\n' });
   });
 
+  it('zk-leader/metrics says what to install without prom-client, and works with it', async () => {
+    const script = "import { registerMetrics } from 'zk-leader/metrics'; const { Registry } = await import('prom-client').catch(() => ({ Registry: class { registerMetric() {} } })); try { registerMetrics({ registry: new Registry() }); console.log('registered'); } catch (error) { console.log(error.code, error.message); }";
+    const without = await inProject(project, process.execPath, ['--input-type=module', '-e', script]);
+    expect(without).toMatchObject({ code: 0, stdout: "BACKEND_NOT_INSTALLED zk-leader/metrics needs prom-client: run 'npm install prom-client'\n" });
+    const installed = await inProject(project, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', 'prom-client@15']);
+    expect(installed.code, installed.stderr).toBe(0);
+    const withIt = await inProject(project, process.execPath, ['--input-type=module', '-e', script]);
+    expect(withIt).toMatchObject({ code: 0, stdout: 'registered\n' });
+  });
+
   it('its types resolve under moduleResolution node16, nodenext and bundler', async () => {
     writeFileSync(
       join(project, 'esm.mts'),
