@@ -1,5 +1,5 @@
 import { candidateNameStem } from './candidate.js';
-import type { AclEntry, NodeStat, WatchEvent, Watcher } from './client/types.js';
+import type { AclEntry, NodeData, WatchEvent, Watcher } from './client/types.js';
 import { isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
 import type { SessionScope } from './session.js';
@@ -191,7 +191,7 @@ export class Candidacy {
    * one replaces the previous). Null when the node does not exist (no watch is left then).
    * The watch calls `onEvent` only while the candidacy lives.
    */
-  async watch(path: string, onEvent: (event: WatchEvent) => void): Promise<{ data: Buffer; stat: NodeStat } | null> {
+  async watch(path: string, onEvent: (event: WatchEvent) => void): Promise<NodeData | null> {
     if (this.status === 'gone') return null;
     const previous = this.watchers.get(path);
     if (previous) this.scope.cancelWatch(previous);

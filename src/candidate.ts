@@ -1,4 +1,4 @@
-import type { NodeStat, Watcher } from './client/types.js';
+import type { NodeData, Watcher } from './client/types.js';
 import { InvalidArgumentError, isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
 
@@ -152,24 +152,29 @@ export function decodePayload(bytes: Buffer, fallbackId: string): CandidatePaylo
 
 /** A participant of an election, as read from ZooKeeper. */
 export interface Participant {
+  /** The participant's id (the `id` option), or the node name for data another program wrote. */
   id: string;
+  /** The JSON it published (the `data` option), raw text for foreign data, or null. */
   data: unknown;
   /** The znode name, e.g. "5f0c...-n_0000000007". */
   node: string;
+  /** The node's sequence number: its place in the queue. */
   sequence: number;
   /** The owning session, 16 hex digits. */
   sessionId: string;
   /** The czxid of the participant's znode: its fencing token while it leads. */
   fencingToken: bigint;
+  /** When the node was created (the server's clock, ms since the epoch). */
   createdAtMs: number;
 }
 
+/** The participant that leads: the head of the queue. */
 export type LeaderInfo = Participant;
 
 /** What reading the queue needs: a Session or one of its scopes. */
 export interface QueueReader {
   getChildren(path: string, watcher?: Watcher): Promise<string[]>;
-  getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }>;
+  getData(path: string, watcher?: Watcher): Promise<NodeData>;
 }
 
 /** The queue under an election path; empty when the path does not exist. */

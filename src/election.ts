@@ -41,21 +41,50 @@ import { stopOnSignal } from './signals.js';
 
 export { LeadershipLostError, type LossReason } from './errors.js';
 
+/** A leadership term: what `elected` carries and `waitForLeadership()` resolves with. */
 export interface ElectedEvent {
+  /**
+   * The term's fencing token (the leader znode's czxid): strictly greater than every earlier
+   * term's. Pass it to what the leader writes, so a store can refuse a deposed leader.
+   */
   fencingToken: bigint;
   /** Aborts the moment this leadership term ends, for any reason. */
   signal: AbortSignal;
 }
 
+/** A follower's place: what `follower` carries. */
+export interface FollowerEvent {
+  /** The participant at the head of the queue. */
+  leader: LeaderInfo;
+  /** This participant's place behind it: 1 is next in line. */
+  position: number;
+}
+
+/** Why a term ended: what `lost` carries. */
+export interface LostEvent {
+  /** `stopped`, `resigned`, `suspended`, `expired`, `node-deleted`, `superseded`, ... */
+  reason: LossReason;
+}
+
+/** The events of a LeaderElection and their payloads. */
 export interface LeaderElectionEvents {
+  /** This participant leads: a new term, with its fencing token and AbortSignal. */
   elected: [event: ElectedEvent];
-  lost: [event: { reason: LossReason }];
-  follower: [event: { leader: LeaderInfo; position: number }];
+  /** The term ended (after `elected`), with the reason. */
+  lost: [event: LostEvent];
+  /** This participant follows; emitted when the leader or its position changes. */
+  follower: [event: FollowerEvent];
+  /** With `trackLeader`: the leader changed (null while nobody leads). */
   leader: [leader: LeaderInfo | null];
+  /** The connection dropped or went silent; under `onSuspend: 'release'` the term ended. */
   suspended: [];
+  /** The same session is back after a suspension. */
   reconnected: [];
+  /** The ZooKeeper session was lost; the election rejoins on a new one by itself. */
   expired: [];
+  /** `stop()` finished (or a shared session was closed): the election is done. */
   stopped: [];
+  /** Something went wrong that the election carries on through (a listener threw, a step failed). */
   error: [error: ZkLeaderError];
 }
 
@@ -64,11 +93,26 @@ export interface LeaderElectionEvents {
  * discriminated union on `type`, with the same fields.
  */
 export type ElectionChange =
-  | ({ type: 'elected' } & ElectedEvent)
-  | { type: 'lost'; reason: LossReason }
-  | { type: 'follower'; leader: LeaderInfo; position: number }
-  | { type: 'leader'; leader: LeaderInfo | null };
+  | ({
+      /** This participant leads: a new term. */
+      type: 'elected';
+    } & ElectedEvent)
+  | ({
+      /** The term ended. */
+      type: 'lost';
+    } & LostEvent)
+  | ({
+      /** This participant follows; the leader or its position changed. */
+      type: 'follower';
+    } & FollowerEvent)
+  | {
+      /** With `trackLeader`: the leader changed. */
+      type: 'leader';
+      /** The new leader, or null while nobody leads. */
+      leader: LeaderInfo | null;
+    };
 
+/** Options of `new LeaderElection()`: `path`, and `connect` or `session`; the rest is optional. */
 export interface LeaderElectionOptions {
   /** The election's znode; created with its parents if missing. */
   path: string;
@@ -109,6 +153,7 @@ export interface LeaderElectionOptions {
   releaseOnSignals?: boolean | NodeJS.Signals[];
   /** Prefix of this participant's znode name (letters, digits, '_', '.'). Default ''. */
   prefix?: string;
+  /** Where the election logs (pino-compatible: debug/info/warn/error). Default: silent. */
   logger?: Logger;
   /**
    * For an own session: time, randomness and the client library, for simulations.
@@ -656,6 +701,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     return this.stopping;
   }
 
+  /** `await using election = new LeaderElection(...)`: stops it when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
@@ -700,6 +746,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * before volunteering again: 0.5 s after the first failure, doubling to 30 s, with jitter,
    * back to 0.5 s after work that returns normally. Starts the election if needed; resolves
    * when the election has stopped.
+   * @throws what `start()` throws (CONNECT_TIMEOUT, NO_AUTH, ...); LEADER_WORK_FAILED is emitted, not thrown.
+   * @example
+   * await election.runWhileLeader(async (signal, { fencingToken }) => {
+   *   while (!signal.aborted) await scheduleDueJobs({ fencingToken, signal });
+   * });
    */
   async runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void): Promise<void> {
     if (this.state === 'idle') await this.start();
@@ -788,8 +839,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       if (this.isLeader) push({ type: 'elected', fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
       const handlers = {
         elected: (event: ElectedEvent) => push({ type: 'elected', ...event }),
-        lost: (event: { reason: LossReason }) => push({ type: 'lost', ...event }),
-        follower: (event: { leader: LeaderInfo; position: number }) => push({ type: 'follower', ...event }),
+        lost: (event: LostEvent) => push({ type: 'lost', ...event }),
+        follower: (event: FollowerEvent) => push({ type: 'follower', ...event }),
         leader: (leader: LeaderInfo | null) => push({ type: 'leader', leader }),
         stopped: end,
       };

@@ -37,6 +37,7 @@ export type ZkLeaderErrorCode =
 
 /** Every error zk-leader throws or emits; `code` is stable across versions, match on it. */
 export class ZkLeaderError extends Error {
+  /** What went wrong, as a stable code (`INVALID_ARGUMENT`, `CONNECT_TIMEOUT`, `NO_AUTH`, ...). */
   readonly code: ZkLeaderErrorCode;
   constructor(code: ZkLeaderErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -62,7 +63,9 @@ export class InvalidStateError extends ZkLeaderError {
 /** No ZooKeeper server answered within the connect timeout. */
 export class ConnectTimeoutError extends ZkLeaderError {
   constructor(
+    /** The servers that did not answer. */
     readonly connectString: string,
+    /** How long it waited. */
     readonly timeoutMs: number,
   ) {
     super(
@@ -103,7 +106,10 @@ export type LossReason =
 
 /** The reason a leadership signal aborts with. */
 export class LeadershipLostError extends ZkLeaderError {
-  constructor(readonly reason: LossReason) {
+  constructor(
+    /** Why the term ended. */
+    readonly reason: LossReason,
+  ) {
     super('LEADERSHIP_LOST', `leadership ended: ${reason}`);
   }
 }
@@ -119,10 +125,13 @@ const advice: Partial<Record<ZooKeeperErrorCode, string>> = {
 
 /** ZooKeeper answered an operation with an error. */
 export class ZooKeeperError extends ZkLeaderError {
+  /** ZooKeeper's error, by name: `NO_NODE`, `NODE_EXISTS`, `NO_AUTH`, `CONNECTION_LOSS`, ... */
   declare readonly code: ZooKeeperErrorCode;
   constructor(
     code: ZooKeeperErrorCode,
+    /** The operation that failed: `create`, `getData`, ... */
     readonly operation: string,
+    /** The node it was about, if any. */
     readonly path: string | undefined,
     detail?: string,
   ) {

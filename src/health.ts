@@ -17,6 +17,7 @@ export interface Health {
 
 /** `Session.health()`. */
 export interface SessionHealth extends Health {
+  /** The session's state (the same as `sessionState`). */
   state: SessionState;
   /** The session id (16 hex digits), or null while there is none. */
   sessionId: string | null;
@@ -30,6 +31,7 @@ export interface SessionHealth extends Health {
 
 /** `LeaderElection.health()`. */
 export interface ElectionHealth extends Health {
+  /** `idle` before `start()`, `running`, `stopping`, `stopped`. */
   state: 'idle' | 'running' | 'stopping' | 'stopped';
   /** `leader` while it leads, `follower` while it has a node in the queue, else `none`. */
   role: 'leader' | 'follower' | 'none';
@@ -38,18 +40,32 @@ export interface ElectionHealth extends Health {
   /** The current term's fencing token as a decimal string, while leading. */
   fencingToken: string | null;
   /** The leader as this participant last learned it (itself while leading), or null. */
-  leader: { id: string; node: string } | null;
+  leader: {
+    /** The leader's id. */
+    id: string;
+    /** Its znode name. */
+    node: string;
+  } | null;
 }
 
 /** `LeaderObserver.health()`. */
 export interface ObserverHealth extends Health {
+  /** `idle` before `start()`, `running`, `closed`. */
   state: 'idle' | 'running' | 'closed';
   /** The leader as last seen, or null while nobody leads. */
-  leader: { id: string; node: string; fencingToken: string } | null;
+  leader: {
+    /** The leader's id. */
+    id: string;
+    /** Its znode name. */
+    node: string;
+    /** Its fencing token, as a decimal string. */
+    fencingToken: string;
+  } | null;
 }
 
 /** `Membership.health()`. */
 export interface MembershipHealth extends Health {
+  /** `idle` before `join()`/`watch()`, `running`, `closed`. */
   state: 'idle' | 'running' | 'closed';
   /** The group this member joined or watches, or null. */
   group: string | null;

@@ -12,8 +12,11 @@ import { sessionFrom, type Session, type SessionSource } from './session.js';
 
 /** What a member publishes about its own health. */
 export interface MemberHealth {
+  /** The member's process id. */
   pid: number;
+  /** `process.memoryUsage().heapUsed`. */
   heapUsedBytes: number;
+  /** How long the member's process has run. */
   uptimeSeconds: number;
   /** One-minute load average of the member's machine. */
   load: number;
@@ -21,37 +24,55 @@ export interface MemberHealth {
 
 /** A group member as read from ZooKeeper. */
 export interface Member {
+  /** The member's id (unique in the group). */
   id: string;
+  /** What it published when joining (JSON), or null. */
   data: unknown;
   /** Free text such as 'starting', 'ok', 'warning', 'error'. */
   status: string;
+  /** Details of the status (JSON), if any. */
   details?: unknown;
+  /** Its process's health, when it reports (`reportEveryMs`). */
   health?: MemberHealth;
   /** When the member last wrote its record (ms since the epoch). */
   updatedAt: number;
+  /** The member's session, 16 hex digits. */
   sessionId: string;
+  /** When its node was created (the server's clock, ms since the epoch). */
   joinedAt: number;
 }
 
+/** The events of a Membership and their payloads. */
 export interface MembershipEvents {
+  /** A member appeared. */
   joined: [member: Member];
+  /** A member left (its node is gone: stopped, or its session ended). */
   left: [member: Member];
+  /** A member wrote a new status, details or health. */
   updated: [member: Member];
   /** The whole group, after every change. */
   members: [members: Member[]];
+  /** A read or write failed; the membership carries on and retries. */
   error: [error: ZkLeaderError];
 }
 
+/** Options of `new Membership()`: `connect` or `session`, and what to publish. */
 export type MembershipOptions = {
   /** Publish pid, heap, uptime and load this often; 0 (default) publishes none. */
   reportEveryMs?: number;
+  /** ACL of the group node and member nodes. Default open. */
   acl?: readonly AclEntry[];
 } & SessionSource;
 
+/** What `join()` publishes. */
 export interface JoinOptions {
+  /** This member's id, unique in the group. */
   id: string;
+  /** JSON published with the membership, e.g. an address. */
   data?: unknown;
+  /** The first status. Default 'starting'. */
   status?: string;
+  /** Details of the status (JSON). */
   details?: unknown;
 }
 
@@ -88,6 +109,7 @@ function sameMember(a: Member, b: Member): boolean {
  * whole list in order. A member re-joins by itself after its session expires.
  */
 export class Membership extends SafeEmitter<MembershipEvents> {
+  /** The session the membership runs on (its own, or the one passed). */
   readonly session: Session;
   private readonly ownsSession: boolean;
   private readonly reportEveryMs: number;
@@ -117,7 +139,15 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
   }
 
-  /** Joins the group at `path` as `id` and starts watching it. */
+  /**
+   * Joins the group at `path` as `id` and starts watching it.
+   * @throws INVALID_STATE when already joined or closed; INVALID_ARGUMENT for a bad id or path;
+   * ZooKeeper's codes (NO_AUTH, NODE_EXISTS for an id taken by a live member).
+   * @example
+   * const members = new Membership({ connect: '127.0.0.1:2181', reportEveryMs: 5000 });
+   * members.on('left', (member) => console.log(`${member.id} is gone`));
+   * await members.join('/services/workers', { id: 'w1', data: { port: 8081 }, status: 'ok' });
+   */
   async join(path: string, options: JoinOptions): Promise<void> {
     if (this.own) throw new InvalidStateError(`already joined as '${this.own.id}': call leave() first`);
     const id = validateId(options?.id);
@@ -129,7 +159,10 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     }
   }
 
-  /** Watches the group at `path` without joining; resolves with the members as of now. */
+  /**
+   * Watches the group at `path` without joining; resolves with the members as of now.
+   * @throws INVALID_STATE when closed or watching another path; INVALID_ARGUMENT for a bad path.
+   */
   async watch(path: string): Promise<Member[]> {
     if (this.closed) throw new InvalidStateError('the membership is closed: create a new one');
     const valid = validatePath(path);
@@ -154,7 +187,10 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     return [...this.known.values()];
   }
 
-  /** Publishes a new status (and details); health too when reporting is on. */
+  /**
+   * Publishes a new status (and details); health too when reporting is on.
+   * @throws INVALID_STATE before `join()`; INVALID_ARGUMENT for an empty status.
+   */
   async setStatus(status: string, details?: unknown): Promise<void> {
     if (!this.own) throw new InvalidStateError('join() first');
     if (typeof status !== 'string' || status === '') throw new InvalidArgumentError(`status must be a non-empty string: got ${JSON.stringify(status)}`);
@@ -316,6 +352,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     if (this.ownsSession) await this.session.close();
   }
 
+  /** `await using membership = new Membership(...)`: closes it when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -13,14 +13,21 @@ export interface ObservedLeader extends LeaderInfo {
   since: number;
 }
 
+/** The events of a LeaderObserver and their payloads. */
 export interface LeaderObserverEvents {
   /** The leader changed: a new one, or null while nobody leads. */
   leader: [leader: ObservedLeader | null];
+  /** A read failed; the observer carries on and looks again. */
   error: [error: ZkLeaderError];
+  /** `close()` finished. */
   closed: [];
 }
 
-export type LeaderObserverOptions = { path: string } & SessionSource;
+/** Options of `new LeaderObserver()`: the election's path, and `connect` or `session`. */
+export type LeaderObserverOptions = {
+  /** The election to follow. */
+  path: string;
+} & SessionSource;
 
 /**
  * Follows an election without taking part: knows the current leader (to route requests to
@@ -28,7 +35,9 @@ export type LeaderObserverOptions = { path: string } & SessionSource;
  * it hears of every join and leave; participants themselves never do that.
  */
 export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
+  /** The election it follows. */
   readonly path: string;
+  /** The session it reads on (its own, or the one passed). */
   readonly session: Session;
   private readonly ownsSession: boolean;
   private current: ObservedLeader | null = null;
@@ -55,7 +64,14 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     return this.current;
   }
 
-  /** Starts following; resolves once the current leader (or its absence) is known. */
+  /**
+   * Starts following; resolves once the current leader (or its absence) is known.
+   * @throws INVALID_STATE when closed; CONNECT_TIMEOUT for an own session that cannot connect.
+   * @example
+   * const observer = new LeaderObserver({ connect: '127.0.0.1:2181', path: '/services/scheduler' });
+   * await observer.start();
+   * observer.on('leader', (leader) => route(leader?.data));
+   */
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidStateError('the observer is closed: create a new one'));
     this.started ??= (async () => {
@@ -116,8 +132,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   }
 
   /**
-   * Resolves with the leader as soon as there is one. Rejects with `timeoutMs` elapsed
-   * (code WAIT_TIMEOUT) or when `signal` aborts.
+   * Resolves with the leader as soon as there is one.
+   * @throws WAIT_TIMEOUT once `timeoutMs` elapsed; the signal's reason when `signal` aborts.
    */
   async waitForLeader(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ObservedLeader> {
     await this.start();
@@ -165,6 +181,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     this.emit('closed');
   }
 
+  /** `await using observer = new LeaderObserver(...)`: closes it when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

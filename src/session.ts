@@ -6,6 +6,7 @@ import type {
   ClientState,
   CreateMode,
   DigestAuth,
+  NodeData,
   NodeStat,
   SessionCredentials,
   WatchEvent,
@@ -38,25 +39,57 @@ import { runtimeWith, type Runtime } from './runtime.js';
  */
 export type SessionState = 'connecting' | 'connected' | 'suspended' | 'closed';
 
+/** Why a session was suspended: the connection dropped, or it went silent past the threshold. */
 export type SuspendReason = 'disconnected' | 'silent';
+/** Why a session was lost: the server expired it, or the local clock decided it must have. */
 export type ExpiryReason = 'server' | 'local-timeout';
 
+/** The events of a Session and their payloads. */
 export interface SessionEvents {
   /** A new ZooKeeper session is established (the first, or one after expiry). */
-  connected: [info: { sessionId: string; generation: number; sessionTimeoutMs: number }];
+  connected: [
+    info: {
+      /** The session id, 16 hex digits. */
+      sessionId: string;
+      /** Which of this Session's ZooKeeper sessions it is: 1, 2, ... */
+      generation: number;
+      /** The timeout the server granted. */
+      sessionTimeoutMs: number;
+    },
+  ];
   /** The connection dropped or went silent; leadership may be at risk. */
-  suspended: [info: { reason: SuspendReason }];
+  suspended: [
+    info: {
+      /** `disconnected` or `silent`. */
+      reason: SuspendReason;
+    },
+  ];
   /** The same session is back after a suspension; its ephemeral nodes and watches survive. */
-  reconnected: [info: { sessionId: string }];
+  reconnected: [
+    info: {
+      /** The session id, unchanged. */
+      sessionId: string;
+    },
+  ];
   /** The session is gone (the server said so, or it stayed unreachable for a whole timeout). */
-  expired: [info: { sessionId: string; reason: ExpiryReason }];
+  expired: [
+    info: {
+      /** The id of the session that ended. */
+      sessionId: string;
+      /** `server` or `local-timeout`. */
+      reason: ExpiryReason;
+    },
+  ];
+  /** `close()` finished: the session and its ephemeral nodes are gone for good. */
   closed: [];
+  /** A problem the session carries on through (a new session cannot be had yet, a listener threw). */
   error: [error: ZkLeaderError];
 }
 
 /** Handlers for `Session.subscribe`: any subset of the session's events. */
 export type SessionHandlers = { [E in keyof SessionEvents]?: (...args: SessionEvents[E]) => void };
 
+/** Options of `new Session()`: `connect`; the rest is optional. */
 export interface SessionOptions {
   /** ZooKeeper connect string, "host:port[,host:port...][/chroot]". */
   connect: string;
@@ -73,6 +106,7 @@ export interface SessionOptions {
    * exponential with full jitter. Default `{ initialMs: 200, maxMs: 5000 }`.
    */
   retry?: RetryOptions;
+  /** Where the session logs (pino-compatible: debug/info/warn/error). Default: silent. */
   logger?: Logger;
   /**
    * Time, randomness and the client library, for tests and simulations. Default: Node's
@@ -220,9 +254,11 @@ export class SessionScope {
     if (fresh && this.watches.get(key) === entry) this.watches.delete(key);
   }
 
+  /** Creates a node; resolves with its path (with the sequence number for a sequential mode). */
   create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[] = openAcl): Promise<string> {
     return this.request('create', path, (client) => client.create(path, data, mode, acl));
   }
+  /** Deletes a node (at `version`, or any version with -1). */
   remove(path: string, version = -1): Promise<void> {
     return this.request('delete', path, (client) => client.remove(path, version));
   }
@@ -231,15 +267,18 @@ export class SessionScope {
     return this.watchedRead('exists', path, watcher, (client, w) => client.exists(path, w));
   }
   /** `getData`; with a watcher, hears of a data change or the deletion. NO_NODE sets no watch. */
-  getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+  getData(path: string, watcher?: Watcher): Promise<NodeData> {
     return this.watchedRead('data', path, watcher, (client, w) => client.getData(path, w));
   }
+  /** Writes a node's data (at `version`, or any version with -1); resolves with the new stat. */
   setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
     return this.request('setData', path, (client) => client.setData(path, data, version));
   }
+  /** The children's names; with a watcher, hears of a child added or removed, or the deletion. */
   getChildren(path: string, watcher?: Watcher): Promise<string[]> {
     return this.watchedRead('children', path, watcher, (client, w) => client.getChildren(path, w));
   }
+  /** Makes the server this client talks to catch up with the leader before the next read. */
   sync(path: string): Promise<void> {
     return this.request('sync', path, (client) => client.sync(path));
   }
@@ -284,9 +323,13 @@ export class SessionScope {
  * what belongs to one scope is inert once it ends.
  */
 export class Session extends SafeEmitter<SessionEvents> {
+  /** The client library in use. */
   readonly backend: BackendName;
+  /** The connect string, as validated. */
   readonly connectString: string;
+  /** The session timeout asked for; `sessionTimeoutMs` is what the server granted. */
   readonly requestedSessionTimeoutMs: number;
+  /** How long the first connect may take before `ready()` fails. */
   readonly connectTimeoutMs: number;
   private readonly auth: DigestAuth[];
   /** @internal Time, randomness and the client library this session and its recipes use. */
@@ -311,7 +354,10 @@ export class Session extends SafeEmitter<SessionEvents> {
   /** Requests sent on behalf of recipes, by operation (heartbeats are counted as 'heartbeat'). */
   readonly requestCounts: Record<string, number> = {};
 
-  /** Checks session options without connecting; throws InvalidArgumentError. */
+  /**
+   * @internal Checks session options without connecting.
+   * @throws INVALID_ARGUMENT naming the bad option.
+   */
   static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions> } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
@@ -331,7 +377,14 @@ export class Session extends SafeEmitter<SessionEvents> {
     };
   }
 
-  /** Starts connecting at once; `ready()` tells when the first session is established. */
+  /**
+   * Starts connecting at once; `ready()` tells when the first session is established.
+   * @throws INVALID_ARGUMENT naming the bad option (connect string, timeouts, auth, retry, backend).
+   * @example
+   * const session = new Session({ connect: '10.0.0.1:2181,10.0.0.2:2181', sessionTimeoutMs: 10_000 });
+   * await session.ready();
+   * const scheduler = new LeaderElection({ session, path: '/services/scheduler' });
+   */
   constructor(options: SessionOptions) {
     const valid = Session.validateOptions(options);
     super(options.logger ?? silentLogger);
@@ -362,6 +415,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.openClient();
   }
 
+  /** `connecting`, `connected`, `suspended` or `closed`. */
   get state(): SessionState {
     return this.currentState;
   }
@@ -428,7 +482,11 @@ export class Session extends SafeEmitter<SessionEvents> {
     return this.currentState === 'connected' || this.currentState === 'suspended' ? (this.client?.sessionCredentials() ?? null) : null;
   }
 
-  /** Resolves once the first session is established; rejects with ConnectTimeoutError, AUTH_FAILED or SESSION_CLOSED. */
+  /**
+   * Resolves once the first session is established.
+   * @throws CONNECT_TIMEOUT when no server answers within `connectTimeoutMs`; AUTH_FAILED;
+   * SESSION_CLOSED when closed first.
+   */
   ready(): Promise<void> {
     return this.firstConnect;
   }
@@ -694,21 +752,30 @@ export class Session extends SafeEmitter<SessionEvents> {
 
   // The Session itself speaks for whichever ZooKeeper session is current when a request is
   // sent: for one-off reads and writes (admin tools, tests). Recipes hold a scope instead.
+  /**
+   * Creates a node in the current ZooKeeper session (waiting for one); resolves with its path.
+   * @throws SESSION_CLOSED after `close()`; ZooKeeper's codes (`NODE_EXISTS`, `NO_NODE`, ...).
+   */
   async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[] = openAcl): Promise<string> {
     return (await this.currentScopeWhenConnected('create')).create(path, data, mode, acl);
   }
+  /** Deletes a node (at `version`, or any with -1), in the current ZooKeeper session. */
   async remove(path: string, version = -1): Promise<void> {
     return (await this.currentScopeWhenConnected('delete')).remove(path, version);
   }
+  /** The node's stat or null; with a watcher it also hears of the node's creation. */
   async exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
     return (await this.currentScopeWhenConnected('exists')).exists(path, watcher);
   }
-  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+  /** The node's data and stat; with a watcher, hears of a data change or the deletion. */
+  async getData(path: string, watcher?: Watcher): Promise<NodeData> {
     return (await this.currentScopeWhenConnected('getData')).getData(path, watcher);
   }
+  /** Writes a node's data (at `version`, or any with -1); resolves with the new stat. */
   async setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
     return (await this.currentScopeWhenConnected('setData')).setData(path, data, version);
   }
+  /** The children's names; with a watcher, hears of a child added or removed. */
   async getChildren(path: string, watcher?: Watcher): Promise<string[]> {
     return (await this.currentScopeWhenConnected('getChildren')).getChildren(path, watcher);
   }
@@ -741,6 +808,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     return this.closing;
   }
 
+  /** `await using session = new Session(...)`: closes it when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -758,7 +826,15 @@ function scopeEnded(operation: string, path?: string): ZooKeeperError {
 }
 
 /** Options of a component that runs on a caller's shared Session or opens one of its own. */
-export type SessionSource = { session: Session } | ({ session?: undefined } & SessionOptions);
+export type SessionSource =
+  | {
+      /** A shared Session, left open when the recipe closes. */
+      session: Session;
+    }
+  | ({
+      /** Without `session`: the recipe owns a session of its own, made from these options. */
+      session?: undefined;
+    } & SessionOptions);
 
 /** The caller's shared session, if one was passed; checks it is one and comes without `connect`. */
 export function sharedSession(options: { session?: unknown; connect?: unknown }): Session | undefined {

@@ -9,6 +9,7 @@ import type {
   ClientOptions,
   CreateMode,
   DigestAuth,
+  NodeData,
   NodeStat,
   SessionCredentials,
   WatchEventType,
@@ -233,7 +234,7 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
     }
   }
 
-  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+  async getData(path: string, watcher?: Watcher): Promise<NodeData> {
     try {
       const [stat, data] = await this.call<[NativeStat, Buffer | null]>('getData', path, (done) => {
         const callback = (rc: number, error: string, raw: NativeStat, value: Buffer | null) => done(rc, error, [raw, value]);

@@ -8,6 +8,7 @@ import type {
   ClientOptions,
   CreateMode,
   DigestAuth,
+  NodeData,
   NodeStat,
   SessionCredentials,
   Watcher,
@@ -120,7 +121,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
     return stat ? toStat(stat) : null;
   }
 
-  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }> {
+  async getData(path: string, watcher?: Watcher): Promise<NodeData> {
     const watch = this.watchWith(watcher);
     const [data, stat] = await this.call<[Buffer, RawStat]>('getData', path, (done) =>
       watch

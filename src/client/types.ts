@@ -8,18 +8,36 @@ import type { EventEmitter } from 'eventemitter3';
 
 export type BackendName = 'node-zookeeper-client' | 'zookeeper';
 
+/** How a node is created: persistent or ephemeral (gone with its session), with or without a sequence number. */
 export type CreateMode = 'persistent' | 'ephemeral' | 'persistent-sequential' | 'ephemeral-sequential';
 
 /** Permission bits, as ZooKeeper defines them. */
-export const Permission = { read: 1, write: 2, create: 4, delete: 8, admin: 16, all: 31 } as const;
+export const Permission = {
+  /** Read the data and list the children. */
+  read: 1,
+  /** Write the data. */
+  write: 2,
+  /** Create children. */
+  create: 4,
+  /** Delete children. */
+  delete: 8,
+  /** Change the ACL. */
+  admin: 16,
+  /** All of the above. */
+  all: 31,
+} as const;
 
 /** One ACL entry, e.g. `{ scheme: 'digest', id: 'user:base64sha1', permissions: Permission.all }`. */
 export interface AclEntry {
+  /** `world`, `digest`, `ip`, `sasl`, ... */
   scheme: string;
+  /** Who, in the scheme's terms: `anyone`, `user:base64(sha1(user:password))`, an address. */
   id: string;
+  /** The sum of `Permission` bits granted. */
   permissions: number;
 }
 
+/** The open ACL: anyone may do anything (ZooKeeper's OPEN_ACL_UNSAFE). The default. */
 export const openAcl: readonly AclEntry[] = [{ scheme: 'world', id: 'anyone', permissions: Permission.all }];
 
 /** Whether `acl` is the open ACL (world:anyone, every permission). */
@@ -29,20 +47,38 @@ export function isOpenAcl(acl: readonly AclEntry[]): boolean {
 
 /** The parts of a znode's Stat the recipes use. */
 export interface NodeStat {
+  /** The zxid of the transaction that created the node: unique and ever-growing (the fencing token). */
   czxid: bigint;
+  /** The zxid of the last change of its data. */
   mzxid: bigint;
+  /** How many times its data changed. */
   version: number;
   /** The owning session id as 16 lowercase hex digits, "0000000000000000" for persistent nodes. */
   ephemeralOwner: string;
+  /** When it was created (the server's clock, ms since the epoch). */
   createdAtMs: number;
+  /** How many children it has. */
   numChildren: number;
+  /** How many bytes of data it holds. */
   dataLength: number;
 }
 
+/** A node's data and its stat, as `getData` returns them. */
+export interface NodeData {
+  /** The node's bytes. */
+  data: Buffer;
+  /** Its versions, zxids and owner. */
+  stat: NodeStat;
+}
+
+/** What a watch saw happen to its node. */
 export type WatchEventType = 'created' | 'deleted' | 'data-changed' | 'children-changed';
 
+/** What a watch calls its watcher with. */
 export interface WatchEvent {
+  /** What happened. */
   type: WatchEventType;
+  /** The node it happened to. */
   path: string;
 }
 
@@ -64,10 +100,13 @@ export interface ClientEvents {
 export interface SessionCredentials {
   /** 16 lowercase hex digits. */
   id: string;
+  /** The session's password, as the server handed it out. */
   password: Buffer;
 }
 
+/** Credentials of ZooKeeper's digest scheme, sent on every connection. */
 export interface DigestAuth {
+  /** Always `digest`. */
   scheme: 'digest';
   /** "user:password" */
   credential: string;
@@ -98,7 +137,7 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
   create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string>;
   remove(path: string, version: number): Promise<void>;
   exists(path: string, watcher?: Watcher): Promise<NodeStat | null>;
-  getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: NodeStat }>;
+  getData(path: string, watcher?: Watcher): Promise<NodeData>;
   setData(path: string, data: Buffer, version: number): Promise<NodeStat>;
   getChildren(path: string, watcher?: Watcher): Promise<string[]>;
   setAcl(path: string, acl: readonly AclEntry[]): Promise<void>;

@@ -5,7 +5,9 @@ export type ZooKeeperKind = 'external' | 'docker' | 'local-process';
 export interface ZooKeeperServer {
   /** The server's `myid` (1 for a standalone server). */
   readonly id: number;
+  /** The address it listens on (127.0.0.1 for servers this process started). */
   readonly host: string;
+  /** The port clients connect to. */
   readonly clientPort: number;
   /** `host:port` of this server alone. */
   readonly connectString: string;
@@ -25,6 +27,7 @@ export interface ZooKeeperServer {
 
 /** A running ZooKeeper (standalone or ensemble) for tests, demos and benchmarks. */
 export interface ZooKeeperHandle extends AsyncDisposable {
+  /** Where it came from: `external` (`ZK_CONNECT`), `docker` or `local-process`. */
   readonly kind: ZooKeeperKind;
   /** The server version as reported by `srvr`, e.g. "3.8.0". */
   readonly version: string;
@@ -40,6 +43,7 @@ export interface ZooKeeperHandle extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Options of `startZooKeeper()`; all optional. */
 export interface StartZooKeeperOptions {
   /** 1 for a standalone server, 3 for an ensemble on 127.0.0.1. Default 1. */
   servers?: 1 | 3;
