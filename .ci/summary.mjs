@@ -12,7 +12,11 @@ if (report.numTotalTests === 0) {
 }
 if (skipped > 0) {
   const names = report.testResults
-    .flatMap((file) => file.assertionResults.filter((test) => test.status === 'pending' || test.status === 'skipped' || test.status === 'todo').map((test) => `${file.name}: ${test.fullName}`))
+    .flatMap((file) =>
+      file.assertionResults
+        .filter((test) => test.status === 'pending' || test.status === 'skipped' || test.status === 'todo')
+        .map((test) => `${file.name}: ${test.fullName}`),
+    )
     .slice(0, 10);
   console.error(`ci: ${skipped} test(s) were skipped, and under CI every test must run:\n  ${names.join('\n  ')}`);
   process.exit(1);

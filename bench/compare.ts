@@ -32,7 +32,10 @@ const runs = new Map<string, number[]>();
 try {
   for (let repeat = 0; repeat < Number(values.repeats); repeat++) {
     for (const backend of backends) {
-      for (const [name, run] of [['baseline', baseline.gracefulFailover], ['this tree', gracefulFailover]] as const) {
+      for (const [name, run] of [
+        ['baseline', baseline.gracefulFailover],
+        ['this tree', gracefulFailover],
+      ] as const) {
         const latencies = await run(zookeeper.connectString, backend, Number(values.rounds));
         runs.set(`${name} (${backend})`, [...(runs.get(`${name} (${backend})`) ?? []), ...latencies]);
       }

@@ -37,7 +37,10 @@ export async function herd(connect: string, backend: BackendName, participants: 
     await new Promise((resolve) => setTimeout(resolve, 300)); // let any stray watch land
     const deltas = sessions.map((session, index) => (index > change ? recipeRequests(session) - before[index]! : 0));
     wokenPerChange = Math.max(wokenPerChange, deltas.filter((delta) => delta > 0).length);
-    requestsPerChange = Math.max(requestsPerChange, deltas.reduce((a, b) => a + b, 0));
+    requestsPerChange = Math.max(
+      requestsPerChange,
+      deltas.reduce((a, b) => a + b, 0),
+    );
   }
   await Promise.all(elections.map((election) => election.stop()));
   await Promise.all(sessions.map((session) => session.close()));

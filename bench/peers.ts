@@ -28,8 +28,11 @@ async function kazooPython(): Promise<{ python: string; version: string } | null
 
 export async function kazooFailover(connect: string, rounds: number): Promise<PeerResult> {
   const found = await kazooPython();
-  if (!found) return { name: 'kazoo Election', version: '', latencies: null, missing: 'install python3-kazoo (apt-get install python3-kazoo) to compare with kazoo' };
-  const { stdout } = await run(found.python, [`${here}peers/kazoo_failover.py`, connect, `/zk-leader-bench/kazoo-${process.pid}`, String(rounds)], { timeout: 300_000 });
+  if (!found)
+    return { name: 'kazoo Election', version: '', latencies: null, missing: 'install python3-kazoo (apt-get install python3-kazoo) to compare with kazoo' };
+  const { stdout } = await run(found.python, [`${here}peers/kazoo_failover.py`, connect, `/zk-leader-bench/kazoo-${process.pid}`, String(rounds)], {
+    timeout: 300_000,
+  });
   return { name: 'kazoo Election', version: found.version, latencies: JSON.parse(stdout.trim().split('\n').pop()!) as number[] };
 }
 
@@ -37,10 +40,19 @@ const curatorJars = ['curator-recipes', 'curator-framework', 'curator-client'].m
 
 export async function curatorFailover(connect: string, rounds: number): Promise<PeerResult> {
   if (!curatorJars.every((jar) => existsSync(jar))) {
-    return { name: 'Curator LeaderLatch', version: '', latencies: null, missing: 'install libcurator-recipes-java (apt-get install libcurator-recipes-java) to compare with Curator' };
+    return {
+      name: 'Curator LeaderLatch',
+      version: '',
+      latencies: null,
+      missing: 'install libcurator-recipes-java (apt-get install libcurator-recipes-java) to compare with Curator',
+    };
   }
   const classpath = [...curatorJars, '/usr/share/java/slf4j-nop.jar'].filter((jar) => existsSync(jar)).join(':');
-  const { stdout } = await run('java', ['-cp', classpath, `${here}peers/CuratorFailover.java`, connect, `/zk-leader-bench/curator-${process.pid}`, String(rounds)], { timeout: 300_000 });
+  const { stdout } = await run(
+    'java',
+    ['-cp', classpath, `${here}peers/CuratorFailover.java`, connect, `/zk-leader-bench/curator-${process.pid}`, String(rounds)],
+    { timeout: 300_000 },
+  );
   const version = /curator-recipes-([\d.]+)\.jar/.exec((await run('ls', ['/usr/share/java'])).stdout)?.[1] ?? '';
   return { name: 'Curator LeaderLatch', version, latencies: JSON.parse(stdout.trim().split('\n').pop()!) as number[] };
 }

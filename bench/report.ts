@@ -48,7 +48,9 @@ export function failoverChart(series: Series[]): string {
     parts.push(`<line x1="${x(summary.median)}" y1="${middle - 14}" x2="${x(summary.median)}" y2="${middle + 14}" stroke="black" stroke-width="2.5"/>`);
     parts.push(`<text x="${x(summary.median) + 6}" y="${middle - 8}" fill="black">${fixed(summary.median)}</text>`);
   });
-  parts.push(`<text x="${(left + width - right) / 2}" y="${height - 8}" text-anchor="middle" fill="#555">milliseconds from the leader's release to the next participant's elected</text>`);
+  parts.push(
+    `<text x="${(left + width - right) / 2}" y="${height - 8}" text-anchor="middle" fill="#555">milliseconds from the leader's release to the next participant's elected</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n');
 }

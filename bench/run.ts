@@ -78,8 +78,15 @@ try {
   const scales: (ScaleResult & { backend: BackendName })[] = [];
   for (const backend of backends) {
     const shapes: [number, number, string][] = quick
-      ? [[20, 5, '20 sessions x 5 elections'], [1, 100, '100 elections on one session']]
-      : [[100, 10, '100 sessions x 10 elections'], [1000, 1, '1,000 sessions x 1 election'], [1, 1000, '1,000 elections on one session']];
+      ? [
+          [20, 5, '20 sessions x 5 elections'],
+          [1, 100, '100 elections on one session'],
+        ]
+      : [
+          [100, 10, '100 sessions x 10 elections'],
+          [1000, 1, '1,000 sessions x 1 election'],
+          [1, 1000, '1,000 elections on one session'],
+        ];
     for (const [sessions, elections, label] of shapes) {
       log(`scale, ${backend}, ${label}`);
       scales.push({ backend, ...(await scale(connect, backend, sessions, elections, label)) });
@@ -124,7 +131,10 @@ try {
   out();
   out('| event | rounds | median ms | p99 ms | max ms |');
   out('| --- | --- | --- | --- | --- |');
-  for (const [name, sample] of [['SIGTERM (releaseOnSignals)', sigterm], [`kill -9 (session timeout ${crashSessionTimeoutMs} ms)`, crash]] as const) {
+  for (const [name, sample] of [
+    ['SIGTERM (releaseOnSignals)', sigterm],
+    [`kill -9 (session timeout ${crashSessionTimeoutMs} ms)`, crash],
+  ] as const) {
     const summary = summarize(sample);
     out(`| ${name} | ${summary.count} | ${fixed(summary.median, 1)} | ${fixed(summary.p99, 1)} | ${fixed(summary.max, 1)} |`);
   }

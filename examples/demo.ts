@@ -17,7 +17,17 @@ let exitCode = 0;
 try {
   const path = `/zk-leader/demo-${process.pid}`;
   const worker = (id: string) => {
-    const started = startExample('worker', ['--connect', zookeeper.connectString, '--path', path, '--id', id, '--json', '--session-timeout', String(sessionTimeoutMs)]);
+    const started = startExample('worker', [
+      '--connect',
+      zookeeper.connectString,
+      '--path',
+      path,
+      '--id',
+      id,
+      '--json',
+      '--session-timeout',
+      String(sessionTimeoutMs),
+    ]);
     workers.push(started);
     return started;
   };
@@ -43,7 +53,8 @@ try {
 
   const terms = workers
     .flatMap((process) =>
-      process.events()
+      process
+        .events()
         .filter((event) => event.event === 'elected')
         .map((event) => ({ id: event.id as string, ts: event.ts as number, token: event.fencingToken as string })),
     )

@@ -102,7 +102,9 @@ async function serveAsMaster(signal: AbortSignal, fencingToken: bigint): Promise
   }
 }
 
-election.runWhileLeader((signal, { fencingToken }) => serveAsMaster(signal, fencingToken)).catch((error) => {
-  say(`error: ${(error as Error).message}`);
-  process.exit(2);
-});
+election
+  .runWhileLeader((signal, { fencingToken }) => serveAsMaster(signal, fencingToken))
+  .catch((error) => {
+    say(`error: ${(error as Error).message}`);
+    process.exit(2);
+  });

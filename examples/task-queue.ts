@@ -100,7 +100,7 @@ async function quietly(action: Promise<unknown>, ...ignore: string[]): Promise<v
 }
 
 /** Calls `onChange` now and after every change of `path`'s children, until `signal` aborts. */
-function followChildren(path: string, signal: AbortSignal, onChange: (children: string[]) => Promise<void>): void {
+function followChildren(path: string, signal: AbortSignal, onChange: (children: string[]) => void | Promise<void>): void {
   let dirty = true;
   let running = false;
   const run = async () => {
@@ -169,54 +169,56 @@ async function lead(signal: AbortSignal, fencingToken: bigint, workerId: string)
   const finished = new Set<string>();
   let reconciling = Promise.resolve();
   const reconcile = () => {
-    reconciling = reconciling.then(async () => {
-      if (signal.aborted) return;
-      const load = new Map([...liveWorkers].map((worker) => [worker, 0]));
-      const open: { record: TaskRecord; version: number }[] = [];
-      for (const id of taskIds) {
-        if (finished.has(id)) continue;
-        const task = await readTask(id);
-        if (!task) continue;
-        if (isFinal(task.record.status)) {
-          finished.add(id);
-          continue;
-        }
-        open.push(task);
-        const worker = task.record.worker;
-        if (worker && load.has(worker)) load.set(worker, load.get(worker)! + 1);
-      }
-      for (const { record, version } of open) {
+    reconciling = reconciling
+      .then(async () => {
         if (signal.aborted) return;
-        if (record.status !== 'queued' && record.worker && liveWorkers.has(record.worker)) {
-          // Make sure the assignment exists: a leader may have died between the two writes.
-          await quietly(session.create(`${paths.assignments}/${record.worker}/${record.id}`, Buffer.alloc(0), 'persistent'), 'NODE_EXISTS', 'NO_NODE');
-          continue;
+        const load = new Map([...liveWorkers].map((worker) => [worker, 0]));
+        const open: { record: TaskRecord; version: number }[] = [];
+        for (const id of taskIds) {
+          if (finished.has(id)) continue;
+          const task = await readTask(id);
+          if (!task) continue;
+          if (isFinal(task.record.status)) {
+            finished.add(id);
+            continue;
+          }
+          open.push(task);
+          const worker = task.record.worker;
+          if (worker && load.has(worker)) load.set(worker, load.get(worker)! + 1);
         }
-        if (record.status !== 'queued') {
-          // Its worker's session ended mid-task: back to the queue.
-          const previous = record.worker;
-          if (!(await writeTask({ ...record, status: 'queued', worker: null }, version))) continue;
-          if (previous) await quietly(session.remove(`${paths.assignments}/${previous}/${record.id}`), 'NO_NODE', 'NOT_EMPTY');
-          print('requeued', { task: record.id, from: previous }, `requeued ${record.id} (worker ${previous} is gone)`);
-          continue;
+        for (const { record, version } of open) {
+          if (signal.aborted) return;
+          if (record.status !== 'queued' && record.worker && liveWorkers.has(record.worker)) {
+            // Make sure the assignment exists: a leader may have died between the two writes.
+            await quietly(session.create(`${paths.assignments}/${record.worker}/${record.id}`, Buffer.alloc(0), 'persistent'), 'NODE_EXISTS', 'NO_NODE');
+            continue;
+          }
+          if (record.status !== 'queued') {
+            // Its worker's session ended mid-task: back to the queue.
+            const previous = record.worker;
+            if (!(await writeTask({ ...record, status: 'queued', worker: null }, version))) continue;
+            if (previous) await quietly(session.remove(`${paths.assignments}/${previous}/${record.id}`), 'NO_NODE', 'NOT_EMPTY');
+            print('requeued', { task: record.id, from: previous }, `requeued ${record.id} (worker ${previous} is gone)`);
+            continue;
+          }
+          const [target, busy = 0] = [...load.entries()].sort((a, b) => a[1] - b[1])[0] ?? [];
+          // Nobody to work, or everyone busy: wait for a worker to join or finish.
+          if (!target || busy >= tasksPerWorker) return;
+          if (!(await writeTask({ ...record, status: 'assigned', worker: target, attempts: record.attempts + 1 }, version))) continue;
+          await session.ensurePath(`${paths.assignments}/${target}`);
+          await quietly(session.create(`${paths.assignments}/${target}/${record.id}`, Buffer.alloc(0), 'persistent'), 'NODE_EXISTS');
+          load.set(target, load.get(target)! + 1);
         }
-        const [target, busy = 0] = [...load.entries()].sort((a, b) => a[1] - b[1])[0] ?? [];
-        // Nobody to work, or everyone busy: wait for a worker to join or finish.
-        if (!target || busy >= tasksPerWorker) return;
-        if (!(await writeTask({ ...record, status: 'assigned', worker: target, attempts: record.attempts + 1 }, version))) continue;
-        await session.ensurePath(`${paths.assignments}/${target}`);
-        await quietly(session.create(`${paths.assignments}/${target}/${record.id}`, Buffer.alloc(0), 'persistent'), 'NODE_EXISTS');
-        load.set(target, load.get(target)! + 1);
-      }
-    }).catch((error: Error) => {
-      if (!signal.aborted) console.error(`${workerId}: reconcile failed: ${error.message}`);
-    });
+      })
+      .catch((error: Error) => {
+        if (!signal.aborted) console.error(`${workerId}: reconcile failed: ${error.message}`);
+      });
   };
-  followChildren(paths.workers, signal, async (children) => {
+  followChildren(paths.workers, signal, (children) => {
     liveWorkers = new Set(children);
     reconcile();
   });
-  followChildren(paths.tasks, signal, async (children) => {
+  followChildren(paths.tasks, signal, (children) => {
     taskIds = children.sort();
     reconcile();
   });
@@ -231,8 +233,7 @@ async function lead(signal: AbortSignal, fencingToken: bigint, workerId: string)
 async function work(workerId: string, signal: AbortSignal): Promise<void> {
   const mine = `${paths.assignments}/${workerId}`;
   const busy = new Set<string>();
-  const register = () =>
-    quietly(session.create(`${paths.workers}/${workerId}`, Buffer.from(JSON.stringify({ pid: process.pid })), 'ephemeral'), 'NODE_EXISTS');
+  const register = () => quietly(session.create(`${paths.workers}/${workerId}`, Buffer.from(JSON.stringify({ pid: process.pid })), 'ephemeral'), 'NODE_EXISTS');
   await session.ensurePath(mine);
   await register();
   // Session expiry removed our ephemeral membership: join again.
@@ -258,7 +259,7 @@ async function work(workerId: string, signal: AbortSignal): Promise<void> {
     await quietly(session.remove(`${mine}/${id}`), 'NO_NODE');
   };
 
-  followChildren(mine, signal, async (assigned) => {
+  followChildren(mine, signal, (assigned) => {
     for (const id of assigned) {
       if (busy.has(id)) continue;
       busy.add(id);

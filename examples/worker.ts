@@ -76,7 +76,7 @@ function writeWhileLeading(store: string, fencingToken: bigint, signal: AbortSig
   signal.addEventListener('abort', () => clearInterval(timer), { once: true });
 }
 
-report('started', { path: values.path }, `joining ${values.path} at ${connect}`);
+report('started', { path: values.path }, `joining ${values.path as string} at ${connect}`);
 try {
   await election.start();
 } catch (error) {

@@ -131,7 +131,9 @@ export function encodePayload(payload: CandidatePayload): Buffer {
   }
   const bytes = Buffer.from(json, 'utf8');
   if (bytes.length > maxNodeDataBytes) {
-    throw new InvalidArgumentError(`data is ${bytes.length} bytes as JSON; ZooKeeper nodes hold at most ${maxNodeDataBytes} bytes: publish a reference instead`);
+    throw new InvalidArgumentError(
+      `data is ${bytes.length} bytes as JSON; ZooKeeper nodes hold at most ${maxNodeDataBytes} bytes: publish a reference instead`,
+    );
   }
   return bytes;
 }

@@ -24,7 +24,7 @@ export class CoalescingRunner {
   // an ask can never land between "nothing more to do" and "no loop running" and be lost.
   private async loop(): Promise<void> {
     // Yield once, so that request() has recorded this loop before the loop can end.
-    await undefined;
+    await Promise.resolve();
     try {
       while (this.dirty && this.active()) {
         this.dirty = false;

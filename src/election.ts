@@ -21,6 +21,7 @@ import {
   InvalidArgumentError,
   InvalidStateError,
   LeadershipLostError,
+  abortReasonOf,
   SessionClosedError,
   ZkLeaderError,
   isConnectionError,
@@ -575,8 +576,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       const node = candidacy.node;
       if (!node) return;
       const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
-      void publishLeaderRecord(candidacy.scope, this.path, record, () => this.term === term).catch(
-        (error: unknown) => this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
+      void publishLeaderRecord(candidacy.scope, this.path, record, () => this.term === term).catch((error: unknown) =>
+        this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
       );
     };
     if (this.takeoverDelayMs > 0) term.delayTimer = this.clock.setTimeout(announce, this.takeoverDelayMs);
@@ -711,7 +712,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * @throws INVALID_STATE if the election stops first; the signal's reason when it aborts.
    */
   waitForLeadership(signal?: AbortSignal): Promise<ElectedEvent> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(abortReasonOf(signal));
     if (this.isLeader) return Promise.resolve({ fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
     return new Promise((resolve, reject) => {
       const cleanup = () => {
@@ -729,7 +730,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       };
       const onAbort = () => {
         cleanup();
-        reject(signal?.reason);
+        reject(abortReasonOf(signal!));
       };
       if (this.state === 'stopped' || this.state === 'stopping') return onStopped();
       this.on('elected', onElected);
@@ -844,9 +845,17 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         leader: (leader: LeaderInfo | null) => push({ type: 'leader', leader }),
         stopped: end,
       };
-      this.on('elected', handlers.elected).on('lost', handlers.lost).on('follower', handlers.follower).on('leader', handlers.leader).on('stopped', handlers.stopped);
+      this.on('elected', handlers.elected)
+        .on('lost', handlers.lost)
+        .on('follower', handlers.follower)
+        .on('leader', handlers.leader)
+        .on('stopped', handlers.stopped);
       return () => {
-        this.off('elected', handlers.elected).off('lost', handlers.lost).off('follower', handlers.follower).off('leader', handlers.leader).off('stopped', handlers.stopped);
+        this.off('elected', handlers.elected)
+          .off('lost', handlers.lost)
+          .off('follower', handlers.follower)
+          .off('leader', handlers.leader)
+          .off('stopped', handlers.stopped);
       };
     }, options.signal);
   }

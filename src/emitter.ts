@@ -25,7 +25,7 @@ export class SafeEmitter<Events extends ErrorEvents> extends EventEmitter<Events
   }
 
   override emit<T extends EventEmitter.EventNames<Events>>(event: T, ...args: EventEmitter.EventArgs<Events, T>): boolean {
-    const key = (EventEmitter.prefixed ? `${EventEmitter.prefixed}${String(event)}` : event) as string;
+    const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${String(event)}` : String(event);
     const stored = (this as unknown as { _events: Record<string, Registered | Registered[] | undefined> })._events[key];
     const listeners = stored === undefined ? [] : Array.isArray(stored) ? [...stored] : [stored];
     if (listeners.length === 0) {

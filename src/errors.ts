@@ -156,3 +156,12 @@ export function toZkLeaderError(error: unknown, context?: string): ZkLeaderError
   const message = String((error as Error | null)?.message ?? error);
   return new ZkLeaderError('UNEXPECTED', context ? `${context}: ${message}` : message, { cause: error });
 }
+
+/**
+ * What `signal` aborted with, passed on unchanged: Node's AbortError unless the caller gave
+ * `abort()` a reason of its own. (AbortSignal.reason is typed `any`.)
+ */
+export function abortReasonOf(signal: AbortSignal): Error {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- the caller's own reason, as it gave it
+  return signal.reason;
+}

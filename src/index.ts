@@ -1,13 +1,5 @@
 export { LeaderElection, LeadershipLostError } from './election.js';
-export type {
-  ElectedEvent,
-  ElectionChange,
-  FollowerEvent,
-  LeaderElectionEvents,
-  LostEvent,
-  LeaderElectionOptions,
-  LossReason,
-} from './election.js';
+export type { ElectedEvent, ElectionChange, FollowerEvent, LeaderElectionEvents, LostEvent, LeaderElectionOptions, LossReason } from './election.js';
 export type { LeaderInfo, Participant } from './candidate.js';
 export { Session, SessionScope } from './session.js';
 export type { ExpiryReason, SessionEvents, SessionHandlers, SessionOptions, SessionSource, SessionState, SuspendReason } from './session.js';
@@ -22,7 +14,18 @@ export {
 } from './errors.js';
 export type { ZkLeaderErrorCode, ZooKeeperErrorCode } from './errors.js';
 export { Permission, openAcl } from './client/types.js';
-export type { AclEntry, BackendName, CreateMode, DigestAuth, NodeData, NodeStat, SessionCredentials, WatchEvent, WatchEventType, Watcher } from './client/types.js';
+export type {
+  AclEntry,
+  BackendName,
+  CreateMode,
+  DigestAuth,
+  NodeData,
+  NodeStat,
+  SessionCredentials,
+  WatchEvent,
+  WatchEventType,
+  Watcher,
+} from './client/types.js';
 export { digestAcl } from './acl.js';
 export type { Logger } from './logger.js';
 export { LeaderObserver } from './observer.js';

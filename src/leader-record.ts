@@ -36,12 +36,7 @@ function encodeLeaderRecord(record: LeaderRecord): Buffer {
  * waiting when that session ends is never sent in the next one; `stillLeading` is asked
  * before the write, so a term that ended meanwhile writes nothing.
  */
-export async function publishLeaderRecord(
-  scope: SessionScope,
-  path: string,
-  record: LeaderRecord,
-  stillLeading: () => boolean = () => true,
-): Promise<boolean> {
+export async function publishLeaderRecord(scope: SessionScope, path: string, record: LeaderRecord, stillLeading: () => boolean = () => true): Promise<boolean> {
   for (;;) {
     const { data, stat } = await scope.getData(path);
     const current = parseLeaderRecord(data);

@@ -102,12 +102,15 @@ export class Liveness {
   }
 
   private scheduleHeartbeat(): void {
-    this.heartbeatTimer = this.clock.setTimeout(() => {
-      this.heartbeatTimer = null;
-      if (this.mode !== 'connected') return;
-      this.scheduleHeartbeat();
-      this.hooks.heartbeat();
-    }, Math.max(10, this.timeoutMs * livenessFractions.heartbeat));
+    this.heartbeatTimer = this.clock.setTimeout(
+      () => {
+        this.heartbeatTimer = null;
+        if (this.mode !== 'connected') return;
+        this.scheduleHeartbeat();
+        this.hooks.heartbeat();
+      },
+      Math.max(10, this.timeoutMs * livenessFractions.heartbeat),
+    );
   }
 
   /** The silence after which the current mode ends. */

@@ -117,7 +117,10 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   private path: string | null = null;
   private own: OwnRecord | null = null;
   private known = new Map<string, Member>();
-  private readonly reads = new CoalescingRunner(() => this.readAndPublish(), () => !this.closed);
+  private readonly reads = new CoalescingRunner(
+    () => this.readAndPublish(),
+    () => !this.closed,
+  );
   private reportTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Set when a read failed on the connection: the reconnect reads again. */
@@ -155,7 +158,10 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     await this.watch(path);
     await this.writeOwn('create');
     if (this.reportEveryMs > 0) {
-      this.reportTimer = setInterval(() => void this.setStatus(this.own!.status, this.own!.details).catch((error: unknown) => this.fail(error)), this.reportEveryMs);
+      this.reportTimer = setInterval(
+        () => void this.setStatus(this.own!.status, this.own!.details).catch((error: unknown) => this.fail(error)),
+        this.reportEveryMs,
+      );
     }
   }
 
@@ -208,7 +214,15 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     const joined = own !== null && [...this.known.values()].some((member) => member.id === own.id && member.sessionId === this.session.sessionId);
     const state = this.closed ? 'closed' : this.path === null ? 'idle' : 'running';
     const reason =
-      state !== 'running' ? (state === 'idle' ? 'not watching a group yet' : 'closed') : sessionState !== 'connected' ? `session ${sessionState}` : own && !joined ? 'own member node not in place yet' : null;
+      state !== 'running'
+        ? state === 'idle'
+          ? 'not watching a group yet'
+          : 'closed'
+        : sessionState !== 'connected'
+          ? `session ${sessionState}`
+          : own && !joined
+            ? 'own member node not in place yet'
+            : null;
     return { ok: reason === null, reason, state, group: this.path, joined, members: this.known.size, sessionState, lastHeardMs };
   }
 

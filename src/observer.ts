@@ -1,7 +1,7 @@
 import { queueOrder, readParticipant, type CandidateName, type LeaderInfo } from './candidate.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
-import { InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
+import { InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type ObserverHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
@@ -41,7 +41,10 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   readonly session: Session;
   private readonly ownsSession: boolean;
   private current: ObservedLeader | null = null;
-  private readonly looks = new CoalescingRunner(() => this.lookAndReport(), () => !this.closed);
+  private readonly looks = new CoalescingRunner(
+    () => this.lookAndReport(),
+    () => !this.closed,
+  );
   private closed = false;
   private started: Promise<void> | null = null;
   /** Set when a look failed on the connection: the reconnect looks again. */
@@ -139,10 +142,13 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     await this.start();
     if (this.current) return this.current;
     return new Promise((resolve, reject) => {
-      const timer = options.timeoutMs === undefined ? null : setTimeout(() => {
-        cleanup();
-        reject(new ZkLeaderError('WAIT_TIMEOUT', `no leader on ${this.path} within ${options.timeoutMs} ms`));
-      }, options.timeoutMs);
+      const timer =
+        options.timeoutMs === undefined
+          ? null
+          : setTimeout(() => {
+              cleanup();
+              reject(new ZkLeaderError('WAIT_TIMEOUT', `no leader on ${this.path} within ${options.timeoutMs} ms`));
+            }, options.timeoutMs);
       const onLeader = (leader: ObservedLeader | null) => {
         if (!leader) return;
         cleanup();
@@ -150,7 +156,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
       };
       const onAbort = () => {
         cleanup();
-        reject(options.signal?.reason);
+        reject(abortReasonOf(options.signal!));
       };
       const cleanup = () => {
         if (timer) clearTimeout(timer);

@@ -22,6 +22,8 @@ export function validatePath(path: unknown, what = 'path'): string {
     if (segment === '.' || segment === '..') {
       throw new InvalidArgumentError(`${what} must be absolute, without '.' or '..' segments: got '${path}'`);
     }
+    // ZooKeeper refuses control characters in paths: say so before the server does.
+    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(segment)) {
       throw new InvalidArgumentError(`${what} must not contain control characters: got ${JSON.stringify(path)}`);
     }

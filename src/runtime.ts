@@ -13,10 +13,12 @@ import { systemClock, type Clock } from './clock.js';
 export interface Runtime {
   clock: Clock;
   /** A uniformly distributed number in [0, 1): jitter. */
-  random(): number;
+  // Function-valued fields, not methods: each is handed around on its own (no `this`).
+  random: () => number;
   /** 32 lowercase hex digits, unique across every process that may join the same election. */
-  newGuid(): string;
-  createClient(backend: BackendName, options: ClientOptions): ZkClient;
+  newGuid: () => string;
+  /** The ZooKeeper client of the chosen backend. */
+  createClient: (backend: BackendName, options: ClientOptions) => ZkClient;
 }
 
 /** Node's clock and timers, crypto GUIDs, the real client libraries. */

@@ -16,14 +16,7 @@ import type {
 import { isOpenAcl, openAcl } from './client/types.js';
 import type { TimerHandle } from './clock.js';
 import { SafeEmitter } from './emitter.js';
-import {
-  ConnectTimeoutError,
-  InvalidArgumentError,
-  SessionClosedError,
-  ZkLeaderError,
-  ZooKeeperError,
-  isZooKeeperError,
-} from './errors.js';
+import { ConnectTimeoutError, InvalidArgumentError, SessionClosedError, ZkLeaderError, ZooKeeperError, abortReasonOf, isZooKeeperError } from './errors.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
 import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
@@ -314,7 +307,6 @@ export class SessionScope {
   }
 }
 
-
 /**
  * One ZooKeeper connection's life, across reconnects and expiries: it owns the client, runs
  * its own liveness clock (a silent connection is suspended and dropped before the server can
@@ -358,7 +350,9 @@ export class Session extends SafeEmitter<SessionEvents> {
    * @internal Checks session options without connecting.
    * @throws INVALID_ARGUMENT naming the bad option.
    */
-  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions> } {
+  static validateOptions(
+    options: SessionOptions,
+  ): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions> } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
     const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
@@ -512,13 +506,13 @@ export class Session extends SafeEmitter<SessionEvents> {
     if (this.currentState === 'connected') return;
     if (this.currentState === 'closed') throw new SessionClosedError('waiting for a connection');
     await new Promise<void>((resolve, reject) => {
-      const settle = (error?: unknown) => {
+      const settle = (error?: Error) => {
         unsubscribe();
         signal?.removeEventListener('abort', aborted);
         if (error === undefined) resolve();
         else reject(error);
       };
-      const aborted = () => settle(signal?.reason);
+      const aborted = () => settle(abortReasonOf(signal!));
       const unsubscribe = this.subscribe({
         connected: () => settle(),
         reconnected: () => settle(),

@@ -44,9 +44,9 @@ export function eventStream<T>(subscribe: (push: (value: T) => void, end: () => 
       if (buffered.length > 0) return { value: buffered.shift()!, done: false };
       return { value: undefined, done: true };
     },
-    async return(): Promise<IteratorResult<T>> {
+    return(): Promise<IteratorResult<T>> {
       abort();
-      return { value: undefined, done: true };
+      return Promise.resolve({ value: undefined, done: true });
     },
     [Symbol.asyncIterator]() {
       return iterator;

@@ -51,6 +51,7 @@ export function fail(message: string, usage?: string): never {
 export function milliseconds(value: unknown, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) fail(`${flag} takes a whole number of milliseconds: got '${String(value)}'`);
+  if (!Number.isInteger(number) || number < 0)
+    fail(`${flag} takes a whole number of milliseconds: got '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
   return number;
 }

@@ -36,7 +36,10 @@ async function readElection(session: Session, path: string): Promise<Participant
     throw error;
   }
   if (children.length > 0 && electionOrder(children).length === 0) {
-    const sample = children.slice(0, 3).map((name) => `'${name}'`).join(', ');
+    const sample = children
+      .slice(0, 3)
+      .map((name) => `'${name}'`)
+      .join(', ');
     throw new ZkLeaderError('USAGE', `${path} is not an election: its ${children.length} children (${sample}) are not zk-leader candidates`);
   }
   return readParticipants(session, path);
@@ -179,7 +182,12 @@ export async function listElections(target: string, options: CommandOptions): Pr
   } else if (found.length === 0) {
     process.stdout.write(`no elections under ${root}\n`);
   } else {
-    const rows = found.map((election) => [election.path, election.leader?.id ?? '(none)', election.leader?.fencingToken.toString() ?? '', String(election.participants)]);
+    const rows = found.map((election) => [
+      election.path,
+      election.leader?.id ?? '(none)',
+      election.leader?.fencingToken.toString() ?? '',
+      String(election.participants),
+    ]);
     process.stdout.write(table(['election', 'leader', 'token', 'participants'], rows) + '\n');
   }
   return found.length > 0 ? exitCode.ok : exitCode.noLeader;

@@ -7,18 +7,14 @@ export const backendNames: readonly BackendName[] = ['node-zookeeper-client', 'z
 
 export function validateBackend(backend: unknown): BackendName {
   if (!backendNames.includes(backend as BackendName)) {
-    throw new InvalidArgumentError(
-      `backend must be one of ${backendNames.map((name) => `'${name}'`).join(', ')}: got ${JSON.stringify(backend)}`,
-    );
+    throw new InvalidArgumentError(`backend must be one of ${backendNames.map((name) => `'${name}'`).join(', ')}: got ${JSON.stringify(backend)}`);
   }
   return backend as BackendName;
 }
 
 /** Creates a client of the chosen backend; the native one is loaded only when chosen. */
 export function createClient(backend: BackendName, options: ClientOptions): ZkClient {
-  return validateBackend(backend) === 'zookeeper'
-    ? new NativeZookeeperAdapter(options)
-    : new NodeZookeeperClientAdapter(options);
+  return validateBackend(backend) === 'zookeeper' ? new NativeZookeeperAdapter(options) : new NodeZookeeperClientAdapter(options);
 }
 
 export type * from './types.js';

@@ -135,9 +135,7 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
       timeout: this.options.sessionTimeoutMs,
       debug_level: 0, // the C client's own log to stderr stays off
       host_order_deterministic: false,
-      ...(credentials
-        ? { client_id: credentials.id.replace(/^0+(?=.)/, ''), client_password: credentials.password.toString('hex') }
-        : {}),
+      ...(credentials ? { client_id: credentials.id.replace(/^0+(?=.)/, ''), client_password: credentials.password.toString('hex') } : {}),
     });
   }
 
@@ -154,11 +152,7 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
   }
 
   /** Runs one C-client call: a non-zero return means the request was never queued. */
-  private call<T>(
-    operation: string,
-    path: string,
-    run: (done: (rc: number, error: string, value?: T) => void) => number,
-  ): Promise<T> {
+  private call<T>(operation: string, path: string, run: (done: (rc: number, error: string, value?: T) => void) => number): Promise<T> {
     return new Promise((resolve, reject) => {
       const queued = run((rc, error, value) => {
         if (rc === ZOK) resolve(value as T);
@@ -198,9 +192,7 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
   }
 
   async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
-    const created = await this.call<string>('create', path, (done) =>
-      this.native.a_create(path, data, createModeFlags[mode], done),
-    );
+    const created = await this.call<string>('create', path, (done) => this.native.a_create(path, data, createModeFlags[mode], done));
     // The binding always creates with the open ACL; narrow it at once. A connection loss in
     // between is repaired by the caller, which applies the ACL again to the node it finds.
     if (!isOpenAcl(acl)) await this.setAcl(created, acl);
@@ -254,9 +246,7 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
   async getChildren(path: string, watcher?: Watcher): Promise<string[]> {
     try {
       return await this.call<string[]>('getChildren', path, (done) =>
-        watcher
-          ? this.native.aw_get_children(path, this.watchWith(path, 'children', watcher), done)
-          : this.native.a_get_children(path, false, done),
+        watcher ? this.native.aw_get_children(path, this.watchWith(path, 'children', watcher), done) : this.native.a_get_children(path, false, done),
       );
     } catch (error) {
       if (watcher) this.unwatch(path, watcher);

@@ -2,18 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import zookeeper from 'node-zookeeper-client';
 import type { Socket } from 'node:net';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
-import type {
-  AclEntry,
-  ClientEvents,
-  ClientOptions,
-  CreateMode,
-  DigestAuth,
-  NodeData,
-  NodeStat,
-  SessionCredentials,
-  Watcher,
-  ZkClient,
-} from './types.js';
+import type { AclEntry, ClientEvents, ClientOptions, CreateMode, DigestAuth, NodeData, NodeStat, SessionCredentials, Watcher, ZkClient } from './types.js';
 
 type RawStat = zookeeper.Stat & Record<string, unknown>;
 
@@ -27,7 +16,7 @@ function toStat(raw: RawStat): NodeStat {
     czxid: long(raw.czxid),
     mzxid: long(raw.mzxid),
     version: Number(raw.version),
-    ephemeralOwner: sessionIdHex(raw.ephemeralOwner as unknown as Buffer),
+    ephemeralOwner: sessionIdHex(raw.ephemeralOwner),
     createdAtMs: Number(long(raw.ctime)),
     numChildren: Number(raw.numChildren),
     dataLength: Number(raw.dataLength),
@@ -54,10 +43,8 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       sessionTimeout: options.sessionTimeoutMs,
       spinDelay: 200,
       retries: 0,
-      ...(options.credentials
-        ? { sessionId: Buffer.from(options.credentials.id, 'hex'), sessionPassword: options.credentials.password }
-        : {}),
-    } as Partial<zookeeper.Option>);
+      ...(options.credentials ? { sessionId: Buffer.from(options.credentials.id, 'hex'), sessionPassword: options.credentials.password } : {}),
+    });
     this.client.on('state', (state: zookeeper.State) => {
       if (this.closed) return;
       if (state === zookeeper.State.SYNC_CONNECTED) this.emit('state', 'connected');
@@ -102,9 +89,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
 
   create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
     const acls = acl.map((entry) => new zookeeper.ACL(entry.permissions, new zookeeper.Id(entry.scheme, entry.id)));
-    return this.call('create', path, (done) =>
-      this.client.create(path, data, acls, createModeFlags[mode], (error, created) => done(error, created)),
-    );
+    return this.call('create', path, (done) => this.client.create(path, data, acls, createModeFlags[mode], (error, created) => done(error, created)));
   }
 
   remove(path: string, version: number): Promise<void> {
@@ -132,9 +117,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   }
 
   async setData(path: string, data: Buffer, version: number): Promise<NodeStat> {
-    const raw = await this.call<RawStat>('setData', path, (done) =>
-      this.client.setData(path, data, version, (error, stat) => done(error, stat as RawStat)),
-    );
+    const raw = await this.call<RawStat>('setData', path, (done) => this.client.setData(path, data, version, (error, stat) => done(error, stat as RawStat)));
     return toStat(raw);
   }
 
@@ -158,7 +141,10 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   async sync(path: string): Promise<void> {
     try {
       await this.call<void>('sync', path, (done) =>
-        this.client.transaction().check(path, -1).commit((error) => done(error)),
+        this.client
+          .transaction()
+          .check(path, -1)
+          .commit((error) => done(error)),
       );
     } catch (error) {
       if ((error as { code?: string }).code !== 'NO_NODE') throw error;
@@ -168,8 +154,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   // The library keeps its connection private and has no read timeout, and it retries a
   // closed socket forever unless told it is closing: we reach in only to drop the connection.
   private manager(): { socket?: Socket; connect: () => void; connectTimeoutHandler?: NodeJS.Timeout } {
-    return (this.client as unknown as { connectionManager: ReturnType<NodeZookeeperClientAdapter['manager']> })
-      .connectionManager;
+    return (this.client as unknown as { connectionManager: ReturnType<NodeZookeeperClientAdapter['manager']> }).connectionManager;
   }
 
   dropConnection(): void {

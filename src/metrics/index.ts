@@ -72,7 +72,12 @@ export function registerMetrics(options: MetricsOptions): ZkLeaderMetrics {
   const metrics = {
     isLeader: new prom.Gauge({ name: `${prefix}is_leader`, help: 'Participants of this process leading the election now', labelNames: ['path'], registers }),
     elected: new prom.Counter({ name: `${prefix}elected_total`, help: 'Terms won by participants of this process', labelNames: ['path'], registers }),
-    termsEnded: new prom.Counter({ name: `${prefix}terms_ended_total`, help: 'Terms of this process that ended, by reason', labelNames: ['path', 'reason'], registers }),
+    termsEnded: new prom.Counter({
+      name: `${prefix}terms_ended_total`,
+      help: 'Terms of this process that ended, by reason',
+      labelNames: ['path', 'reason'],
+      registers,
+    }),
     timeToLeadership: new prom.Histogram({
       name: `${prefix}time_to_leadership_seconds`,
       help: 'From start() or the end of the last term until leading',
@@ -80,7 +85,13 @@ export function registerMetrics(options: MetricsOptions): ZkLeaderMetrics {
       buckets: secondsBuckets,
       registers,
     }),
-    termDuration: new prom.Histogram({ name: `${prefix}term_duration_seconds`, help: 'How long terms of this process lasted', labelNames: ['path'], buckets: secondsBuckets, registers }),
+    termDuration: new prom.Histogram({
+      name: `${prefix}term_duration_seconds`,
+      help: 'How long terms of this process lasted',
+      labelNames: ['path'],
+      buckets: secondsBuckets,
+      registers,
+    }),
     leaderless: new prom.Histogram({
       name: `${prefix}leaderless_seconds`,
       help: 'How long an observer or a trackLeader follower saw no leader before the next one',
@@ -99,9 +110,24 @@ export function registerMetrics(options: MetricsOptions): ZkLeaderMetrics {
         for (const state of sessionStates) this.set({ state }, counts[state]!);
       },
     }),
-    suspensions: new prom.Counter({ name: `${prefix}session_suspensions_total`, help: 'Connections dropped or gone silent, by reason', labelNames: ['reason'], registers }),
-    expiries: new prom.Counter({ name: `${prefix}session_expiries_total`, help: 'Sessions lost, by reason (server, local-timeout)', labelNames: ['reason'], registers }),
-    requests: new prom.Counter({ name: `${prefix}requests_total`, help: 'ZooKeeper requests by operation and outcome (ok or the error code)', labelNames: ['operation', 'outcome'], registers }),
+    suspensions: new prom.Counter({
+      name: `${prefix}session_suspensions_total`,
+      help: 'Connections dropped or gone silent, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    expiries: new prom.Counter({
+      name: `${prefix}session_expiries_total`,
+      help: 'Sessions lost, by reason (server, local-timeout)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    requests: new prom.Counter({
+      name: `${prefix}requests_total`,
+      help: 'ZooKeeper requests by operation and outcome (ok or the error code)',
+      labelNames: ['operation', 'outcome'],
+      registers,
+    }),
     requestDuration: new prom.Histogram({
       name: `${prefix}request_duration_seconds`,
       help: 'ZooKeeper request latency by operation',

@@ -13,10 +13,7 @@ export async function dockerIsReachable(env = process.env): Promise<boolean> {
   if (!env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return false;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    const client = await Promise.race([
-      getContainerRuntimeClient(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 5000)),
-    ]);
+    const client = await Promise.race([getContainerRuntimeClient(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 5000))]);
     return Boolean(client);
   } catch {
     return false;
@@ -51,15 +48,13 @@ export async function startDockerZooKeeper(options: StartZooKeeperOptions): Prom
   for (const [index, name] of names.entries()) {
     // A fixed host port keeps the connect string valid across restarts.
     const clientPort = await freePort();
-    let builder = new GenericContainer(image)
-      .withExposedPorts({ container: 2181, host: clientPort })
-      .withEnvironment({
-        ZOO_TICK_TIME: String(tickTimeMs),
-        ZOO_4LW_COMMANDS_WHITELIST: '*',
-        ZOO_ADMINSERVER_ENABLED: 'false',
-        ZOO_CFG_EXTRA: `minSessionTimeout=${2 * tickTimeMs} maxSessionTimeout=120000 forceSync=${options.forceSync === false ? 'no' : 'yes'}`,
-        ...(network ? { ZOO_MY_ID: String(index + 1), ZOO_SERVERS: zooServers } : {}),
-      });
+    let builder = new GenericContainer(image).withExposedPorts({ container: 2181, host: clientPort }).withEnvironment({
+      ZOO_TICK_TIME: String(tickTimeMs),
+      ZOO_4LW_COMMANDS_WHITELIST: '*',
+      ZOO_ADMINSERVER_ENABLED: 'false',
+      ZOO_CFG_EXTRA: `minSessionTimeout=${2 * tickTimeMs} maxSessionTimeout=120000 forceSync=${options.forceSync === false ? 'no' : 'yes'}`,
+      ...(network ? { ZOO_MY_ID: String(index + 1), ZOO_SERVERS: zooServers } : {}),
+    });
     if (network) builder = builder.withNetwork(network).withNetworkAliases(name);
     const container = await builder.start();
     containers.push(container);

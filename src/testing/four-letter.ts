@@ -4,12 +4,7 @@ import { connect } from 'node:net';
  * Sends one ZooKeeper four-letter word (`ruok`, `srvr`, `mntr`, ...) and resolves with the
  * whole reply, or with `null` when nothing answers within `timeoutMs`.
  */
-export function fourLetterWord(
-  host: string,
-  port: number,
-  word: string,
-  timeoutMs = 1000,
-): Promise<string | null> {
+export function fourLetterWord(host: string, port: number, word: string, timeoutMs = 1000): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const chunks: Buffer[] = [];

@@ -126,11 +126,13 @@ class LocalServer implements ZooKeeperServer {
   kill(): Promise<void> {
     return this.signalAndWait('SIGKILL');
   }
-  async pause(): Promise<void> {
+  pause(): Promise<void> {
     this.process?.kill('SIGSTOP');
+    return Promise.resolve();
   }
-  async resume(): Promise<void> {
+  resume(): Promise<void> {
     this.process?.kill('SIGCONT');
+    return Promise.resolve();
   }
   async restart(): Promise<void> {
     await this.stop();
@@ -153,10 +155,7 @@ process.once('exit', () => {
 });
 
 /** Starts ZooKeeper as child Java processes: `ZooKeeperServerMain` or a `QuorumPeerMain` ensemble. */
-export async function startLocalZooKeeper(
-  installation: ZooKeeperInstallation,
-  options: StartZooKeeperOptions,
-): Promise<ZooKeeperHandle> {
+export async function startLocalZooKeeper(installation: ZooKeeperInstallation, options: StartZooKeeperOptions): Promise<ZooKeeperHandle> {
   const count = options.servers ?? 1;
   const tickTimeMs = options.tickTimeMs ?? 200;
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
@@ -165,8 +164,7 @@ export async function startLocalZooKeeper(
   for (let id = 1; id <= count; id++) {
     ports.push({ id, clientPort: await freePort(), quorumPort: await freePort(), electionPort: await freePort() });
   }
-  const mainClass =
-    count === 1 ? 'org.apache.zookeeper.server.ZooKeeperServerMain' : 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
+  const mainClass = count === 1 ? 'org.apache.zookeeper.server.ZooKeeperServerMain' : 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
   const servers = ports.map((serverPorts) => {
     const folder = join(root, `server-${serverPorts.id}`);
     mkdirSync(folder, { recursive: true });

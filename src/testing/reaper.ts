@@ -16,10 +16,6 @@ const timer = setInterval(() => {
 
 /** Makes sure `childPid` does not outlive this process, whatever way this process ends. */
 export function reapWithParent(childPid: number, folder?: string): void {
-  const reaper = spawn(
-    process.execPath,
-    ['-e', reaperScript, String(process.pid), String(childPid), folder ?? ''],
-    { detached: true, stdio: 'ignore' },
-  );
+  const reaper = spawn(process.execPath, ['-e', reaperScript, String(process.pid), String(childPid), folder ?? ''], { detached: true, stdio: 'ignore' });
   reaper.unref();
 }

@@ -74,7 +74,10 @@ interface PlannedFault {
  */
 export function planFaults(seed: number, count: number, servers: number): PlannedFault[] {
   const next = random(seed);
-  const firstRound = [...faultKinds].map((kind) => ({ kind, order: next() })).sort((a, b) => a.order - b.order).map((entry) => entry.kind);
+  const firstRound = [...faultKinds]
+    .map((kind) => ({ kind, order: next() }))
+    .sort((a, b) => a.order - b.order)
+    .map((entry) => entry.kind);
   const plan: PlannedFault[] = [];
   for (let index = 0; index < count; index++) {
     const kind = index < firstRound.length ? firstRound[index]! : faultKinds[Math.floor(next() * faultKinds.length)]!;
@@ -159,8 +162,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const proxies = await Promise.all(zookeeper.servers.map((server) => TcpProxy.to(server.connectString)));
     const connect = proxies.map((proxy) => proxy.connectString).join(',');
     const child = startExample('worker', [
-      '--connect', connect, '--path', path, '--id', id, '--json',
-      '--session-timeout', String(sessionTimeoutMs), '--backend', backend, '--fenced-store', store.url,
+      '--connect',
+      connect,
+      '--path',
+      path,
+      '--id',
+      id,
+      '--json',
+      '--session-timeout',
+      String(sessionTimeoutMs),
+      '--backend',
+      backend,
+      '--fenced-store',
+      store.url,
     ]);
     const worker: Worker = { id, process: child, proxies, gone: false };
     void child.exited.then(({ code, signal }) => {
@@ -300,6 +314,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
   const report = checkHistory(events, faults, { sessionTimeoutMs, livenessMarginMs: 5000, shutdownAt, writes: store.writes });
   report.violations.push(...problems);
-  const summary = summaryTable(report, faults, `backend ${backend}, seed ${seed}, ${(options.durationMs / 1000).toFixed(0)} s, session timeout ${sessionTimeoutMs} ms`);
+  const summary = summaryTable(
+    report,
+    faults,
+    `backend ${backend}, seed ${seed}, ${(options.durationMs / 1000).toFixed(0)} s, session timeout ${sessionTimeoutMs} ms`,
+  );
   return { report, faults, kinds: [...ran], summary };
 }

@@ -125,7 +125,9 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
       const excused = excuse(first, second, faults, events, resumeWindowMs);
       overlaps.push({ first, second, excused });
       if (!excused) {
-        violations.push(`overlap: ${first.id} (token ${first.token}, ${first.start}-${first.open ? 'never closed' : first.end}) and ${second.id} (token ${second.token}, from ${second.start})`);
+        violations.push(
+          `overlap: ${first.id} (token ${first.token}, ${first.start}-${first.open ? 'never closed' : first.end}) and ${second.id} (token ${second.token}, from ${second.start})`,
+        );
       }
     }
   }
@@ -145,7 +147,9 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
     const previous = byToken[index - 1]!;
     const term = byToken[index]!;
     if (term.token > previous.token && term.start + skewMs < previous.start) {
-      violations.push(`clock: ${term.id} (token ${term.token}) started ${(previous.start - term.start).toFixed(0)} ms before ${previous.id} (token ${previous.token}), beyond the ${skewMs} ms skew allowed`);
+      violations.push(
+        `clock: ${term.id} (token ${term.token}) started ${(previous.start - term.start).toFixed(0)} ms before ${previous.id} (token ${previous.token}), beyond the ${skewMs} ms skew allowed`,
+      );
     }
   }
 
@@ -162,7 +166,10 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
     }
     const cause = [...faults].reverse().find((fault) => fault.at <= from + options.livenessMarginMs);
     const allowed = (cause ? cause.healedAt - Math.min(cause.at, from) : 0) + options.sessionTimeoutMs + options.livenessMarginMs;
-    if (gap > allowed) violations.push(`liveness: no leader for ${gap.toFixed(0)} ms from ${from.toFixed(0)} (allowed ${allowed.toFixed(0)} ms after ${cause?.kind ?? 'no fault'})`);
+    if (gap > allowed)
+      violations.push(
+        `liveness: no leader for ${gap.toFixed(0)} ms from ${from.toFixed(0)} (allowed ${allowed.toFixed(0)} ms after ${cause?.kind ?? 'no fault'})`,
+      );
   };
   for (const term of ordered) {
     if (term.start > coveredUntil) checkGap(coveredUntil, term.start);
@@ -178,7 +185,9 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
     const superseding = terms.find((term) => term.token > write.token && term.start + skewMs < write.ts);
     if (superseding) {
       staleWritesAccepted += 1;
-      violations.push(`stale write: ${write.id} wrote with token ${write.token} at ${write.ts.toFixed(0)}, after ${superseding.id} was elected with ${superseding.token}`);
+      violations.push(
+        `stale write: ${write.id} wrote with token ${write.token} at ${write.ts.toFixed(0)}, after ${superseding.id} was elected with ${superseding.token}`,
+      );
     }
   }
   return {

@@ -13,8 +13,6 @@ import { adminSession, backends, itWithOwnServers, removeTree, startOwnZooKeeper
 
 // Behaviours the README promises that no other test exercised; each on both backends.
 
-
-
 describe.each(backends)('documented behaviours on %s', (backend) => {
   const { defer, proxy, admin, session, silencedSession } = testResources(backend);
   const participant = electionFixture(backend);

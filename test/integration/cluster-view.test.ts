@@ -149,7 +149,9 @@ describe.each(backends)('the zk-leader command line on %s', (backend) => {
     const lines = human.stdout.split('\n');
     expect(lines[0]).toBe(`election ${path}: leader alpha (token ${elections[0]!.fencingToken})`);
     expect(lines[2]).toMatch(/^#\s+role\s+id\s+session\s+age\s+token\s+data$/);
-    expect(lines[4]).toMatch(new RegExp(`^0\\s+leader\\s+alpha\\s+${elections[0]!.session.sessionId}\\s+\\S+\\s+${elections[0]!.fencingToken}\\s+\\{"port":5\\}$`));
+    expect(lines[4]).toMatch(
+      new RegExp(`^0\\s+leader\\s+alpha\\s+${elections[0]!.session.sessionId}\\s+\\S+\\s+${elections[0]!.fencingToken}\\s+\\{"port":5\\}$`),
+    );
     expect(lines[5]).toMatch(/^1\s+standby\s+beta\s/);
     expect(human.stdout).toContain('group: 1 member');
     expect(human.stdout).toMatch(new RegExp(`alpha\\s+ok\\s+${process.pid}\\s`));

@@ -123,7 +123,7 @@ describe.each(backends)('LeaderElection on %s', (backend) => {
     const order: string[] = [];
     let bothRan!: () => void;
     const done = new Promise<void>((resolve) => (bothRan = resolve));
-    const work = (name: string) => async () => {
+    const work = (name: string) => () => {
       order.push(name);
       if (order.length === 2) bothRan();
     };

@@ -10,7 +10,6 @@ import { EventLog, nextEvent, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
-
 /** No participant is ever told `elected` twice without `lost` in between. */
 function expectAlternatingTerms(log: EventLog, source: string): void {
   let leading = false;
@@ -124,7 +123,7 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
   // no listing. The test holds replies across the reconnect and the deletion, proves nothing
   // was listed, and that the takeover is clean. (The guard that drops a listing in flight at
   // a fast-path grant stays in election.ts; no real-server scenario reaches it now.)
-  it('takes over once, without a spurious lost, when a reconnect and the leader\'s deletion land together', async () => {
+  it("takes over once, without a spurious lost, when a reconnect and the leader's deletion land together", async () => {
     const path = uniquePath('stale-listing');
     const cut = await proxy();
     const log = new EventLog();

@@ -12,7 +12,6 @@ import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 // throw, clocks that step, replies that land in a later session. Each test failed on the code
 // before the safety-hardening change (see docs/reliability.md).
 
-
 describe.each(backends)('faults from outside the schedule on %s', (backend) => {
   const { defer, proxy, admin, session, silencedSession, proxiedSession } = testResources(backend);
   const participant = electionFixture(backend);
@@ -21,7 +20,11 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const path = uniquePath('dead-candidacy');
     const log = new EventLog();
     const [leader, a, b] = ['leader', 'a', 'b'].map((id) => participant(path, { id }));
-    for (const [name, election] of [['a', a!], ['b', b!]] as const) log.record(name, election, electionEvents);
+    for (const [name, election] of [
+      ['a', a!],
+      ['b', b!],
+    ] as const)
+      log.record(name, election, electionEvents);
     const leads = nextEvent(leader!, 'elected');
     await leader!.start();
     await leads;
@@ -69,7 +72,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     // (a VM paused and resumed, a broken NTP step): only a monotonic clock still sees time pass.
     const stalled = realNow() - 3_600_000;
     Date.now = () => stalled;
-    defer(async () => (Date.now = realNow));
+    defer(() => (Date.now = realNow));
     await nextTerm;
     Date.now = realNow;
     expectLostBeforeElected(log);
@@ -330,7 +333,9 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     // (stop) before that reply comes.
     alice.once('elected', () => {
       cut.holdReplies();
-      queueMicrotask(() => (stopping = alice.stop()));
+      queueMicrotask(() => {
+        stopping = alice.stop();
+      });
     });
     await alice.start();
     await until(() => stopping !== undefined && cut.heldReplyBytes > 0, 'the record read to be held');
@@ -387,7 +392,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     const warnings: string[] = [];
     const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? '');
     process.on('warning', onWarning);
-    defer(async () => process.off('warning', onWarning));
+    defer(() => process.off('warning', onWarning));
     const alice = new LeaderElection({ path, connect: zkConnect(), backend });
     defer(() => alice.stop());
     await alice.start();
@@ -428,7 +433,14 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     // As an operator's `deleteall` does: children, then the node, retried while they re-join.
     for (;;) {
       const children = await operator.getChildren(path).catch(() => []);
-      const removed = await Promise.all([...children.map((child) => operator.remove(`${path}/${child}`)), operator.remove(path)].map((p) => p.then(() => true, () => false)));
+      const removed = await Promise.all(
+        [...children.map((child) => operator.remove(`${path}/${child}`)), operator.remove(path)].map((p) =>
+          p.then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
       if (removed.at(-1)) break;
     }
     expect(await firstLost).toEqual({ reason: 'node-deleted' });

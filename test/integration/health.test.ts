@@ -19,7 +19,17 @@ describe.each(backends)('health and changes on %s', (backend) => {
     const cut = await proxy();
     const alice = participant(path, { id: 'alice' });
     const bob = participant(path, { id: 'bob', connect: cut.connectString, sessionTimeoutMs: 8000 });
-    expect(bob.health()).toEqual({ ok: false, reason: 'not started', state: 'idle', role: 'none', node: null, fencingToken: null, leader: null, sessionState: null, lastHeardMs: null });
+    expect(bob.health()).toEqual({
+      ok: false,
+      reason: 'not started',
+      state: 'idle',
+      role: 'none',
+      node: null,
+      fencingToken: null,
+      leader: null,
+      sessionState: null,
+      lastHeardMs: null,
+    });
 
     const elected = nextEvent(alice, 'elected');
     await alice.start();
@@ -28,7 +38,16 @@ describe.each(backends)('health and changes on %s', (backend) => {
     await bob.start();
     await following;
 
-    expect(alice.health()).toMatchObject({ ok: true, reason: null, state: 'running', role: 'leader', node: alice.nodeName, fencingToken: String(fencingToken), leader: { id: 'alice', node: alice.nodeName }, sessionState: 'connected' });
+    expect(alice.health()).toMatchObject({
+      ok: true,
+      reason: null,
+      state: 'running',
+      role: 'leader',
+      node: alice.nodeName,
+      fencingToken: String(fencingToken),
+      leader: { id: 'alice', node: alice.nodeName },
+      sessionState: 'connected',
+    });
     expect(bob.health()).toMatchObject({ ok: true, role: 'follower', node: bob.nodeName, fencingToken: null, leader: { id: 'alice', node: alice.nodeName } });
     expect(alice.health().lastHeardMs).toBeGreaterThanOrEqual(0);
     expect(JSON.parse(JSON.stringify(alice.health()))).toEqual(alice.health());
@@ -112,7 +131,12 @@ describe.each(backends)('health and changes on %s', (backend) => {
     defer(() => observer.close());
     expect(observer.health()).toMatchObject({ ok: false, reason: 'not started', state: 'idle' });
     await observer.start();
-    expect(observer.health()).toMatchObject({ ok: true, state: 'running', leader: { id: 'alice', node: alice.nodeName, fencingToken: String(alice.fencingToken) }, sessionState: 'connected' });
+    expect(observer.health()).toMatchObject({
+      ok: true,
+      state: 'running',
+      leader: { id: 'alice', node: alice.nodeName, fencingToken: String(alice.fencingToken) },
+      sessionState: 'connected',
+    });
 
     const group = uniquePath('health-group');
     const membership = new Membership({ session: shared });

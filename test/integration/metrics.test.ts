@@ -13,7 +13,8 @@ async function sample(registry: Registry, name: string, labels: Record<string, s
   const metric = (await registry.getMetricsAsJSON()).find((entry) => entry.name === name);
   const values = (metric?.values ?? []) as { metricName?: string; labels: Record<string, string | number>; value: number }[];
   const found = values.find(
-    (value) => (suffix === '' || value.metricName === `${name}${suffix}`) && Object.entries(labels).every(([key, expected]) => String(value.labels[key]) === expected),
+    (value) =>
+      (suffix === '' || value.metricName === `${name}${suffix}`) && Object.entries(labels).every(([key, expected]) => String(value.labels[key]) === expected),
   );
   return found?.value ?? 0;
 }
@@ -25,7 +26,7 @@ describe.each(backends)('zk-leader/metrics on %s', (backend) => {
   function metrics() {
     const registry = new Registry();
     const registered = registerMetrics({ registry });
-    defer(async () => registered.close());
+    defer(() => registered.close());
     return { registry, registered };
   }
 

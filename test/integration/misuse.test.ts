@@ -107,11 +107,7 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     // The election node is replaced by an ephemeral node: it can have no children now.
     const error = nextEvent(alice, 'error');
     // Sent back to back on one connection, so they land before the participant can re-join.
-    await Promise.all([
-      operator.remove(`${path}/${alice.nodeName}`),
-      operator.remove(path),
-      operator.create(path, Buffer.alloc(0), 'ephemeral'),
-    ]);
+    await Promise.all([operator.remove(`${path}/${alice.nodeName}`), operator.remove(path), operator.create(path, Buffer.alloc(0), 'ephemeral')]);
     expect(await error).toMatchObject({ code: 'NO_CHILDREN_FOR_EPHEMERALS', message: expect.stringContaining('choose a path whose parents are persistent') });
 
     // The operator's session ends, its node goes: the participant volunteers again.
@@ -127,13 +123,14 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     const listeners = (emitter: Session) => emitter.eventNames().reduce((sum, name) => sum + emitter.listenerCount(name), 0);
     const listenersBefore = listeners(shared);
     // Sockets by file descriptor, so the native client's own sockets count too.
-    const sockets = () => readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
-      } catch {
-        return false;
-      }
-    }).length;
+    const sockets = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+        } catch {
+          return false;
+        }
+      }).length;
     const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
     const socketsBefore = sockets();
     const timersBefore = timers();

@@ -76,7 +76,8 @@ describe('the packed package, installed into a project of its own', () => {
   });
 
   it('zk-leader/metrics says what to install without prom-client, and works with it', async () => {
-    const script = "import { registerMetrics } from 'zk-leader/metrics'; const { Registry } = await import('prom-client').catch(() => ({ Registry: class { registerMetric() {} } })); try { registerMetrics({ registry: new Registry() }); console.log('registered'); } catch (error) { console.log(error.code, error.message); }";
+    const script =
+      "import { registerMetrics } from 'zk-leader/metrics'; const { Registry } = await import('prom-client').catch(() => ({ Registry: class { registerMetric() {} } })); try { registerMetrics({ registry: new Registry() }); console.log('registered'); } catch (error) { console.log(error.code, error.message); }";
     const without = await inProject(project, process.execPath, ['--input-type=module', '-e', script]);
     expect(without).toMatchObject({ code: 0, stdout: "BACKEND_NOT_INSTALLED zk-leader/metrics needs prom-client: run 'npm install prom-client'\n" });
     const installed = await inProject(project, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', 'prom-client@15']);
@@ -105,7 +106,23 @@ describe('the packed package, installed into a project of its own', () => {
     );
     const tsc = join(root, 'node_modules', '.bin', 'tsc');
     const check = (module: string, resolution: string, file: string) =>
-      inProject(project, tsc, ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2022', '--module', module, '--moduleResolution', resolution, '--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node', file]);
+      inProject(project, tsc, [
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        'false',
+        '--target',
+        'es2022',
+        '--module',
+        module,
+        '--moduleResolution',
+        resolution,
+        '--typeRoots',
+        join(root, 'node_modules', '@types'),
+        '--types',
+        'node',
+        file,
+      ]);
     // A CommonJS file gets the types where TypeScript models require(esm): nodenext (TS 5.8+) and bundler.
     const cases = [
       ['node16', 'node16', 'esm.mts'],
@@ -115,7 +132,9 @@ describe('the packed package, installed into a project of its own', () => {
       ['preserve', 'bundler', 'cjs.cts'],
     ] as const;
     const results = await Promise.all(cases.map(([module, resolution, file]) => check(module, resolution, file)));
-    expect(results.map((result, i) => `${cases[i]!.join(' ')}: ${result.code} ${result.stdout}${result.stderr}`.trim())).toEqual(cases.map((c) => `${c.join(' ')}: 0`));
+    expect(results.map((result, i) => `${cases[i]!.join(' ')}: ${result.code} ${result.stdout}${result.stderr}`.trim())).toEqual(
+      cases.map((c) => `${c.join(' ')}: 0`),
+    );
   });
 
   it('npx zk-leader --version and status work against a real ZooKeeper', async () => {

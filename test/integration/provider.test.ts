@@ -25,9 +25,7 @@ describe.each(backends)('the ZooKeeper provider with the %s client', (backend) =
     const client = createClient(backend, { connectString: zkConnect(), sessionTimeoutMs: 5000 });
     await connected(client);
 
-    const created = await client.create(`${path}/n_`, Buffer.from('hello'), 'ephemeral-sequential', [
-      { scheme: 'world', id: 'anyone', permissions: 31 },
-    ]);
+    const created = await client.create(`${path}/n_`, Buffer.from('hello'), 'ephemeral-sequential', [{ scheme: 'world', id: 'anyone', permissions: 31 }]);
     expect(created).toMatch(new RegExp(`^${path}/n_\\d{10}$`));
     const stat = await admin.exists(created);
     expect(stat?.ephemeralOwner).toBe(client.sessionCredentials().id);
@@ -52,7 +50,10 @@ describe.each(backends)('a three-server ensemble with the %s client', (backend) 
     expect(victim.running).toBe(false);
 
     // The quorum of two still accepts writes, from a client that knows only the survivors.
-    const survivors = ensemble.servers.filter((server) => server !== victim).map((server) => server.connectString).join(',');
+    const survivors = ensemble.servers
+      .filter((server) => server !== victim)
+      .map((server) => server.connectString)
+      .join(',');
     const other = new Session({ connect: survivors, backend, sessionTimeoutMs: 4000 });
     await other.ready();
     await other.create('/after-kill', Buffer.from('2'), 'persistent');

@@ -58,9 +58,7 @@ describe.each(backends)('many participants on %s', (backend) => {
       await quiet(sessions);
 
       const after = requestsBySession(sessions);
-      const woken = after
-        .map((total, index) => (index >= successor && total > before[index]! ? `p${index}` : null))
-        .filter(Boolean);
+      const woken = after.map((total, index) => (index >= successor && total > before[index]! ? `p${index}` : null)).filter(Boolean);
       expect(woken).toEqual([`p${successor}`]);
       const listings = sessions.map((session, index) => (session.requestCounts.getChildren ?? 0) - childrenBefore[index]!);
       expect(listings.reduce((a, b) => a + b, 0)).toBe(1);

@@ -19,7 +19,7 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
     const unhandled: unknown[] = [];
     const record = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', record);
-    defer(async () => process.off('unhandledRejection', record));
+    defer(() => process.off('unhandledRejection', record));
     const cut = await proxy();
     cut.blackhole();
     const alice = new LeaderElection({ path: uniquePath('stop-before-ready'), connect: cut.connectString, backend, id: 'alice' });
@@ -203,7 +203,7 @@ describe.each(backends)('found by the simulation, on %s', (backend) => {
     expect(shared.sessionId).toBe(sessionId);
   });
 
-  it("a data change that arrives in the same read as the watch on a new node still leaves the node watched (seed 7088)", async () => {
+  it('a data change that arrives in the same read as the watch on a new node still leaves the node watched (seed 7088)', async () => {
     const path = uniquePath('same-read-data-change');
     const { cut, shared } = await proxiedSession();
     const operator = await admin();

@@ -17,7 +17,7 @@ import type { World } from './world.js';
 export interface LegacyContext {
   processId: number;
   label: string;
-  onClient(client: SimClient): void;
+  onClient: (client: SimClient) => void;
 }
 
 interface VirtualTimer {
@@ -63,7 +63,7 @@ export class LegacyShim {
       setInterval: globalThis.setInterval,
       clearInterval: globalThis.clearInterval,
       dateNow: Date.now,
-      performanceNow: performance.now,
+      performanceNow: performance.now.bind(performance),
       hook: (globalThis as Record<string, unknown>).__zkLeaderSimCreateClient,
     };
     const timer = (callback: () => void, delayMs: number, repeat: boolean): VirtualTimer => {

@@ -49,7 +49,10 @@ export class Random {
   /** 32 hex digits, as a GUID would be. */
   hex32(): string {
     let out = '';
-    for (let i = 0; i < 4; i++) out += Math.floor(this.next() * 2 ** 32).toString(16).padStart(8, '0');
+    for (let i = 0; i < 4; i++)
+      out += Math.floor(this.next() * 2 ** 32)
+        .toString(16)
+        .padStart(8, '0');
     return out;
   }
 }

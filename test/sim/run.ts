@@ -14,7 +14,8 @@ import { simulate as simulateCurrent, type Invariant, type Library, type SimOpti
  * `npm run test:sim -- --seed N [--keep 1,5,9]` replays one seed exactly, with its trace.
  */
 
-const usage = 'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] [--src DIR] [--ignore a,b] [--without wrap,throwing-listeners] | --seed N [--keep i,j,...] [--steps N] [--src DIR] [--ignore a,b]';
+const usage =
+  'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] [--src DIR] [--ignore a,b] [--without wrap,throwing-listeners] | --seed N [--keep i,j,...] [--steps N] [--src DIR] [--ignore a,b]';
 
 const { values } = parseArgs({
   options: {
@@ -51,21 +52,35 @@ const ignore = values.ignore === undefined ? undefined : new Set(values.ignore.s
 const without = values.without === undefined ? undefined : (new Set(values.without.split(',')) as SimOptions['without']);
 const extra: Partial<SimOptions> = { ...(library ? { library, legacy: true } : {}), ...(ignore ? { ignore } : {}), ...(without ? { without } : {}) };
 const simulate = (options: SimOptions) => simulateCurrent({ ...options, ...extra });
-const workerArgs = [...(values.src === undefined ? [] : ['--src', values.src]), ...(values.ignore === undefined ? [] : ['--ignore', values.ignore]), ...(values.without === undefined ? [] : ['--without', values.without])];
+const workerArgs = [
+  ...(values.src === undefined ? [] : ['--src', values.src]),
+  ...(values.ignore === undefined ? [] : ['--ignore', values.ignore]),
+  ...(values.without === undefined ? [] : ['--without', values.without]),
+];
 
 function report(result: SimResult, keep: number[] | null): void {
   const flags = workerArgs.length > 0 ? ` ${workerArgs.join(' ')}` : '';
   const violation = result.violation!;
   console.log(`\nseed ${result.seed}: ${violation.invariant} violated at step ${violation.step} (${violation.at} ms virtual): ${violation.message}`);
   if (keep) {
-    console.log(`shrunk to ${keep.length} planned events: replay with  npm run test:sim -- --seed ${result.seed} --steps ${steps} --keep ${keep.join(',')}${flags}`);
+    console.log(
+      `shrunk to ${keep.length} planned events: replay with  npm run test:sim -- --seed ${result.seed} --steps ${steps} --keep ${keep.join(',')}${flags}`,
+    );
   }
   console.log(`replay in full with  npm run test:sim -- --seed ${result.seed} --steps ${steps}${flags}\n`);
   for (const line of result.trace ?? []) console.log(line);
 }
 
 async function replay(seed: number): Promise<void> {
-  const keep = values.keep === undefined ? undefined : new Set(values.keep.split(',').filter(Boolean).map((index) => count('keep', index, 0)));
+  const keep =
+    values.keep === undefined
+      ? undefined
+      : new Set(
+          values.keep
+            .split(',')
+            .filter(Boolean)
+            .map((index) => count('keep', index, 0)),
+        );
   const result = await simulate({ seed, steps, traced: true, ...(keep ? { keep } : {}) });
   if (!result.violation) {
     for (const line of result.trace ?? []) console.log(line);
@@ -83,8 +98,8 @@ interface Batch {
 }
 
 /** In a worker: runs the seeds it is sent, reports each batch. */
-async function work(): Promise<void> {
-  process.on('message', async (message: { from: number; to: number }) => {
+function work(): void {
+  const runBatch = async (message: { from: number; to: number }) => {
     const batch: Batch = { seeds: 0, steps: 0, failures: [] };
     for (let seed = message.from; seed < message.to; seed++) {
       const result = await simulate({ seed, steps });
@@ -93,7 +108,8 @@ async function work(): Promise<void> {
       if (result.violation) batch.failures.push({ seed, invariant: result.violation.invariant });
     }
     process.send!(batch);
-  });
+  };
+  process.on('message', (message: { from: number; to: number }) => void runBatch(message));
   process.send!({ ready: true });
 }
 
@@ -115,29 +131,31 @@ async function many(from: number, seeds: number): Promise<void> {
     process.stderr.write(`sim: ${done}/${seeds} seeds, ${totalSteps} steps, ${rate} steps/s, ${failures.length} violations, ${seconds.toFixed(0)} s\n`);
   };
   await Promise.all(
-    Array.from({ length: workers }, () =>
-      new Promise<void>((resolve, reject) => {
-        const child = fork(fileURLToPath(import.meta.url), ['--worker', '--steps', String(steps), ...workerArgs], { execArgv: ['--import', 'tsx'] });
-        const send = () => {
-          if (next >= end) {
-            child.kill();
-            return resolve();
-          }
-          const to = Math.min(end, next + batchSize);
-          child.send({ from: next, to });
-          next = to;
-        };
-        child.on('message', (message: Batch | { ready: true }) => {
-          if (!('ready' in message)) {
-            done += message.seeds;
-            totalSteps += message.steps;
-            failures.push(...message.failures);
-            progress();
-          }
-          send();
-        });
-        child.on('exit', (code) => (code && next < end ? reject(new Error(`a simulation worker exited with ${code}`)) : resolve()));
-      }),
+    Array.from(
+      { length: workers },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const child = fork(fileURLToPath(import.meta.url), ['--worker', '--steps', String(steps), ...workerArgs], { execArgv: ['--import', 'tsx'] });
+          const send = () => {
+            if (next >= end) {
+              child.kill();
+              return resolve();
+            }
+            const to = Math.min(end, next + batchSize);
+            child.send({ from: next, to });
+            next = to;
+          };
+          child.on('message', (message: Batch | { ready: true }) => {
+            if (!('ready' in message)) {
+              done += message.seeds;
+              totalSteps += message.steps;
+              failures.push(...message.failures);
+              progress();
+            }
+            send();
+          });
+          child.on('exit', (code) => (code && next < end ? reject(new Error(`a simulation worker exited with ${code}`)) : resolve()));
+        }),
     ),
   );
   progress(true);
@@ -155,7 +173,10 @@ async function many(from: number, seeds: number): Promise<void> {
       workers,
       violations: failures.length,
       byInvariant,
-      failingSeeds: failures.slice(0, 20).map((failure) => failure.seed).sort((a, b) => a - b),
+      failingSeeds: failures
+        .slice(0, 20)
+        .map((failure) => failure.seed)
+        .sort((a, b) => a - b),
     }),
   );
   if (failures.length > 0) {
@@ -169,6 +190,6 @@ async function many(from: number, seeds: number): Promise<void> {
 }
 
 if (values.help) console.log(usage);
-else if (values.worker) await work();
+else if (values.worker) work();
 else if (values.seed !== undefined) await replay(count('seed', values.seed, 0));
 else await many(count('from', values.from, 0), count('seeds', values.seeds, 1000));

@@ -6,7 +6,11 @@ import { simulate, type SimOptions, type SimResult } from './simulation.js';
  * that still produce it. The scheduling stream is unchanged, so each attempt is as
  * deterministic as the original run.
  */
-export async function shrink(options: Omit<SimOptions, 'keep' | 'traced'>, failing: SimResult, budgetMs = 60_000): Promise<{ keep: number[]; result: SimResult }> {
+export async function shrink(
+  options: Omit<SimOptions, 'keep' | 'traced'>,
+  failing: SimResult,
+  budgetMs = 60_000,
+): Promise<{ keep: number[]; result: SimResult }> {
   const invariant = failing.violation!.invariant;
   // Only events the failing run reached can matter.
   const reached = failing.plan.filter((event) => event.at <= failing.virtualMs).map((event) => event.index);

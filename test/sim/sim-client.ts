@@ -122,7 +122,8 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   /** Nodes with more than one callback of the same kind: each would be a closure kept per election that came and went. */
   get duplicateWatchers(): string[] {
     const duplicates: string[] = [];
-    for (const [kind, table] of Object.entries(this.watches)) for (const [path, list] of table) if (list.length > 1) duplicates.push(`${kind} ${path} x${list.length}`);
+    for (const [kind, table] of Object.entries(this.watches))
+      for (const [path, list] of table) if (list.length > 1) duplicates.push(`${kind} ${path} x${list.length}`);
     return duplicates;
   }
   get connectionId(): number | null {

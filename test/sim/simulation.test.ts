@@ -15,7 +15,8 @@ describe('the deterministic simulation', () => {
     for (let seed = 0; seed < seeds; seed++) {
       const result = await simulate({ seed, steps });
       total += result.steps;
-      if (result.violation) failures.push(`seed ${seed}: ${result.violation.invariant}: ${result.violation.message} (replay: npm run test:sim -- --seed ${seed})`);
+      if (result.violation)
+        failures.push(`seed ${seed}: ${result.violation.invariant}: ${result.violation.message} (replay: npm run test:sim -- --seed ${seed})`);
     }
     expect(failures).toEqual([]);
     expect(total).toBe(seeds * steps);

@@ -126,7 +126,10 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   }
 
   // Shared sessions, one per process, made when first needed.
-  const shared = new Map<number, { session: Session; client: { current: SimClient | null }; context: LegacyContext; closed: boolean; usedAfterClose: boolean }>();
+  const shared = new Map<
+    number,
+    { session: Session; client: { current: SimClient | null }; context: LegacyContext; closed: boolean; usedAfterClose: boolean }
+  >();
   const sharedSession = (processId: number) => {
     let entry = shared.get(processId);
     // The first participant after a close still gets the closed session (its start() must
@@ -139,13 +142,17 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const spec = scenario.processes[processId]!;
       const client = { current: null as SimClient | null };
       const context: LegacyContext = { processId, label: `process${processId}`, onClient: (made) => (client.current = made) };
-      const session = as(context, () => new library.Session({
-        connect: 'sim:2181',
-        backend: spec.backend,
-        sessionTimeoutMs: spec.sessionTimeoutMs,
-        auth: { scheme: 'digest', credential },
-        runtime: world.runtimeFor(processId, context.label, context.onClient),
-      }));
+      const session = as(
+        context,
+        () =>
+          new library.Session({
+            connect: 'sim:2181',
+            backend: spec.backend,
+            sessionTimeoutMs: spec.sessionTimeoutMs,
+            auth: { scheme: 'digest', credential },
+            runtime: world.runtimeFor(processId, context.label, context.onClient),
+          }),
+      );
       session.on('error', (error) => count(error.code));
       entry = { session, client, context, closed: false, usedAfterClose: false };
       shared.set(processId, entry);
@@ -185,14 +192,18 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const own = { current: null as SimClient | null };
       client = own;
       context = { processId: spec.processId, label: id, onClient: (made) => (own.current = made) };
-      election = as(context, () => new library.LeaderElection({
-        ...common,
-        connect: 'sim:2181',
-        backend: spec.backend,
-        sessionTimeoutMs: spec.sessionTimeoutMs,
-        auth: { scheme: 'digest', credential },
-        runtime: world.runtimeFor(spec.processId, id, context.onClient),
-      }));
+      election = as(
+        context,
+        () =>
+          new library.LeaderElection({
+            ...common,
+            connect: 'sim:2181',
+            backend: spec.backend,
+            sessionTimeoutMs: spec.sessionTimeoutMs,
+            auth: { scheme: 'digest', credential },
+            runtime: world.runtimeFor(spec.processId, id, context.onClient),
+          }),
+      );
     }
     const incarnation: Incarnation = {
       id,
@@ -280,14 +291,13 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     if (work) {
       current.running = true;
       world.trace(`${current.id}: runWhileLeader(${work.kind})`);
-      as(current.context, () => current.election.runWhileLeader((signal) => doWork(participant, work, signal)))
-        .then(
-          () => (current.started = true),
-          (error: unknown) => {
-            world.trace(`${current.id}: runWhileLeader rejected: ${(error as Error).message}`);
-            settledOut(current, error);
-          },
-        );
+      as(current.context, () => current.election.runWhileLeader((signal) => doWork(participant, work, signal))).then(
+        () => (current.started = true),
+        (error: unknown) => {
+          world.trace(`${current.id}: runWhileLeader rejected: ${(error as Error).message}`);
+          settledOut(current, error);
+        },
+      );
       // runWhileLeader starts the election itself; it counts as started once it has joined.
       void as(current.context, () => current.election.waitForLeadership()).catch(() => {});
     } else {
@@ -345,7 +355,9 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const incarnation = participant.current;
     if (!incarnation || incarnation.stopCalledAt !== null || !usable(participant)) return;
     world.trace(`${incarnation.id}: resign()`);
-    as(incarnation.context, () => incarnation.election.resign()).catch((error: unknown) => fail('crash', `${incarnation.id}: resign() rejected: ${(error as Error).message}`));
+    as(incarnation.context, () => incarnation.election.resign()).catch((error: unknown) =>
+      fail('crash', `${incarnation.id}: resign() rejected: ${(error as Error).message}`),
+    );
   };
 
   // ---- faults and the operator ----
@@ -388,13 +400,23 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         const process = world.processes.get(action.processId)!;
         if (process.partitioned) return;
         disturb();
-        return during(`partition${action.processId}`, action.forMs, () => (process.partitioned = true), () => (process.partitioned = false));
+        return during(
+          `partition${action.processId}`,
+          action.forMs,
+          () => (process.partitioned = true),
+          () => (process.partitioned = false),
+        );
       }
       case 'hold-replies': {
         const process = world.processes.get(action.processId)!;
         if (process.repliesHeld) return;
         disturb();
-        return during(`replies${action.processId}`, action.forMs, () => (process.repliesHeld = true), () => (process.repliesHeld = false));
+        return during(
+          `replies${action.processId}`,
+          action.forMs,
+          () => (process.repliesHeld = true),
+          () => (process.repliesHeld = false),
+        );
       }
       case 'pause': {
         const process = world.processes.get(action.processId)!;
@@ -419,7 +441,9 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         if (!entry || entry.closed || world.processes.get(action.processId)!.crashed) return;
         disturb();
         entry.closed = true;
-        as(entry.context, () => entry.session.close()).catch((error: unknown) => fail('crash', `closing a shared session rejected: ${(error as Error).message}`));
+        as(entry.context, () => entry.session.close()).catch((error: unknown) =>
+          fail('crash', `closing a shared session rejected: ${(error as Error).message}`),
+        );
         return;
       }
       case 'delete-candidate':
@@ -513,7 +537,14 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         const id = world.nodeIds.get(node.path);
         if (!id || !stoppedIds.has(id) || !world.model.live(node.ephemeralOwner)) continue;
         const keptAlive = world.clients.some((client) => client.keepsSessionAlive && client.currentSessionId === node.ephemeralOwner);
-        if (keptAlive) fail('orphan', `${node.path} of ${id} outlived its stop() in live session ${node.ephemeralOwner} (kept alive by ${world.clients.filter((client) => client.keepsSessionAlive && client.currentSessionId === node.ephemeralOwner).map((client) => client.label).join(", ")})`);
+        if (keptAlive)
+          fail(
+            'orphan',
+            `${node.path} of ${id} outlived its stop() in live session ${node.ephemeralOwner} (kept alive by ${world.clients
+              .filter((client) => client.keepsSessionAlive && client.currentSessionId === node.ephemeralOwner)
+              .map((client) => client.label)
+              .join(', ')})`,
+          );
       }
     }
 
@@ -539,7 +570,10 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const duplicates = client.duplicateWatchers;
       if (duplicates.length > 0) fail('leak', `${client.label} stacks watch callbacks on one node: ${duplicates.join(', ')}`);
       if (client.registeredWatchers > bound || atServer > bound) {
-        fail('leak', `${client.label} holds ${client.registeredWatchers} watch callbacks and ${atServer} server watches for ${elections} running elections and ${liveNodes} candidates (bound ${bound})`);
+        fail(
+          'leak',
+          `${client.label} holds ${client.registeredWatchers} watch callbacks and ${atServer} server watches for ${elections} running elections and ${liveNodes} candidates (bound ${bound})`,
+        );
       }
     }
 
@@ -558,8 +592,14 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       if (leading || running.length === 0 || foreignCount > 0 || faultsActive.size > 0) leaderSeenAt[e] = now;
       const since = Math.max(leaderSeenAt[e]!, disturbedAt, ...running.map(({ incarnation }) => incarnation.startCalledAt));
       if (now - since > livenessBoundMs) {
-        const states = running.map(({ incarnation }) => `${incarnation.id}: session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}, node ${incarnation.election.nodeName}`);
-        fail('liveness', `${scenario.elections[e]!.path} has had no leader for ${now - since} ms of quiet (bound ${livenessBoundMs} ms) with ${running.length} participants running (${states.join('; ')})`);
+        const states = running.map(
+          ({ incarnation }) =>
+            `${incarnation.id}: session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}, node ${incarnation.election.nodeName}`,
+        );
+        fail(
+          'liveness',
+          `${scenario.elections[e]!.path} has had no leader for ${now - since} ms of quiet (bound ${livenessBoundMs} ms) with ${running.length} participants running (${states.join('; ')})`,
+        );
       }
     }
     // Participation: after a quiet spell every running participant is a candidate again (a
@@ -573,21 +613,26 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       }
       const since = Math.max(incarnation.queuedAt, disturbedAt, incarnation.startCalledAt, incarnation.backoffUntil);
       if (faultsActive.size === 0 && now - since > livenessBoundMs) {
-        fail('liveness', `${incarnation.id} has run without a candidate node for ${now - since} ms of quiet (bound ${livenessBoundMs} ms): session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}`);
+        fail(
+          'liveness',
+          `${incarnation.id} has run without a candidate node for ${now - since} ms of quiet (bound ${livenessBoundMs} ms): session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}`,
+        );
       }
     }
     for (const { participant, incarnation } of all()) {
       if (!usable(participant)) continue;
       const quietSince = Math.max(disturbedAt, incarnation.stopCalledAt ?? incarnation.startCalledAt);
       if (faultsActive.size > 0 || now - quietSince <= livenessBoundMs) continue;
-      if (incarnation.stopCalledAt !== null && !incarnation.stopped) fail('hang', `${incarnation.id}: stop() has not resolved after ${now - quietSince} ms of quiet`);
-      else if (incarnation.stopCalledAt === null && !incarnation.started && !incarnation.running) fail('hang', `${incarnation.id}: start() has not resolved after ${now - quietSince} ms of quiet`);
+      if (incarnation.stopCalledAt !== null && !incarnation.stopped)
+        fail('hang', `${incarnation.id}: stop() has not resolved after ${now - quietSince} ms of quiet`);
+      else if (incarnation.stopCalledAt === null && !incarnation.started && !incarnation.running)
+        fail('hang', `${incarnation.id}: start() has not resolved after ${now - quietSince} ms of quiet`);
     }
   };
 
   // ---- the run ----
 
-  const onRejection = (reason: unknown) => fail('crash', `unhandled rejection: ${(reason as Error)?.stack ?? reason}`);
+  const onRejection = (reason: unknown) => fail('crash', `unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`);
   const onException = (error: Error) => fail('crash', `uncaught exception: ${error.stack ?? error}`);
   const onWarning = () => {};
   process.on('unhandledRejection', onRejection);
@@ -598,12 +643,12 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   try {
     for (step = 0; step < options.steps && !violation; step++) {
       const event = plan[next];
-      const planned = event ? { at: event.at, run: () => (next += 1, carryOut(event)) } : null;
+      const planned = event ? { at: event.at, run: () => ((next += 1), carryOut(event)) } : null;
       try {
         if (!(await world.step(planned))) break;
       } catch (error) {
         // Whatever the library throws into a socket handler or a timer would crash a process.
-        fail('crash', `a step threw: ${(error as Error)?.stack ?? error}`);
+        fail('crash', `a step threw: ${(error as Error)?.stack ?? String(error)}`);
         break;
       }
       check();

@@ -125,7 +125,13 @@ export class World implements ClientWorld {
   }
 
   setTimer(processId: number, delayMs: number, callback: () => void): { cancel(): void } {
-    const timer: Timer = { id: this.nextTimerId++, at: this.time + Math.max(0, Math.floor(delayMs)), processId, callback: this.wrapTimer(callback), cancelled: false };
+    const timer: Timer = {
+      id: this.nextTimerId++,
+      at: this.time + Math.max(0, Math.floor(delayMs)),
+      processId,
+      callback: this.wrapTimer(callback),
+      cancelled: false,
+    };
     this.timers.set(timer.id, timer);
     return {
       cancel: () => {

@@ -110,7 +110,20 @@ export class ZooKeeperModel {
 
   private newNode(path: string, data: Buffer, acl: readonly AclEntry[], owner: string, sequential: boolean): ModelNode {
     const zxid = this.zxidCounter;
-    return { path, data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: this.now(), version: 0, cversion: 0, ephemeralOwner: owner, sequential, children: new Set() };
+    return {
+      path,
+      data,
+      acl,
+      czxid: zxid,
+      mzxid: zxid,
+      pzxid: zxid,
+      ctime: this.now(),
+      version: 0,
+      cversion: 0,
+      ephemeralOwner: owner,
+      sequential,
+      children: new Set(),
+    };
   }
 
   stat(node: ModelNode): NodeStat {

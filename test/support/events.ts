@@ -13,7 +13,7 @@ export function nextEvent<Events extends EventEmitter.ValidEventTypes, Name exte
     }, timeoutMs);
     const listener = (...args: unknown[]) => {
       clearTimeout(timer);
-      resolve(args[0] as never);
+      resolve(args[0]);
     };
     emitter.once(event, listener as never);
   });

@@ -9,35 +9,39 @@ import { adminSession, zkConnect } from './zookeeper.js';
  * before `electionFixture`, so that its cleanup runs after the participants were stopped.
  */
 export function testResources(backend: BackendName) {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    for (const cleanup of cleanups.splice(0).reverse())
+      await Promise.resolve()
+        .then(cleanup)
+        .catch(() => {});
   });
+  // Arrow functions: tests destructure them (`const { proxy, session } = testResources(...)`).
   const resources = {
     /** Runs `cleanup` after the test (last registered, first run). */
-    defer(cleanup: () => Promise<unknown>): void {
+    defer: (cleanup: () => unknown): void => {
       cleanups.push(cleanup);
     },
     /** A TCP proxy to the test server, for partitions and held replies. */
-    async proxy(): Promise<TcpProxy> {
+    proxy: async (): Promise<TcpProxy> => {
       const created = await TcpProxy.to(zkConnect());
       cleanups.push(() => created.close());
       return created;
     },
     /** A session on the default backend, for looking and acting from outside. */
-    async admin(): Promise<Session> {
+    admin: async (): Promise<Session> => {
       const session = await adminSession();
       cleanups.push(() => session.close());
       return session;
     },
     /** A session on the test's backend (timeout 4 s unless given). */
-    session(options: Partial<SessionOptions> = {}): Session {
+    session: (options: Partial<SessionOptions> = {}): Session => {
       const created = new Session({ connect: zkConnect(), backend, sessionTimeoutMs: 4000, ...options });
       cleanups.push(() => created.close());
       return created;
     },
     /** A connected session behind its own proxy (timeout 8 s unless given), for cutting or holding its traffic. */
-    async proxiedSession(options: Partial<SessionOptions> = {}): Promise<{ cut: TcpProxy; shared: Session }> {
+    proxiedSession: async (options: Partial<SessionOptions> = {}): Promise<{ cut: TcpProxy; shared: Session }> => {
       const cut = await resources.proxy();
       const shared = resources.session({ connect: cut.connectString, sessionTimeoutMs: 8000, ...options });
       await shared.ready();
@@ -47,7 +51,7 @@ export function testResources(backend: BackendName) {
      * A session behind a proxy that has just gone silent (no RST): resolves once the session
      * is suspended. Heal the proxy before the test ends (README: the native backend).
      */
-    async silencedSession(options: Partial<SessionOptions> = {}): Promise<{ cut: TcpProxy; silenced: Session }> {
+    silencedSession: async (options: Partial<SessionOptions> = {}): Promise<{ cut: TcpProxy; silenced: Session }> => {
       const cut = await resources.proxy();
       const silenced = resources.session({ connect: cut.connectString, sessionTimeoutMs: 8000, ...options });
       await silenced.ready();

@@ -40,6 +40,6 @@ describe('retry backoff', () => {
     expect(() => validateRetry({ initialMs: -1 })).toThrow('retry.initialMs must be a number of milliseconds >= 0: got -1');
     expect(() => validateRetry({ initialMs: 500, maxMs: 100 })).toThrow('retry.maxMs (100) must be at least retry.initialMs (500)');
     expect(() => new Session({ connect: '127.0.0.1:1', retry: { maxMs: Number.NaN } })).toThrow(/retry.maxMs must be a number/);
-    expect(() => new LeaderElection({ connect: '127.0.0.1:1', path: '/x', retry: 'fast' as never })).toThrow("retry must be { initialMs, maxMs }: got \"fast\"");
+    expect(() => new LeaderElection({ connect: '127.0.0.1:1', path: '/x', retry: 'fast' as never })).toThrow('retry must be { initialMs, maxMs }: got "fast"');
   });
 });

@@ -32,7 +32,9 @@ describe('the command line', () => {
 
   it('takes credentials from the first line of --auth-file, ahead of ZK_AUTH', () => {
     const files: Record<string, string> = { '/run/secrets/zk': 'bob:hunter2\n' };
-    const read = config(parse(['status', '/x', '--auth-file', '/run/secrets/zk'], { ZK_CONNECT: 'h:2181', ZK_AUTH: 'alice:secret' }, (path) => files[path] ?? noFile(path)));
+    const read = config(
+      parse(['status', '/x', '--auth-file', '/run/secrets/zk'], { ZK_CONNECT: 'h:2181', ZK_AUTH: 'alice:secret' }, (path) => files[path] ?? noFile(path)),
+    );
     expect(read.auth).toBe('bob:hunter2');
     expect(read.warnings).toEqual([]);
   });
@@ -46,8 +48,14 @@ describe('the command line', () => {
   it('refuses bad credentials in one line that says what to do', () => {
     const env = { ZK_CONNECT: 'h:2181' };
     expect(parse(['status', '/x', '--auth-file', '/nope'], env)).toEqual({ kind: 'usage-error', message: 'cannot read --auth-file /nope: ENOENT' });
-    expect(parse(['status', '/x', '--auth-file', '/f'], env, () => 'no colon here\n')).toEqual({ kind: 'usage-error', message: "--auth-file /f must hold 'user:password' on its first line" });
-    expect(parse(['status', '/x', '--auth-file', '/f', '--auth', 'a:b'], env)).toEqual({ kind: 'usage-error', message: 'give --auth-file or --auth, not both' });
+    expect(parse(['status', '/x', '--auth-file', '/f'], env, () => 'no colon here\n')).toEqual({
+      kind: 'usage-error',
+      message: "--auth-file /f must hold 'user:password' on its first line",
+    });
+    expect(parse(['status', '/x', '--auth-file', '/f', '--auth', 'a:b'], env)).toEqual({
+      kind: 'usage-error',
+      message: 'give --auth-file or --auth, not both',
+    });
     expect(parse(['status', '/x'], { ...env, ZK_AUTH: 'nocolon' })).toEqual({ kind: 'usage-error', message: "ZK_AUTH must be 'user:password'" });
   });
 

@@ -4,8 +4,9 @@ import { CoalescingRunner } from '../../src/coalesce.js';
 describe('CoalescingRunner', () => {
   it.each([0, 1, 2, 3])('runs again for a request that lands as the previous run ends (%i microtasks later)', async (depth) => {
     let runs = 0;
-    const runner = new CoalescingRunner(async () => {
+    const runner = new CoalescingRunner(() => {
       runs += 1;
+      return Promise.resolve();
     });
     void runner.request();
     // At depth 0 the request landed between the loop's end and its cleanup, and was lost.
@@ -34,7 +35,10 @@ describe('CoalescingRunner', () => {
   it('does not run while inactive, and runs again once asked after that', async () => {
     let active = false;
     let runs = 0;
-    const runner = new CoalescingRunner(async () => void (runs += 1), () => active);
+    const runner = new CoalescingRunner(
+      () => Promise.resolve(void (runs += 1)),
+      () => active,
+    );
     await runner.request();
     expect(runs).toBe(0);
     active = true;

@@ -9,7 +9,11 @@ describe('the chaos history checker', () => {
   it('accepts clean handovers with growing tokens', () => {
     const report = checkHistory([elected('a', 0, 10), lost('a', 100), elected('b', 101, 12), lost('b', 500), elected('a', 501, 15)], [], options);
     expect(report.violations).toEqual([]);
-    expect(report.terms.map((term) => [term.id, term.token])).toEqual([['a', 10n], ['b', 12n], ['a', 15n]]);
+    expect(report.terms.map((term) => [term.id, term.token])).toEqual([
+      ['a', 10n],
+      ['b', 12n],
+      ['a', 15n],
+    ]);
     expect(report.maxLeaderlessMs).toBe(1);
   });
 
@@ -105,11 +109,14 @@ describe('the other checks', () => {
   it('counts a write the fenced store accepted from a leader already superseded', () => {
     const events = [elected('a', 0, 10), elected('b', 2200, 12), lost('a', 3001, 'suspended')];
     const faults: Fault[] = [{ kind: 'sigstop', target: 'a', at: 100, healedAt: 3000 }];
-    const fenced = checkHistory(events, faults, { ...options, writes: [
-      { ts: 50, id: 'a', token: 10n, accepted: true },
-      { ts: 2210, id: 'b', token: 12n, accepted: true },
-      { ts: 3000.5, id: 'a', token: 10n, accepted: false },
-    ] });
+    const fenced = checkHistory(events, faults, {
+      ...options,
+      writes: [
+        { ts: 50, id: 'a', token: 10n, accepted: true },
+        { ts: 2210, id: 'b', token: 12n, accepted: true },
+        { ts: 3000.5, id: 'a', token: 10n, accepted: false },
+      ],
+    });
     expect(fenced.violations).toEqual([]);
     expect(fenced.writesFenced).toBe(1);
     const stale = checkHistory(events, faults, { ...options, writes: [{ ts: 3000.5, id: 'a', token: 10n, accepted: true }] });

@@ -12,7 +12,7 @@ class ManualClock implements Clock {
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const handle = {};
     this.timers.push({ at: this.time + delayMs, callback, handle });
-    return handle as TimerHandle;
+    return handle;
   }
   clearTimeout(handle: TimerHandle): void {
     this.timers = this.timers.filter((timer) => timer.handle !== handle);
