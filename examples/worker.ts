@@ -8,12 +8,13 @@
  * stdout is one JSON event: {"ts":..., "id":..., "event":"started|follower|elected|lost|stopped", ...}
  */
 import { hostname } from 'node:os';
-import { LeaderElection, ZkLeaderError } from 'zk-leader';
+import { LeaderElection, ZkLeaderError, type RecipeName } from 'zk-leader';
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
                  [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]
-                 [--fenced-store http://127.0.0.1:port/]`;
+                 [--fenced-store http://127.0.0.1:port/]
+                 [--recipe zk-leader|curator-latch|curator-selector|kazoo]`;
 const { values, connect, backend } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/demo' },
   id: { type: 'string' },
@@ -21,6 +22,8 @@ const { values, connect, backend } = parseExampleArgs(usage, {
   json: { type: 'boolean', default: false },
   // A resource that rejects writes with a lower token than it has seen (the chaos harness runs one).
   'fenced-store': { type: 'string' },
+  // Join an election of Curator or kazoo participants as one of theirs.
+  recipe: { type: 'string' },
 });
 const id = (values.id as string | undefined) ?? `${hostname()}-${process.pid}`;
 const json = values.json as boolean;
@@ -40,6 +43,7 @@ const election = orUsage(
       sessionTimeoutMs: milliseconds(values['session-timeout'], '--session-timeout', 10_000),
       backend,
       releaseOnSignals: true,
+      ...(values.recipe !== undefined ? { recipe: values.recipe as RecipeName } : {}),
     }),
   usage,
 );

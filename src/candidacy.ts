@@ -2,6 +2,7 @@ import { candidateNameStem } from './candidate.js';
 import type { AclEntry, NodeData, WatchEvent, Watcher } from './client/types.js';
 import { isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
+import { isNameOf, type RecipeName } from './recipes.js';
 import type { SessionScope } from './session.js';
 
 /** Why a candidacy ended by itself: its node was deleted, or its session ended. */
@@ -9,6 +10,8 @@ export type CandidacyEnd = 'node-deleted' | 'expired';
 
 export interface CandidacySpec {
   electionPath: string;
+  /** The format our node is named in. */
+  recipe: RecipeName;
   prefix: string;
   payload: Buffer;
   acl: readonly AclEntry[];
@@ -129,7 +132,7 @@ export class Candidacy {
   }
 
   private async createOrFind(): Promise<string | null> {
-    const { electionPath, prefix, payload, acl } = this.spec;
+    const { electionPath, recipe, prefix, payload, acl } = this.spec;
     for (;;) {
       if (this.mayExist) {
         // The create may have been applied though its reply was lost; a reconnect may have
@@ -144,7 +147,7 @@ export class Candidacy {
       if (this.status === 'gone') return null;
       try {
         this.mayExist = true;
-        return await this.scope.create(joinPath(electionPath, candidateNameStem(prefix, this.guid)), payload, 'ephemeral-sequential', acl);
+        return await this.scope.create(joinPath(electionPath, candidateNameStem(prefix, this.guid, recipe)), payload, 'ephemeral-sequential', acl);
       } catch (error) {
         if (isZooKeeperError(error, 'NO_NODE')) await this.scope.ensurePath(electionPath, acl);
         else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
@@ -154,7 +157,7 @@ export class Candidacy {
 
   private async findByGuid(): Promise<string | null> {
     try {
-      const mine = (await this.scope.getChildren(this.spec.electionPath)).find((name) => name.includes(this.guid));
+      const mine = (await this.scope.getChildren(this.spec.electionPath)).find((name) => isNameOf(name, this.guid));
       return mine ? joinPath(this.spec.electionPath, mine) : null;
     } catch (error) {
       if (isZooKeeperError(error, 'NO_NODE')) return null;

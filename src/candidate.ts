@@ -1,6 +1,7 @@
 import type { NodeData, Watcher } from './client/types.js';
 import { InvalidArgumentError, isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
+import { nameStem, parseName, type RecipeName } from './recipes.js';
 
 /**
  * Election candidates: how a candidate's znode is named, what it holds, and how the queue of
@@ -8,16 +9,18 @@ import { joinPath } from './paths.js';
  * candidate name goes through here.
  */
 
-/** A candidate's znode name, `<prefix><guid>-n_<sequence>`, taken apart. */
+/** A candidate's znode name, in any recipe's format, taken apart. */
 export interface CandidateName {
   name: string;
-  prefix: string;
-  guid: string;
+  /** Which library's format the name is in (and so who may have created it). */
+  recipe: RecipeName;
   /** ZooKeeper's sequence: a signed 32-bit counter, printed with at least 10 digits. */
   sequence: number;
+  /** The sequence as printed: the peers sort on this text. */
+  sequenceText: string;
 }
 
-/** A child with a ZooKeeper sequence suffix that is not one of our candidates. */
+/** A child with a ZooKeeper sequence suffix that no known recipe's format parses. */
 export interface ForeignChild {
   name: string;
   sequence: number;
@@ -32,29 +35,24 @@ export interface CandidatePayload {
 /** ZooKeeper's default jute.maxbuffer: a node's data may not be larger. */
 export const maxNodeDataBytes = 1024 * 1024;
 
-const sequenceMarker = '-n_';
-// ZooKeeper formats the parent's cversion with "%010d": ten digits, or once the counter has
-// wrapped past 2^31 - 1, a '-' and nine or ten digits. After our '-n_' a '-' can only be that
-// sign. In other programs' names ('lock-0000000003') a '-' is usually a separator, so their
+// In other programs' names ('lock-0000000003') a '-' is usually a separator, so their
 // sequence is read as the last ten digits.
-const candidatePattern = /^(.*?)([0-9a-f]{32})-n_(-\d{9,10}|\d{10})$/;
 const sequentialPattern = /(\d{10})$/;
 
 /** The name to pass to an ephemeral-sequential create; ZooKeeper appends the sequence. */
-export function candidateNameStem(prefix: string, guid: string): string {
-  return `${prefix}${guid}${sequenceMarker}`;
+export function candidateNameStem(prefix: string, guid: string, recipe: RecipeName = 'zk-leader'): string {
+  return nameStem(recipe, prefix, guid);
 }
 
-/** Parses a child name; null for names that are not candidates (other programs' nodes). */
+/** Parses a child name in any recipe's format; null for other programs' nodes. */
 export function parseCandidateName(name: string): CandidateName | null {
-  const match = candidatePattern.exec(name);
-  if (!match) return null;
-  return { name, prefix: match[1]!, guid: match[2]!, sequence: Number(match[3]) };
+  const parsed = parseName(name);
+  return parsed ? { name, recipe: parsed.recipe, sequence: Number(parsed.sequenceText), sequenceText: parsed.sequenceText } : null;
 }
 
-/** True for a name of ours (any prefix). */
+/** True for a candidate name of any recipe. */
 export function isCandidateName(name: string): boolean {
-  return candidatePattern.test(name);
+  return parseName(name) !== null;
 }
 
 const wrapSpan = 2 ** 32;
@@ -71,23 +69,41 @@ function orderKeys(sequences: readonly number[]): (sequence: number) => number {
 }
 
 /**
- * The election queue in order: our candidates sorted by the sequence ZooKeeper gave them,
- * not by the whole name (GUIDs and prefixes would break plain string order).
+ * How a queue is ordered. `creation`: by when ZooKeeper created each node, across the
+ * sequence counter's wrap (zk-leader's own order). `peer`: by the printed sequence as text,
+ * as Curator (`StandardLockInternalsDriver.standardFixForSorting`, then String.compareTo)
+ * and kazoo (`sorted(..., key=m.groups())` on the sequence text) compute it; the two differ
+ * only after the counter wrapped, where '-' sorts before the digits.
+ */
+export type QueueOrder = 'creation' | 'peer';
+
+/** The order a participant of `recipe` must agree with: its peers'. */
+export function orderFor(recipe: RecipeName): QueueOrder {
+  return recipe === 'zk-leader' ? 'creation' : 'peer';
+}
+
+/**
+ * The election queue in order: candidates sorted by the sequence ZooKeeper gave them, not by
+ * the whole name (GUIDs and prefixes would break plain string order).
  */
 export function electionOrder(children: readonly string[]): CandidateName[] {
   return queueOrder(children).candidates;
 }
 
-/** An ordered queue: our candidates, and every sequential child in one order (`entries`). */
+/** An ordered queue: the candidates, and every sequential child in one order (`entries`). */
 export interface Queue {
   candidates: CandidateName[];
-  /** Sequential children we did not create: they may be another program's candidates. */
+  /** Sequential children no recipe parses: they may be another program's candidates. */
   foreign: ForeignChild[];
-  /** Candidates and foreign children together, in creation order. */
+  /** Candidates and foreign children together, in queue order. */
   entries: (CandidateName | ForeignChild)[];
 }
 
-export function queueOrder(children: readonly string[]): Queue {
+/**
+ * Orders `children`. Without `order`, a queue that holds only zk-leader candidates is in
+ * creation order and any other in the peers' order: what its participants compute.
+ */
+export function queueOrder(children: readonly string[], order?: QueueOrder): Queue {
   const candidates: CandidateName[] = [];
   const foreign: ForeignChild[] = [];
   for (const name of children) {
@@ -99,11 +115,18 @@ export function queueOrder(children: readonly string[]): Queue {
     const match = sequentialPattern.exec(name);
     if (match) foreign.push({ name, sequence: Number(match[1]) });
   }
-  const key = orderKeys([...candidates, ...foreign].map((entry) => entry.sequence));
-  const byKey = (a: { sequence: number }, b: { sequence: number }) => key(a.sequence) - key(b.sequence);
-  candidates.sort(byKey);
-  foreign.sort(byKey);
-  return { candidates, foreign, entries: [...candidates, ...foreign].sort(byKey) };
+  const chosen = order ?? (candidates.every((candidate) => candidate.recipe === 'zk-leader') ? 'creation' : 'peer');
+  let compare: (a: CandidateName | ForeignChild, b: CandidateName | ForeignChild) => number;
+  if (chosen === 'creation') {
+    const key = orderKeys([...candidates, ...foreign].map((entry) => entry.sequence));
+    compare = (a, b) => key(a.sequence) - key(b.sequence);
+  } else {
+    const text = (entry: CandidateName | ForeignChild) => ('sequenceText' in entry ? entry.sequenceText : String(entry.sequence).padStart(10, '0'));
+    compare = (a, b) => (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0);
+  }
+  candidates.sort(compare);
+  foreign.sort(compare);
+  return { candidates, foreign, entries: [...candidates, ...foreign].sort(compare) };
 }
 
 export function validateId(id: unknown): string {
@@ -158,6 +181,8 @@ export interface Participant {
   id: string;
   /** The JSON it published (the `data` option), raw text for foreign data, or null. */
   data: unknown;
+  /** The recipe its node is named in (`zk-leader`, `kazoo`, `curator-latch`, ...), null for another program's node. */
+  recipe: RecipeName | null;
   /** The znode name, e.g. "5f0c...-n_0000000007". */
   node: string;
   /** The node's sequence number: its place in the queue. */
@@ -180,9 +205,9 @@ export interface QueueReader {
 }
 
 /** The queue under an election path; empty when the path does not exist. */
-export async function readQueue(reader: QueueReader, path: string, watcher?: Watcher): Promise<Queue> {
+export async function readQueue(reader: QueueReader, path: string, options: { watcher?: Watcher; order?: QueueOrder } = {}): Promise<Queue> {
   try {
-    return queueOrder(await reader.getChildren(path, watcher));
+    return queueOrder(await reader.getChildren(path, options.watcher), options.order);
   } catch (error) {
     if (isZooKeeperError(error, 'NO_NODE')) return { candidates: [], foreign: [], entries: [] };
     throw error;
@@ -195,10 +220,14 @@ export async function readParticipant(reader: QueueReader, path: string, candida
   const parsed = typeof candidate === 'string' ? parseCandidateName(candidate) : candidate;
   try {
     const { data, stat } = await reader.getData(joinPath(path, name));
-    const payload = decodePayload(data, name);
+    const recipe = parsed?.recipe ?? null;
+    // The peers' recipes hold the participant's id as text (Curator's id bytes, kazoo's identifier).
+    const text = data.toString('utf8');
+    const payload = recipe === 'zk-leader' || recipe === null ? decodePayload(data, name) : { id: text === '' ? name : text, data: null };
     return {
       id: payload.id,
       data: payload.data,
+      recipe,
       node: name,
       sequence: parsed?.sequence ?? Number.NaN,
       sessionId: stat.ephemeralOwner,

@@ -3,12 +3,14 @@ import { Candidacy, type CandidacyEnd } from './candidacy.js';
 import {
   encodePayload,
   isCandidateName,
+  orderFor,
   readLeader,
   readParticipant,
   readParticipants,
   readQueue,
   validateId,
   validatePrefix,
+  type CandidateName,
   type LeaderInfo,
   type Participant,
 } from './candidate.js';
@@ -34,6 +36,7 @@ import { electionChannel, publish, type ElectionMessage } from './instrument.js'
 import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
 import { joinPath, validatePath } from './paths.js';
+import { validateRecipe, type RecipeName } from './recipes.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions } from './session.js';
@@ -152,7 +155,16 @@ export interface LeaderElectionOptions {
   trackLeader?: boolean;
   /** Stop cleanly (hand over at once) on these signals; `true` means SIGTERM and SIGINT. */
   releaseOnSignals?: boolean | NodeJS.Signals[];
-  /** Prefix of this participant's znode name (letters, digits, '_', '.'). Default ''. */
+  /**
+   * How this participant's node is named and what it holds, so that other libraries'
+   * participants on the same path count it as one of theirs: `zk-leader` (default),
+   * `curator-latch` (Curator's LeaderLatch), `curator-selector` (Curator's LeaderSelector),
+   * `kazoo` (kazoo's Election). Every recipe's nodes are read whatever this one is; a
+   * participant never leads while the path holds a candidate of another recipe, which would
+   * not see it (error RECIPE_MISMATCH). The peers' recipes publish only the id, not `data`.
+   */
+  recipe?: RecipeName;
+  /** Prefix of this participant's znode name (letters, digits, '_', '.'); zk-leader recipe only. Default ''. */
   prefix?: string;
   /** Where the election logs (pino-compatible: debug/info/warn/error). Default: silent. */
   logger?: Logger;
@@ -201,6 +213,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private sessionRef: Session | null = null;
   private readonly makeSession: () => Session;
   private readonly payload: Buffer;
+  private readonly recipe: RecipeName;
   private readonly acl: readonly AclEntry[];
   private readonly onSuspend: 'release' | 'hold';
   private readonly takeoverDelayMs: number;
@@ -259,7 +272,14 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError('LeaderElection needs an options object with path and connect (or session)');
     this.path = validatePath(options.path, 'path');
     this.id = validateId(options.id ?? `${hostname()}-${process.pid}`);
-    this.payload = encodePayload({ id: this.id, data: options.data });
+    this.recipe = validateRecipe(options.recipe);
+    if (this.recipe !== 'zk-leader' && options.data !== undefined) {
+      throw new InvalidArgumentError(
+        `recipe '${this.recipe}' publishes only the id (its peers read a node's data as the participant's id): drop data, or use recipe 'zk-leader'`,
+      );
+    }
+    // The peers' recipes hold the id's UTF-8 bytes: what Curator's getIdBytes and kazoo's identifier write.
+    this.payload = this.recipe === 'zk-leader' ? encodePayload({ id: this.id, data: options.data }) : Buffer.from(this.id, 'utf8');
     this.acl = options.acl ?? openAcl;
     this.onSuspend = options.onSuspend ?? 'release';
     if (this.onSuspend !== 'release' && this.onSuspend !== 'hold') {
@@ -272,6 +292,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
     this.prefix = validatePrefix(options.prefix ?? '');
+    if (this.prefix !== '' && this.recipe !== 'zk-leader') {
+      throw new InvalidArgumentError(`prefix names zk-leader's own nodes only: recipe '${this.recipe}' names them as its peers do`);
+    }
     this.signals = options.releaseOnSignals === true ? ['SIGTERM', 'SIGINT'] : options.releaseOnSignals || [];
     const shared = sharedSession(options);
     if (shared) {
@@ -441,8 +464,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const scope = this.session.scope;
     if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer) return null;
     if (this.candidacy && !this.candidacy.gone) return this.candidacy;
-    this.candidacy = new Candidacy(scope, { electionPath: this.path, prefix: this.prefix, payload: this.payload, acl: this.acl }, (ended, reason) =>
-      this.onCandidacyEnded(ended, reason),
+    this.candidacy = new Candidacy(
+      scope,
+      { electionPath: this.path, recipe: this.recipe, prefix: this.prefix, payload: this.payload, acl: this.acl },
+      (ended, reason) => this.onCandidacyEnded(ended, reason),
     );
     return this.candidacy;
   }
@@ -471,22 +496,33 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
     // An empty queue also covers an election node deleted by an operator: ours went with it,
     // and our node's own watch ends the candidacy.
-    const queue = await readQueue(candidacy.scope, this.path);
+    const queue = await readQueue(candidacy.scope, this.path, { order: orderFor(this.recipe) });
     if (this.isStale(candidacy, epoch)) return;
     const position = queue.entries.findIndex((entry) => entry.name === own.name);
     // Not listed though held: its deletion is on its way to our watch; look again then.
     if (position < 0) return;
     const foreignAhead = queue.entries.slice(0, position).filter((entry) => !isCandidateName(entry.name));
     this.reportForeign(foreignAhead.map((entry) => entry.name));
-    if (position === 0) return this.grant(candidacy);
+    // A candidate of another recipe does not see ours (kazoo) or sorts it by another key
+    // (Curator): wherever it stands, both could lead. Wait on the nearest one instead.
+    const mismatched = queue.candidates.filter((candidate) => candidate.recipe !== this.recipe);
+    this.reportMismatch(mismatched);
+    const blocker =
+      mismatched.length === 0
+        ? null
+        : (queue.entries
+            .slice(0, position)
+            .reverse()
+            .find((entry) => mismatched.includes(entry as CandidateName)) ?? mismatched[0]!);
+    if (position === 0 && !blocker) return this.grant(candidacy);
 
-    // Someone is ahead of us: whatever we believed, we do not lead.
+    // Someone is ahead of us (or a participant that cannot see us is there): we do not lead.
     this.endTerm('superseded');
-    const predecessor = queue.entries[position - 1]!;
+    const predecessor = blocker ?? queue.entries[position - 1]!;
     const leader = await readParticipant(candidacy.scope, this.path, queue.entries[0]!.name);
     if (this.isStale(candidacy, epoch)) return;
     if (!leader) return this.requestEvaluation();
-    const predecessorLeads = position === 1;
+    const predecessorLeads = position === 1 && !blocker;
     const watched = await candidacy.watch(joinPath(this.path, predecessor.name), (event) => {
       if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads);
     });
@@ -526,6 +562,20 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         new ZkLeaderError(
           'FOREIGN_CANDIDATE',
           `${joinPath(this.path, name)} is a sequential node zk-leader did not create, and it sorts ahead of this participant: it will not lead while that node exists (remove it, or point the election at a path of its own)`,
+        ),
+      );
+    }
+  }
+
+  private reportMismatch(candidates: CandidateName[]): void {
+    for (const { name, recipe } of candidates) {
+      if (this.reportedForeign.has(name)) continue;
+      this.reportedForeign.add(name);
+      this.emit(
+        'error',
+        new ZkLeaderError(
+          'RECIPE_MISMATCH',
+          `${joinPath(this.path, name)} is a ${recipe} candidate, and this participant uses recipe '${this.recipe}', which ${recipe} participants do not order with theirs: it will not lead while that node exists (use recipe: '${recipe}' on every zk-leader participant of this path)`,
         ),
       );
     }

@@ -29,6 +29,7 @@ export type ZkLeaderErrorCode =
   | 'LEADER_WORK_FAILED'
   | 'LISTENER_FAILED'
   | 'FOREIGN_CANDIDATE'
+  | 'RECIPE_MISMATCH'
   | 'MEMBER_ID_TAKEN'
   | 'WAIT_TIMEOUT'
   | 'NO_LEADER'

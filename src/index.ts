@@ -34,3 +34,4 @@ export { Membership } from './membership.js';
 export type { JoinOptions, Member, MemberHealth, MembershipEvents, MembershipOptions } from './membership.js';
 export type { ElectionHealth, Health, MembershipHealth, ObserverHealth, SessionHealth } from './health.js';
 export type { RetryOptions } from './backoff.js';
+export type { RecipeName } from './recipes.js';

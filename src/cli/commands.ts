@@ -118,7 +118,7 @@ export async function watchElection(target: string, options: CommandOptions): Pr
   };
   const again = () => void looks.request();
   const look = async () => {
-    const queue = await readQueue(session, path, again);
+    const queue = await readQueue(session, path, { watcher: again });
     // No election node yet: be told when it appears.
     if (queue.candidates.length === 0 && !(await session.exists(path, again))) await session.exists(path);
     const participants = await readParticipants(session, path);

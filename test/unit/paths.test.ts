@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { candidateNameStem, electionOrder, parseCandidateName, queueOrder, validatePrefix } from '../../src/candidate.js';
+import { isNameOf } from '../../src/recipes.js';
 import { nodeRuntime } from '../../src/runtime.js';
 
 const newGuid = nodeRuntime.newGuid;
@@ -32,15 +33,16 @@ describe('validatePath', () => {
 });
 
 describe('candidate names', () => {
-  it('parse back into prefix, GUID and sequence', () => {
+  it('parse back into recipe and sequence', () => {
     const guid = newGuid();
     const name = `${candidateNameStem('web_', guid)}0000000042`;
-    expect(parseCandidateName(name)).toEqual({ name, prefix: 'web_', guid, sequence: 42 });
+    expect(parseCandidateName(name)).toEqual({ name, recipe: 'zk-leader', sequence: 42, sequenceText: '0000000042' });
   });
 
-  it('find the GUID even when the prefix ends in hex digits', () => {
+  it('belong to their GUID even when the prefix ends in hex digits', () => {
     const guid = newGuid();
-    expect(parseCandidateName(`${candidateNameStem('abc', guid)}0000000001`)?.guid).toBe(guid);
+    expect(isNameOf(`${candidateNameStem('abc', guid)}0000000001`, guid)).toBe(true);
+    expect(isNameOf(`${candidateNameStem('abc', guid)}0000000001`, newGuid())).toBe(false);
   });
 
   it('ignore nodes that are not candidates', () => {
