@@ -1,4 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExampleProcess, startExample } from '../../examples/support/processes.js';
@@ -7,9 +10,10 @@ import { electionFixture } from '../support/election.js';
 import { nextEvent, sleep } from '../support/events.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
-// zk-leader participants and real peers (kazoo's Election, from Debian's python3-kazoo) in one
-// election: each process prints a JSON line per change; the combined history must show one
-// leader at a time, handovers in both directions and growing fencing tokens.
+// zk-leader participants and real peers (kazoo's Election from Debian's python3-kazoo,
+// Curator's LeaderLatch from libcurator-recipes-java) in one election: each process prints a
+// JSON line per change; the combined history must show one leader at a time, handovers in
+// both directions and growing fencing tokens.
 
 const peers = fileURLToPath(new URL('../peers/', import.meta.url));
 // Debian's interpreter first: python3-kazoo installs for it (another python3 may come first on PATH).
@@ -19,9 +23,36 @@ if (!kazooInstalled && process.env.CI) {
   throw new Error('python3-kazoo is not installed: the mixed-fleet tests need the real peer (apt-get install python3-kazoo; .ci/run installs it)');
 }
 
+// Curator's jars as Debian installs them; the peer is compiled here, once per run.
+const curatorClasspath = ['curator-recipes', 'curator-framework', 'curator-client', 'zookeeper', 'zookeeper-jute', 'guava', 'slf4j-api', 'slf4j-nop']
+  .map((jar) => `/usr/share/java/${jar}.jar`)
+  .join(':');
+const curatorInstalled = spawnSync('javac', ['-version'], { stdio: 'ignore' }).status === 0 && existsSync('/usr/share/java/curator-recipes.jar');
+if (!curatorInstalled && process.env.CI) {
+  throw new Error(
+    'javac or Curator is not installed: the mixed-fleet tests need the real peer (apt-get install default-jdk-headless libcurator-recipes-java; .ci/run installs them)',
+  );
+}
+let curatorClasses: string | null = null;
+function compiledCuratorPeer(): string {
+  if (curatorClasses) return curatorClasses;
+  const out = mkdtempSync(join(tmpdir(), 'zk-leader-curator-peer-'));
+  const compiled = spawnSync('javac', ['-d', out, '-cp', curatorClasspath, `${peers}CuratorPeer.java`], { encoding: 'utf8' });
+  if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
+  curatorClasses = out;
+  return out;
+}
+
+type PeerKind = 'kazoo' | 'curator-latch';
+const peerKinds: { peer: PeerKind; installed: boolean }[] = [
+  { peer: 'kazoo', installed: kazooInstalled },
+  { peer: 'curator-latch', installed: curatorInstalled },
+];
+const cases = backends.flatMap((backend) => peerKinds.filter(({ installed }) => installed).map(({ peer }) => ({ backend, peer })));
+
 interface Member {
   id: string;
-  kind: 'zk-leader' | 'kazoo';
+  kind: 'zk-leader' | PeerKind;
   process: ExampleProcess;
   /** When this process was SIGKILLed (it prints nothing after). */
   killedAt: number | null;
@@ -53,7 +84,7 @@ function termsOf(members: Member[]): Term[] {
   return terms.sort((a, b) => a.from - b.from);
 }
 
-describe.skipIf(!kazooInstalled).each(backends)('a mixed fleet with kazoo on %s', (backend) => {
+describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer }) => {
   const running: Member[] = [];
   const paths: string[] = [];
   const participant = electionFixture(backend);
@@ -69,37 +100,36 @@ describe.skipIf(!kazooInstalled).each(backends)('a mixed fleet with kazoo on %s'
   });
 
   function start(kind: Member['kind'], id: string, path: string): Member {
+    const spawned = (command: string, args: string[]) => new ExampleProcess(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     const process =
       kind === 'kazoo'
-        ? new ExampleProcess(
-            spawn(python!, [`${peers}kazoo_election.py`, '--connect', zkConnect(), '--path', path, '--id', id, '--session-timeout', '2'], {
-              stdio: ['ignore', 'pipe', 'pipe'],
-            }),
-          )
-        : startExample('worker', [
-            '--connect',
-            zkConnect(),
-            '--path',
-            path,
-            '--id',
-            id,
-            '--json',
-            '--recipe',
-            'kazoo',
-            '--session-timeout',
-            '2000',
-            '--backend',
-            backend,
-          ]);
+        ? spawned(python!, [`${peers}kazoo_election.py`, '--connect', zkConnect(), '--path', path, '--id', id, '--session-timeout', '2'])
+        : kind === 'curator-latch'
+          ? spawned('java', ['-cp', `${compiledCuratorPeer()}:${curatorClasspath}`, 'CuratorPeer', zkConnect(), path, id, '2000'])
+          : startExample('worker', [
+              '--connect',
+              zkConnect(),
+              '--path',
+              path,
+              '--id',
+              id,
+              '--json',
+              '--recipe',
+              peer,
+              '--session-timeout',
+              '2000',
+              '--backend',
+              backend,
+            ]);
     const member = { id, kind, process, killedAt: null };
     running.push(member);
     return member;
   }
 
-  it('hands leadership back and forth between zk-leader and kazoo through stops and kill -9, one leader at a time', async () => {
-    const path = uniquePath('mixed-kazoo');
+  it('hands leadership back and forth through stops and kill -9, one leader at a time', async () => {
+    const path = uniquePath(`mixed-${peer}`);
     paths.push(path);
-    const members = [start('zk-leader', 'node-1', path), start('kazoo', 'py-1', path), start('zk-leader', 'node-2', path), start('kazoo', 'py-2', path)];
+    const members = [start('zk-leader', 'node-1', path), start(peer, 'peer-1', path), start('zk-leader', 'node-2', path), start(peer, 'peer-2', path)];
     const all = [...members];
     await Promise.all(members.map((member) => member.process.waitForEvent('started')));
     let leader = await waitForNewLeader(all, 0);
@@ -113,7 +143,10 @@ describe.skipIf(!kazooInstalled).each(backends)('a mixed fleet with kazoo on %s'
         current.process.signal('SIGKILL');
       } else {
         current.process.signal('SIGTERM');
-        expect(await current.process.exited, `${current.id} exits 0 on SIGTERM`).toEqual({ code: 0, signal: null });
+        const exit = await current.process.exited;
+        // Each leaves cleanly (a JVM reports SIGTERM as 143 even after its shutdown hook ran).
+        expect(current.process.events().at(-1)?.event, `${current.id} says it stopped`).toBe('stopped');
+        if (current.kind === 'zk-leader') expect(exit, `${current.id} exits 0 on SIGTERM`).toEqual({ code: 0, signal: null });
       }
       const next = await waitForNewLeader(all, electedSoFar);
       changes.push(`${current.kind}->${next.kind}`);
@@ -132,26 +165,26 @@ describe.skipIf(!kazooInstalled).each(backends)('a mixed fleet with kazoo on %s'
       expect(after.token, `${after.id}'s token after ${before.id}'s`).toBeGreaterThan(before.token);
     }
     expect(terms.length).toBeGreaterThanOrEqual(13);
-    expect(changes, 'handovers from zk-leader to kazoo').toContain('zk-leader->kazoo');
-    expect(changes, 'handovers from kazoo to zk-leader').toContain('kazoo->zk-leader');
+    expect(changes, `handovers from zk-leader to ${peer}`).toContain(`zk-leader->${peer}`);
+    expect(changes, `handovers from ${peer} to zk-leader`).toContain(`${peer}->zk-leader`);
   }, 180_000);
 
-  it("a zk-leader participant with its own recipe never leads beside kazoo's, and says why", async () => {
-    const path = uniquePath('mismatch-kazoo');
-    paths.push(path);
-    const python = start('kazoo', 'py-1', path);
-    await python.process.waitForEvent('elected');
+  it("a zk-leader participant with its own recipe never leads beside the peer's, and says why", async () => {
+    // The fixture removes this path once alice has stopped.
+    const path = uniquePath(`mismatch-${peer}`);
+    const first = start(peer, 'peer-1', path);
+    await first.process.waitForEvent('elected');
     participant.expectErrors('RECIPE_MISMATCH');
     const alice = participant(path, { id: 'alice' });
     const mismatch = nextEvent(alice, 'error');
     await alice.start();
-    expect((await mismatch).message).toMatch(/is a kazoo candidate, and this participant uses recipe 'zk-leader'.*use recipe: 'kazoo'/);
-    // kazoo does not see alice's node, so alice must not lead even once kazoo's leader goes
-    // while another kazoo participant is still there, behind her.
-    const other = start('kazoo', 'py-2', path);
+    expect((await mismatch).message).toMatch(new RegExp(`is a ${peer} candidate, and this participant uses recipe 'zk-leader'.*use recipe: '${peer}'`));
+    // The peer does not order alice's node with its own, so alice must not lead even once the
+    // peer's leader goes while another peer participant is still there, behind her.
+    const other = start(peer, 'peer-2', path);
     await other.process.waitForEvent('started');
     await sleep(300);
-    python.process.signal('SIGTERM');
+    first.process.signal('SIGTERM');
     await other.process.waitForEvent('elected');
     await sleep(500);
     expect(alice.isLeader).toBe(false);
