@@ -1,7 +1,7 @@
 import { CoalescingRunner } from '../coalesce.js';
 import { ZkLeaderError, isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
-import { electionOrder, isCandidateName, readParticipants, readQueue, type Participant } from '../candidate.js';
+import { electionOrder, isCandidateName, queueOrder, readParticipants, readQueue, type Participant } from '../candidate.js';
 import { joinPath, validatePath } from '../paths.js';
 import type { Session } from '../session.js';
 import { age, bytes, compact, table, toJson } from './format.js';
@@ -27,7 +27,7 @@ function checkedPath(path: string, what: string): string {
  * The queue of an election, or a clear error for a path that is not one: missing (no
  * leader, exit 1) or holding children of another format (exit 2).
  */
-async function readElection(session: Session, path: string): Promise<Participant[]> {
+async function readElection(session: Session, path: string): Promise<{ participants: Participant[]; foreign: string[] }> {
   let children: string[];
   try {
     children = await session.getChildren(path);
@@ -42,14 +42,17 @@ async function readElection(session: Session, path: string): Promise<Participant
       .join(', ');
     throw new ZkLeaderError('USAGE', `${path} is not an election: its ${children.length} children (${sample}) are not zk-leader candidates`);
   }
-  return readParticipants(session, path);
+  // Sequential children no recipe parses: they may be some program's candidates.
+  const foreign = queueOrder(children).foreign.map((child) => child.name);
+  return { participants: await readParticipants(session, path), foreign };
 }
 
-function participantRows(participants: Participant[], now: number): string[][] {
+function participantRows(participants: Participant[], now: number, withRecipe: boolean): string[][] {
   return participants.map((participant, position) => [
     String(position),
     position === 0 ? 'leader' : 'standby',
     participant.id,
+    ...(withRecipe ? [participant.recipe ?? 'unknown'] : []),
     participant.sessionId,
     age(now - participant.createdAtMs),
     participant.fencingToken.toString(),
@@ -78,13 +81,19 @@ async function readGroup(session: Session, group: string): Promise<Member[]> {
   }
 }
 
-function render(path: string, participants: Participant[], members: Member[] | null): string {
+function render(path: string, participants: Participant[], foreign: string[], members: Member[] | null): string {
   const now = Date.now();
   const lines = [
     participants.length > 0 ? `election ${path}: leader ${participants[0]!.id} (token ${participants[0]!.fencingToken})` : `election ${path}: no leader`,
   ];
   if (participants.length > 0) {
-    lines.push('', table(['#', 'role', 'id', 'session', 'age', 'token', 'data'], participantRows(participants, now)));
+    // The recipe column appears when another library's participants are in the queue.
+    const withRecipe = participants.some((participant) => participant.recipe !== 'zk-leader');
+    const headings = ['#', 'role', 'id', ...(withRecipe ? ['recipe'] : []), 'session', 'age', 'token', 'data'];
+    lines.push('', table(headings, participantRows(participants, now, withRecipe)));
+  }
+  if (foreign.length > 0) {
+    lines.push('', `sequential nodes of no known recipe (no zk-leader participant leads while one is ahead of it): ${foreign.join(', ')}`);
   }
   if (members) {
     lines.push('', `group: ${members.length} member${members.length === 1 ? '' : 's'}`);
@@ -96,12 +105,12 @@ function render(path: string, participants: Participant[], members: Member[] | n
 /** `zk-leader status <path>` */
 export async function statusOf(target: string, options: CommandOptions): Promise<number> {
   const path = checkedPath(target, 'path');
-  const participants = await readElection(options.session, path);
+  const { participants, foreign } = await readElection(options.session, path);
   const members = options.group ? await readGroup(options.session, options.group) : null;
   if (options.json) {
-    process.stdout.write(toJson({ path, leader: participants[0] ?? null, participants, ...(members ? { members } : {}) }) + '\n');
+    process.stdout.write(toJson({ path, leader: participants[0] ?? null, participants, ...(foreign.length > 0 ? { foreign } : {}), ...(members ? { members } : {}) }) + '\n');
   } else {
-    process.stdout.write(render(path, participants, members) + '\n');
+    process.stdout.write(render(path, participants, foreign, members) + '\n');
   }
   return participants.length > 0 ? exitCode.ok : exitCode.noLeader;
 }

@@ -165,6 +165,17 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
       expect(after.token, `${after.id}'s token after ${before.id}'s`).toBeGreaterThan(before.token);
     }
     expect(terms.length).toBeGreaterThanOrEqual(13);
+    // `zk-leader status` on the mixed path, with no flags but the server: the leader, and
+    // every participant with its recipe.
+    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    const shown = JSON.parse(status.stdout) as { leader: { id: string; recipe: string }; participants: { recipe: string }[] };
+    expect(shown.leader.id).toBe(leader.id);
+    expect(shown.participants.map((participant) => participant.recipe)).toEqual([peer, peer, peer, peer]);
+    const table = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect()], { encoding: 'utf8' });
+    expect(table.stdout).toMatch(new RegExp(`^0\\s+leader\\s+${leader.id}\\s+${peer}\\s`, 'm'));
+
     expect(changes, `handovers from zk-leader to ${peer}`).toContain(`zk-leader->${peer}`);
     expect(changes, `handovers from ${peer} to zk-leader`).toContain(`${peer}->zk-leader`);
   }, 180_000);
