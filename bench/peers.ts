@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ExampleProcess, startExample } from '../examples/support/processes.js';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -55,4 +56,58 @@ export async function curatorFailover(connect: string, rounds: number): Promise<
   );
   const version = /curator-recipes-([\d.]+)\.jar/.exec((await run('ls', ['/usr/share/java'])).stdout)?.[1] ?? '';
   return { name: 'Curator LeaderLatch', version, latencies: JSON.parse(stdout.trim().split('\n').pop()!) as number[] };
+}
+
+/**
+ * Handover by SIGTERM between a zk-leader worker.ts (recipe curator-latch) and a real Curator
+ * LeaderLatch process (test/peers/CuratorPeer.java) on one path, in turn: wall-clock time from
+ * the signal to the other process's `elected` line, per direction. Null when Curator is missing.
+ */
+export async function mixedCuratorHandover(
+  connect: string,
+  rounds: number,
+): Promise<{ toCurator: number[]; toZkLeader: number[]; version: string } | { missing: string }> {
+  if (!curatorJars.every((jar) => existsSync(jar))) return { missing: 'install libcurator-recipes-java to measure a mixed fleet' };
+  const path = `/zk-leader-bench/mixed-curator-${process.pid}`;
+  const classpath = [...curatorJars, ...['zookeeper', 'zookeeper-jute', 'guava', 'slf4j-api', 'slf4j-nop'].map((name) => `/usr/share/java/${name}.jar`)].join(
+    ':',
+  );
+  const peerSource = fileURLToPath(new URL('../test/peers/CuratorPeer.java', import.meta.url));
+  let serial = 0;
+  const startNode = async () => {
+    const worker = startExample('worker', ['--connect', connect, '--path', path, '--id', `node-${serial++}`, '--json', '--recipe', 'curator-latch']);
+    await worker.waitForLine((line) => /"event":"(elected|follower)"/.test(line));
+    return worker;
+  };
+  const startJava = async () => {
+    const java = new ExampleProcess(
+      spawn('java', ['-cp', classpath, peerSource, connect, path, `java-${serial++}`, '10000'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    await java.waitForEvent('started');
+    // Curator creates its node after 'started': wait until it is in the queue (a follower prints nothing).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return java;
+  };
+  const toCurator: number[] = [];
+  const toZkLeader: number[] = [];
+  let node = await startNode();
+  let java = await startJava();
+  for (let round = 0; round < rounds; round++) {
+    // zk-leader leads: hand over to Curator.
+    let signalledAt = Date.now();
+    node.signal('SIGTERM');
+    toCurator.push(((await java.waitForEvent('elected')).ts as number) - signalledAt);
+    await node.exited;
+    node = await startNode();
+    // Curator leads: hand back to zk-leader.
+    signalledAt = Date.now();
+    java.signal('SIGTERM');
+    toZkLeader.push(((await node.waitForEvent('elected')).ts as number) - signalledAt);
+    await java.exited;
+    java = await startJava();
+  }
+  node.signal('SIGKILL');
+  java.signal('SIGKILL');
+  const version = /curator-recipes-([\d.]+)\.jar/.exec((await run('ls', ['/usr/share/java'])).stdout)?.[1] ?? '';
+  return { toCurator, toZkLeader, version };
 }

@@ -14,7 +14,7 @@ import type { BackendName } from '../src/client/types.js';
 import { startZooKeeper } from '../src/testing/index.js';
 import { gracefulFailover, processHandover } from './failover.js';
 import { herd, type HerdResult } from './herd.js';
-import { curatorFailover, kazooFailover, type PeerResult } from './peers.js';
+import { curatorFailover, kazooFailover, mixedCuratorHandover, type PeerResult } from './peers.js';
 import { failoverChart, type Series } from './report.js';
 import { scale, type ScaleResult } from './scale.js';
 import { fixed, summarize } from './stats.js';
@@ -66,6 +66,8 @@ try {
   const sigterm = await processHandover(connect, 'SIGTERM', quick ? 3 : 10, 10_000);
   log(`crash failover (kill -9), session timeout ${crashSessionTimeoutMs} ms`);
   const crash = await processHandover(connect, 'SIGKILL', quick ? 2 : 5, crashSessionTimeoutMs);
+  log('mixed fleet: SIGTERM handover between zk-leader (recipe curator-latch) and Curator LeaderLatch processes');
+  const mixed = values['skip-peers'] ? { missing: 'skipped (--skip-peers)' } : await mixedCuratorHandover(connect, quick ? 2 : 5);
 
   const herds: (HerdResult & { backend: BackendName })[] = [];
   for (const backend of backends) {
@@ -137,6 +139,16 @@ try {
   ] as const) {
     const summary = summarize(sample);
     out(`| ${name} | ${summary.count} | ${fixed(summary.median, 1)} | ${fixed(summary.p99, 1)} | ${fixed(summary.max, 1)} |`);
+  }
+  if ('missing' in mixed) out(`| mixed fleet with Curator | not run: ${mixed.missing} | | | |`);
+  else {
+    for (const [name, sample] of [
+      [`mixed fleet, SIGTERM: zk-leader -> Curator ${mixed.version} LeaderLatch`, mixed.toCurator],
+      [`mixed fleet, SIGTERM: Curator ${mixed.version} LeaderLatch -> zk-leader`, mixed.toZkLeader],
+    ] as const) {
+      const summary = summarize(sample);
+      out(`| ${name} | ${summary.count} | ${fixed(summary.median, 1)} | ${fixed(summary.p99, 1)} | ${fixed(summary.max, 1)} |`);
+    }
   }
   out();
   out('## Herd effect (per leader change, worst of 3 changes)');
