@@ -108,7 +108,9 @@ export async function statusOf(target: string, options: CommandOptions): Promise
   const { participants, foreign } = await readElection(options.session, path);
   const members = options.group ? await readGroup(options.session, options.group) : null;
   if (options.json) {
-    process.stdout.write(toJson({ path, leader: participants[0] ?? null, participants, ...(foreign.length > 0 ? { foreign } : {}), ...(members ? { members } : {}) }) + '\n');
+    process.stdout.write(
+      toJson({ path, leader: participants[0] ?? null, participants, ...(foreign.length > 0 ? { foreign } : {}), ...(members ? { members } : {}) }) + '\n',
+    );
   } else {
     process.stdout.write(render(path, participants, foreign, members) + '\n');
   }
