@@ -45,10 +45,11 @@ function compiledCuratorPeer(): string {
   return out;
 }
 
-type PeerKind = 'kazoo' | 'curator-latch';
+type PeerKind = 'kazoo' | 'curator-latch' | 'curator-selector';
 const peerKinds: { peer: PeerKind; installed: boolean }[] = [
   { peer: 'kazoo', installed: kazooInstalled },
   { peer: 'curator-latch', installed: curatorInstalled },
+  { peer: 'curator-selector', installed: curatorInstalled },
 ];
 const cases = backends.flatMap((backend) => peerKinds.filter(({ installed }) => installed).map(({ peer }) => ({ backend, peer })));
 
@@ -111,8 +112,17 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
     const process =
       kind === 'kazoo'
         ? spawned(python!, [`${peers}kazoo_election.py`, '--connect', zkConnect(), '--path', path, '--id', id, '--session-timeout', '2'])
-        : kind === 'curator-latch'
-          ? spawned('java', ['-cp', `${compiledCuratorPeer()}:${curatorClasspath}`, 'CuratorPeer', zkConnect(), path, id, '2000'])
+        : kind === 'curator-latch' || kind === 'curator-selector'
+          ? spawned('java', [
+              '-cp',
+              `${compiledCuratorPeer()}:${curatorClasspath}`,
+              'CuratorPeer',
+              zkConnect(),
+              path,
+              id,
+              '2000',
+              kind === 'curator-latch' ? 'latch' : 'selector',
+            ])
           : startExample('worker', [
               '--connect',
               zkConnect(),
