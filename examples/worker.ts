@@ -14,7 +14,7 @@ import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
                  [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]
                  [--fenced-store http://127.0.0.1:port/]
-                 [--recipe zk-leader|curator-latch|curator-selector|kazoo]`;
+                 [--recipe zk-leader|curator-latch|curator-selector|kazoo|single-node]`;
 const { values, connect, backend } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/demo' },
   id: { type: 'string' },

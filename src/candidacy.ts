@@ -2,7 +2,7 @@ import { candidateNameStem } from './candidate.js';
 import type { AclEntry, NodeData, WatchEvent, Watcher } from './client/types.js';
 import { isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
-import { isNameOf, type RecipeName } from './recipes.js';
+import { isNameOf, type RecipeName, type SequentialRecipe } from './recipes.js';
 import type { SessionScope } from './session.js';
 
 /** Why a candidacy ended by itself: its node was deleted, or its session ended. */
@@ -15,6 +15,11 @@ export interface CandidacySpec {
   prefix: string;
   payload: Buffer;
   acl: readonly AclEntry[];
+  /**
+   * The single-node recipe: one ephemeral node of this name that every participant races to
+   * create, instead of a sequential node of our own.
+   */
+  fixedName?: string;
 }
 
 /** Our node, once created and confirmed ours in this session. */
@@ -44,6 +49,8 @@ export class Candidacy {
   /** The node our own watch is on, from the moment it is set (before the node is confirmed). */
   private watchedPath: string | null = null;
   private removal: Promise<void> | null = null;
+  /** Single-node: the last create found the node held by another session. */
+  private heldByOther = false;
   private readonly watchers = new Map<string, Watcher>();
   private readonly onScopeEnded = () => this.end('expired');
 
@@ -66,6 +73,11 @@ export class Candidacy {
     return this.status === 'gone';
   }
 
+  /** Single-node: the last join found the node held by another session (try again when it goes). */
+  get outraced(): boolean {
+    return this.heldByOther && this.status === 'joining';
+  }
+
   /** Our node, while held. */
   get node(): OwnNode | null {
     return this.status === 'held' ? this.own : null;
@@ -86,10 +98,16 @@ export class Candidacy {
     if (!this.joining) {
       const attempt = this.createAndConfirm();
       this.joining = attempt;
-      // A failed attempt (NO_AUTH, say) may be tried again later, by the same GUID.
-      attempt.catch(() => {
-        if (this.joining === attempt) this.joining = null;
-      });
+      // A failed attempt (NO_AUTH, say) may be tried again later, by the same GUID; so may a
+      // single-node race lost to another session, once its node is gone.
+      attempt.then(
+        () => {
+          if (this.joining === attempt && this.outraced) this.joining = null;
+        },
+        () => {
+          if (this.joining === attempt) this.joining = null;
+        },
+      );
     }
     return this.joining;
   }
@@ -132,7 +150,8 @@ export class Candidacy {
   }
 
   private async createOrFind(): Promise<string | null> {
-    const { electionPath, recipe, prefix, payload, acl } = this.spec;
+    const { electionPath, recipe, prefix, payload, acl, fixedName } = this.spec;
+    if (fixedName !== undefined) return this.createFixed(joinPath(electionPath, fixedName));
     for (;;) {
       if (this.mayExist) {
         // The create may have been applied though its reply was lost; a reconnect may have
@@ -147,7 +166,12 @@ export class Candidacy {
       if (this.status === 'gone') return null;
       try {
         this.mayExist = true;
-        return await this.scope.create(joinPath(electionPath, candidateNameStem(prefix, this.guid, recipe)), payload, 'ephemeral-sequential', acl);
+        return await this.scope.create(
+          joinPath(electionPath, candidateNameStem(prefix, this.guid, recipe as SequentialRecipe)),
+          payload,
+          'ephemeral-sequential',
+          acl,
+        );
       } catch (error) {
         if (isZooKeeperError(error, 'NO_NODE')) await this.scope.ensurePath(electionPath, acl);
         else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
@@ -155,7 +179,46 @@ export class Candidacy {
     }
   }
 
+  /** Single-node: create the one node, or find it ours (a lost reply) or another session's. */
+  private async createFixed(path: string): Promise<string | null> {
+    const { electionPath, payload, acl } = this.spec;
+    this.heldByOther = false;
+    for (;;) {
+      if (this.mayExist) {
+        await this.scope.sync(electionPath);
+        if (await this.findByGuid()) return path;
+      }
+      if (this.status === 'gone') return null;
+      try {
+        this.mayExist = true;
+        return await this.scope.create(path, payload, 'ephemeral', acl);
+      } catch (error) {
+        if (isZooKeeperError(error, 'NODE_EXISTS')) {
+          // Ours if a create whose reply was lost made it; anyone else's otherwise.
+          if (await this.findByGuid()) return path;
+          this.heldByOther = true;
+          this.mayExist = false;
+          return null;
+        }
+        if (isZooKeeperError(error, 'NO_NODE')) await this.scope.ensurePath(electionPath, acl);
+        else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
+      }
+    }
+  }
+
+  /** Our node: by GUID, or for the single-node recipe, the one node if our session owns it. */
   private async findByGuid(): Promise<string | null> {
+    const { fixedName, electionPath } = this.spec;
+    if (fixedName !== undefined) {
+      const path = joinPath(electionPath, fixedName);
+      try {
+        const { stat } = await this.scope.getData(path);
+        return stat.ephemeralOwner === this.scope.sessionId ? path : null;
+      } catch (error) {
+        if (isZooKeeperError(error, 'NO_NODE')) return null;
+        throw error;
+      }
+    }
     try {
       const mine = (await this.scope.getChildren(this.spec.electionPath)).find((name) => isNameOf(name, this.guid));
       return mine ? joinPath(this.spec.electionPath, mine) : null;

@@ -1,7 +1,7 @@
 import type { NodeData, Watcher } from './client/types.js';
 import { InvalidArgumentError, isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
-import { nameStem, parseName, type RecipeName } from './recipes.js';
+import { nameStem, parseName, type RecipeName, type SequentialRecipe } from './recipes.js';
 
 /**
  * Election candidates: how a candidate's znode is named, what it holds, and how the queue of
@@ -40,7 +40,7 @@ export const maxNodeDataBytes = 1024 * 1024;
 const sequentialPattern = /(\d{10})$/;
 
 /** The name to pass to an ephemeral-sequential create; ZooKeeper appends the sequence. */
-export function candidateNameStem(prefix: string, guid: string, recipe: RecipeName = 'zk-leader'): string {
+export function candidateNameStem(prefix: string, guid: string, recipe: SequentialRecipe = 'zk-leader'): string {
   return nameStem(recipe, prefix, guid);
 }
 
@@ -215,12 +215,18 @@ export async function readQueue(reader: QueueReader, path: string, options: { wa
 }
 
 /** One participant's id, data and token; null when its node is gone. */
-export async function readParticipant(reader: QueueReader, path: string, candidate: CandidateName | string): Promise<Participant | null> {
+export async function readParticipant(
+  reader: QueueReader,
+  path: string,
+  candidate: CandidateName | string,
+  /** The recipe of a node whose name does not tell (the single-node recipe's fixed name). */
+  knownRecipe?: RecipeName,
+): Promise<Participant | null> {
   const name = typeof candidate === 'string' ? candidate : candidate.name;
   const parsed = typeof candidate === 'string' ? parseCandidateName(candidate) : candidate;
   try {
     const { data, stat } = await reader.getData(joinPath(path, name));
-    const recipe = parsed?.recipe ?? null;
+    const recipe = knownRecipe ?? parsed?.recipe ?? null;
     // The peers' recipes hold the participant's id as text (Curator's id bytes, kazoo's identifier).
     const text = data.toString('utf8');
     const payload = recipe === 'zk-leader' || recipe === null ? decodePayload(data, name) : { id: text === '' ? name : text, data: null };

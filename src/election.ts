@@ -159,11 +159,14 @@ export interface LeaderElectionOptions {
    * How this participant's node is named and what it holds, so that other libraries'
    * participants on the same path count it as one of theirs: `zk-leader` (default),
    * `curator-latch` (Curator's LeaderLatch), `curator-selector` (Curator's LeaderSelector),
-   * `kazoo` (kazoo's Election). Every recipe's nodes are read whatever this one is; a
+   * `kazoo` (kazoo's Election), `single-node` (one ephemeral node at `lockName` that every
+   * participant races to create). Every recipe's nodes are read whatever this one is; a
    * participant never leads while the path holds a candidate of another recipe, which would
    * not see it (error RECIPE_MISMATCH). The peers' recipes publish only the id, not `data`.
    */
   recipe?: RecipeName;
+  /** The `single-node` recipe's node name under `path`. Default `lock`. */
+  lockName?: string;
   /** Prefix of this participant's znode name (letters, digits, '_', '.'); zk-leader recipe only. Default ''. */
   prefix?: string;
   /** Where the election logs (pino-compatible: debug/info/warn/error). Default: silent. */
@@ -214,6 +217,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private readonly makeSession: () => Session;
   private readonly payload: Buffer;
   private readonly recipe: RecipeName;
+  private readonly lockName: string;
   private readonly acl: readonly AclEntry[];
   private readonly onSuspend: 'release' | 'hold';
   private readonly takeoverDelayMs: number;
@@ -291,6 +295,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
+    this.lockName = options.lockName ?? 'lock';
+    if (typeof this.lockName !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(this.lockName) || this.lockName.startsWith('.')) {
+      throw new InvalidArgumentError(`lockName must be a node name of letters, digits, '_', '-' or '.': got ${JSON.stringify(options.lockName)}`);
+    }
+    if (options.lockName !== undefined && this.recipe !== 'single-node') {
+      throw new InvalidArgumentError(`lockName is for recipe 'single-node': recipe '${this.recipe}' queues sequential nodes`);
+    }
     this.prefix = validatePrefix(options.prefix ?? '');
     if (this.prefix !== '' && this.recipe !== 'zk-leader') {
       throw new InvalidArgumentError(`prefix names zk-leader's own nodes only: recipe '${this.recipe}' names them as its peers do`);
@@ -466,7 +477,14 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.candidacy && !this.candidacy.gone) return this.candidacy;
     this.candidacy = new Candidacy(
       scope,
-      { electionPath: this.path, recipe: this.recipe, prefix: this.prefix, payload: this.payload, acl: this.acl },
+      {
+        electionPath: this.path,
+        recipe: this.recipe,
+        prefix: this.prefix,
+        payload: this.payload,
+        acl: this.acl,
+        ...(this.recipe === 'single-node' ? { fixedName: this.lockName } : {}),
+      },
       (ended, reason) => this.onCandidacyEnded(ended, reason),
     );
     return this.candidacy;
@@ -487,10 +505,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     this.needsLook = false;
     await this.removeLeftBehind(candidacy);
-    if (!candidacy.held && !(await candidacy.join())) return;
+    if (!candidacy.held && !(await candidacy.join()) && !candidacy.outraced) return;
     if (this.candidacy !== candidacy || this.state !== 'running') return;
     this.firstJoin?.resolve();
     this.firstJoin = null;
+    if (this.recipe === 'single-node') return candidacy.held ? this.grant(candidacy) : this.followHolder(candidacy);
     const own = candidacy.node!;
     const epoch = this.listingEpoch;
 
@@ -564,6 +583,39 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
           `${joinPath(this.path, name)} is a sequential node zk-leader did not create, and it sorts ahead of this participant: it will not lead while that node exists (remove it, or point the election at a path of its own)`,
         ),
       );
+    }
+  }
+
+  /**
+   * Single-node: another session holds the node. Watch it; any change (its deletion, above
+   * all) sends everyone waiting back to the race: that herd is the protocol's nature.
+   */
+  private async followHolder(candidacy: Candidacy): Promise<void> {
+    this.endTerm('superseded');
+    const epoch = this.listingEpoch;
+    const path = joinPath(this.path, this.lockName);
+    const watched = await candidacy.watch(path, () => {
+      if (this.candidacy === candidacy && this.state === 'running') this.requestEvaluation();
+    });
+    if (this.candidacy !== candidacy || this.state !== 'running' || epoch !== this.listingEpoch) return;
+    // Gone between our create and the watch: race again.
+    if (!watched) return this.requestEvaluation();
+    const text = watched.data.toString('utf8');
+    const leader: LeaderInfo = {
+      id: text === '' ? this.lockName : text,
+      data: null,
+      recipe: 'single-node',
+      node: this.lockName,
+      sequence: Number.NaN,
+      sessionId: watched.stat.ephemeralOwner,
+      fencingToken: watched.stat.czxid,
+      createdAtMs: watched.stat.createdAtMs,
+    };
+    this.knownLeader = { id: leader.id, node: leader.node };
+    const followerKey = `${leader.sessionId}:${leader.fencingToken}`;
+    if (followerKey !== this.lastFollowerKey) {
+      this.lastFollowerKey = followerKey;
+      this.emit('follower', { leader, position: 1 });
     }
   }
 
@@ -846,6 +898,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   health(): ElectionHealth {
     const session = this.sessionRef;
     const node = this.nodeName;
+    // Single-node: waiting on another session's node is taking part, with no node of one's own.
+    const waiting = node !== null || this.candidacy?.outraced === true;
     const { sessionState, lastHeardMs } = sessionPart(session);
     const reason =
       this.state === 'idle'
@@ -854,14 +908,14 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
           ? this.state
           : sessionState !== 'connected'
             ? `session ${sessionState ?? 'none'}`
-            : node === null
+            : !waiting
               ? 'not in the queue yet'
               : null;
     return {
       ok: reason === null,
       reason,
       state: this.state,
-      role: this.isLeader ? 'leader' : node !== null ? 'follower' : 'none',
+      role: this.isLeader ? 'leader' : waiting ? 'follower' : 'none',
       node,
       fencingToken: this.isLeader ? String(this.term!.fencingToken) : null,
       leader: this.knownLeader,
@@ -915,6 +969,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * @throws INVALID_STATE before `start()`.
    */
   async getLeader(): Promise<LeaderInfo | null> {
+    if (this.recipe === 'single-node') return readParticipant(this.session, this.path, this.lockName, 'single-node');
     return readLeader(this.session, this.path);
   }
 
@@ -923,6 +978,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * @throws INVALID_STATE before `start()`.
    */
   async participants(): Promise<Participant[]> {
+    // Single-node: only the holder has a node; the others are invisible until they win.
+    if (this.recipe === 'single-node') return [await this.getLeader()].filter((leader): leader is Participant => leader !== null);
     return readParticipants(this.session, this.path);
   }
 }

@@ -14,10 +14,14 @@ import { InvalidArgumentError } from './errors.js';
  * - `kazoo`: kazoo's Election (a Lock): `<32 hex>__lock__<seq>`, data = the identifier in
  *   UTF-8 (kazoo/recipe/lock.py: prefix uuid4().hex + "__lock__", contenders matched by
  *   `(?:__lock__)(-?\d{10})$`).
+ * - `single-node`: no queue: one ephemeral node at a fixed name (`lockName`, default `lock`)
+ *   that whoever creates it leads by; the others watch it and race to create it when it goes
+ *   (the old master/standby protocols: Kafka's /controller, Hadoop's ActiveStandbyElector).
+ *   Data = the id's bytes, token = its czxid.
  */
-export type RecipeName = 'zk-leader' | 'curator-latch' | 'curator-selector' | 'kazoo';
+export type RecipeName = 'zk-leader' | 'curator-latch' | 'curator-selector' | 'kazoo' | 'single-node';
 
-export const recipeNames: readonly RecipeName[] = ['zk-leader', 'curator-latch', 'curator-selector', 'kazoo'];
+export const recipeNames: readonly RecipeName[] = ['zk-leader', 'curator-latch', 'curator-selector', 'kazoo', 'single-node'];
 
 /** A candidate name taken apart by the format that recognised it. */
 export interface ParsedName {
@@ -62,7 +66,10 @@ export function parseName(name: string): ParsedName | null {
 }
 
 /** The name to pass to an ephemeral-sequential create under `recipe`; ZooKeeper appends the sequence. */
-export function nameStem(recipe: RecipeName, prefix: string, guid: string): string {
+/** The recipes whose candidates queue as sequential nodes. */
+export type SequentialRecipe = Exclude<RecipeName, 'single-node'>;
+
+export function nameStem(recipe: SequentialRecipe, prefix: string, guid: string): string {
   return formats.find((format) => format.recipe === recipe)!.stem(prefix, guid);
 }
 

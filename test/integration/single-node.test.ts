@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { LeaderElection } from '../../src/election.js';
+import { expireSession } from '../../src/testing/index.js';
+import { electionFixture } from '../support/election.js';
+import { nextEvent, until } from '../support/events.js';
+import { testResources } from '../support/resources.js';
+import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
+
+// The single-node recipe: one ephemeral node that every participant races to create.
+
+describe.each(backends)("recipe 'single-node' on %s", (backend) => {
+  const { admin } = testResources(backend);
+  const participant = electionFixture(backend);
+  const racer = (path: string, id: string) => participant(path, { id, recipe: 'single-node', sessionTimeoutMs: 2000 });
+
+  it('whoever creates the node leads with its czxid as the token; the others follow it and race when it goes', async () => {
+    const path = uniquePath('single-node');
+    const [alice, bob, carol] = [racer(path, 'alice'), racer(path, 'bob'), racer(path, 'carol')];
+    const aliceElected = nextEvent(alice, 'elected');
+    await alice.start();
+    const first = await aliceElected;
+    const outside = await admin();
+    const { stat } = await outside.getData(`${path}/lock`);
+    expect(first.fencingToken).toBe(stat.czxid);
+    expect((await outside.getData(`${path}/lock`)).data.toString()).toBe('alice');
+
+    const bobFollows = nextEvent(bob, 'follower');
+    const carolFollows = nextEvent(carol, 'follower');
+    await Promise.all([bob.start(), carol.start()]);
+    expect((await bobFollows).leader).toMatchObject({ id: 'alice', recipe: 'single-node', node: 'lock', fencingToken: first.fencingToken });
+    await carolFollows;
+    expect(bob.health()).toMatchObject({ ok: true, role: 'follower', leader: { id: 'alice' } });
+    expect(await bob.getLeader()).toMatchObject({ id: 'alice', recipe: 'single-node' });
+
+    // A graceful stop: the node goes, one of the two wins the race.
+    const next = Promise.race([
+      nextEvent(bob, 'elected').then((event) => ({ who: bob, event })),
+      nextEvent(carol, 'elected').then((event) => ({ who: carol, event })),
+    ]);
+    await alice.stop();
+    const second = await next;
+    expect(second.event.fencingToken).toBeGreaterThan(first.fencingToken);
+    const other = second.who === bob ? carol : bob;
+    await until(() => other.health().leader?.id === second.who.id, 'the loser follows the winner');
+    expect(other.isLeader).toBe(false);
+
+    // The winner's session expires at the server: the node goes with it, the last one leads.
+    const lost = nextEvent(second.who, 'lost');
+    const third = nextEvent(other, 'elected');
+    await expireSession(zkConnect(), second.who.session.credentials()!);
+    // Under onSuspend 'release' the dropped connection that comes first may end it already.
+    expect(['suspended', 'expired']).toContain((await lost).reason);
+    expect((await third).fencingToken).toBeGreaterThan(second.event.fencingToken);
+  });
+
+  it('leaves no node behind on stop, and a follower that stops deletes nothing of the holder', async () => {
+    const path = uniquePath('single-node-stop');
+    const [alice, bob] = [racer(path, 'alice'), racer(path, 'bob')];
+    const elected = nextEvent(alice, 'elected');
+    await alice.start();
+    await elected;
+    const follows = nextEvent(bob, 'follower');
+    await bob.start();
+    await follows;
+    await bob.stop();
+    const outside = await admin();
+    expect((await outside.getData(`${path}/lock`)).data.toString()).toBe('alice');
+    await alice.stop();
+    expect(await outside.exists(`${path}/lock`)).toBeNull();
+  });
+
+  it('refuses lockName without the single-node recipe, and a bad lockName, in one line', () => {
+    expect(() => new LeaderElection({ connect: zkConnect(), path: '/x', lockName: 'lock' })).toThrow("lockName is for recipe 'single-node'");
+    expect(() => new LeaderElection({ connect: zkConnect(), path: '/x', recipe: 'single-node', lockName: 'a/b' })).toThrow(/lockName must be a node name/);
+    expect(() => new LeaderElection({ connect: zkConnect(), path: '/x', recipe: 'single-node', data: { x: 1 } })).toThrow(/publishes only the id/);
+  });
+});
