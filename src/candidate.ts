@@ -262,3 +262,15 @@ export async function readParticipants(reader: QueueReader, path: string): Promi
   const read = await Promise.all(candidates.map((candidate) => readParticipant(reader, path, candidate)));
   return read.filter((participant): participant is Participant => participant !== null);
 }
+
+/** The single-node recipe's node name that readers recognise without being told. */
+export const singleNodeName = 'lock';
+
+/**
+ * The holder of a single-node election's node, or null: only an ephemeral node counts (a
+ * persistent child that happens to be called `lock` is not a claim).
+ */
+export async function readSingleNode(reader: QueueReader, path: string, name = singleNodeName): Promise<Participant | null> {
+  const holder = await readParticipant(reader, path, name, 'single-node');
+  return holder && holder.sessionId !== '0000000000000000' ? holder : null;
+}

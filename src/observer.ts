@@ -1,4 +1,4 @@
-import { queueOrder, readParticipant, type CandidateName, type LeaderInfo } from './candidate.js';
+import { queueOrder, readParticipant, readSingleNode, singleNodeName, type CandidateName, type LeaderInfo } from './candidate.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
@@ -114,8 +114,10 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     if (!scope?.alive) return;
     this.needsLook = false;
     let queue: CandidateName[];
+    let children: string[] = [];
     try {
-      queue = queueOrder(await scope.getChildren(this.path, this.onChange)).candidates;
+      children = await scope.getChildren(this.path, this.onChange);
+      queue = queueOrder(children).candidates;
     } catch (error) {
       if (!isZooKeeperError(error, 'NO_NODE')) throw error;
       // No election node yet: watch for its creation instead.
@@ -128,7 +130,11 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
       leader = await readParticipant(scope, this.path, candidate);
       if (leader) break;
     }
-    if (this.closed || leader?.node === this.current?.node) return;
+    // No queue but the single-node recipe's node: its holder leads (the children watch hears
+    // of its deletion and of the next one's create).
+    if (queue.length === 0 && children.includes(singleNodeName)) leader = await readSingleNode(scope, this.path);
+    // A single-node handover keeps the name: the token tells one holder from the next.
+    if (this.closed || (leader?.node === this.current?.node && leader?.fencingToken === this.current?.fencingToken)) return;
     this.current = leader ? { ...leader, since: Date.now() } : null;
     publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', this.current);

@@ -1,7 +1,7 @@
 import { CoalescingRunner } from '../coalesce.js';
 import { ZkLeaderError, isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
-import { electionOrder, isCandidateName, queueOrder, readParticipants, readQueue, type Participant } from '../candidate.js';
+import { electionOrder, isCandidateName, queueOrder, readParticipants, readQueue, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
 import { joinPath, validatePath } from '../paths.js';
 import type { Session } from '../session.js';
 import { age, bytes, compact, table, toJson } from './format.js';
@@ -34,6 +34,11 @@ async function readElection(session: Session, path: string): Promise<{ participa
   } catch (error) {
     if (isZooKeeperError(error, 'NO_NODE')) throw new ZkLeaderError('NO_LEADER', `no election at ${path}: the node does not exist`);
     throw error;
+  }
+  // A single-node election: no queue, one ephemeral node whose holder leads.
+  if (electionOrder(children).length === 0 && children.includes(singleNodeName)) {
+    const holder = await readSingleNode(session, path);
+    if (holder) return { participants: [holder], foreign: [] };
   }
   if (children.length > 0 && electionOrder(children).length === 0) {
     const sample = children

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
+import { LeaderObserver } from '../../src/observer.js';
 import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
@@ -9,7 +12,7 @@ import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 // The single-node recipe: one ephemeral node that every participant races to create.
 
 describe.each(backends)("recipe 'single-node' on %s", (backend) => {
-  const { admin } = testResources(backend);
+  const { admin, defer, session } = testResources(backend);
   const participant = electionFixture(backend);
   const racer = (path: string, id: string) => participant(path, { id, recipe: 'single-node', sessionTimeoutMs: 2000 });
 
@@ -67,6 +70,30 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     expect((await outside.getData(`${path}/lock`)).data.toString()).toBe('alice');
     await alice.stop();
     expect(await outside.exists(`${path}/lock`)).toBeNull();
+  });
+
+  it('an observer and zk-leader status follow the holder, through a handover', async () => {
+    const path = uniquePath('single-node-view');
+    const [alice, bob] = [racer(path, 'alice'), racer(path, 'bob')];
+    const elected = nextEvent(alice, 'elected');
+    await alice.start();
+    await elected;
+    const follows = nextEvent(bob, 'follower');
+    await bob.start();
+    await follows;
+    const observer = new LeaderObserver({ session: session(), path });
+    defer(() => observer.close());
+    await observer.start();
+    expect(observer.leader).toMatchObject({ id: 'alice', recipe: 'single-node', node: 'lock' });
+    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ leader: { id: 'alice', recipe: 'single-node' }, participants: [{ id: 'alice' }] });
+
+    // Same node name, next holder: the observer tells them apart by the token.
+    const seesBob = new Promise((resolve) => observer.on('leader', (leader) => leader?.id === 'bob' && resolve(leader)));
+    await alice.stop();
+    expect(await seesBob).toMatchObject({ id: 'bob', node: 'lock' });
   });
 
   it('refuses lockName without the single-node recipe, and a bad lockName, in one line', () => {
