@@ -42,6 +42,8 @@ describe('recipes: names as the peers write them', () => {
 
   it('refuses an unknown recipe in one line', () => {
     expect(validateRecipe(undefined)).toBe('zk-leader');
-    expect(() => validateRecipe('curator')).toThrow("recipe must be one of 'zk-leader', 'curator-latch', 'curator-selector', 'kazoo', 'single-node': got \"curator\"");
+    expect(() => validateRecipe('curator')).toThrow(
+      "recipe must be one of 'zk-leader', 'curator-latch', 'curator-selector', 'kazoo', 'single-node': got \"curator\"",
+    );
   });
 });
