@@ -574,16 +574,19 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** Sequential children we did not create sort ahead of us: never lead past them, and say so once. */
   private reportForeign(names: string[]): void {
     for (const name of names) {
-      if (this.reportedForeign.has(name)) continue;
-      this.reportedForeign.add(name);
-      this.emit(
-        'error',
-        new ZkLeaderError(
-          'FOREIGN_CANDIDATE',
-          `${joinPath(this.path, name)} is a sequential node zk-leader did not create, and it sorts ahead of this participant: it will not lead while that node exists (remove it, or point the election at a path of its own)`,
-        ),
+      this.reportOnce(
+        name,
+        'FOREIGN_CANDIDATE',
+        `${joinPath(this.path, name)} is a sequential node zk-leader did not create, and it sorts ahead of this participant: it will not lead while that node exists (remove it, or point the election at a path of its own)`,
       );
     }
+  }
+
+  /** A node that keeps this participant from leading is reported once, however often it is seen. */
+  private reportOnce(name: string, code: 'FOREIGN_CANDIDATE' | 'RECIPE_MISMATCH', message: string): void {
+    if (this.reportedForeign.has(name)) return;
+    this.reportedForeign.add(name);
+    this.emit('error', new ZkLeaderError(code, message));
   }
 
   /**
@@ -621,14 +624,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   private reportMismatch(candidates: CandidateName[]): void {
     for (const { name, recipe } of candidates) {
-      if (this.reportedForeign.has(name)) continue;
-      this.reportedForeign.add(name);
-      this.emit(
-        'error',
-        new ZkLeaderError(
-          'RECIPE_MISMATCH',
-          `${joinPath(this.path, name)} is a ${recipe} candidate, and this participant uses recipe '${this.recipe}', which ${recipe} participants do not order with theirs: it will not lead while that node exists (use recipe: '${recipe}' on every zk-leader participant of this path)`,
-        ),
+      this.reportOnce(
+        name,
+        'RECIPE_MISMATCH',
+        `${joinPath(this.path, name)} is a ${recipe} candidate, and this participant uses recipe '${this.recipe}', which ${recipe} participants do not order with theirs: it will not lead while that node exists (use recipe: '${recipe}' on every zk-leader participant of this path)`,
       );
     }
   }

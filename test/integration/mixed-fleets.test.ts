@@ -19,8 +19,8 @@ import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../su
 
 const peers = fileURLToPath(new URL('../peers/', import.meta.url));
 // Debian's interpreter first: python3-kazoo installs for it (another python3 may come first on PATH).
-const python = ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', 'import kazoo'], { stdio: 'ignore' }).status === 0);
-const kazooInstalled = python !== undefined;
+const pythonWithKazoo = ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', 'import kazoo'], { stdio: 'ignore' }).status === 0);
+const kazooInstalled = pythonWithKazoo !== undefined;
 if (!kazooInstalled && process.env.CI) {
   throw new Error('python3-kazoo is not installed: the mixed-fleet tests need the real peer (apt-get install python3-kazoo; .ci/run installs it)');
 }
@@ -109,47 +109,42 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
 
   async function start(kind: Member['kind'], id: string, path: string): Promise<Member> {
     const cut = await proxy();
-    const zkConnect = () => cut.connectString;
+    // Its own way to the server: a partition cuts off this process alone.
+    const connect = cut.connectString;
     const spawned = (command: string, args: string[]) => new ExampleProcess(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const python = (script: string) =>
+      spawned(pythonWithKazoo!, [`${peers}${script}`, '--connect', connect, '--path', path, '--id', id, '--session-timeout', '2']);
     const process =
-      kind === 'kazoo' || kind === 'single-node'
-        ? spawned(python!, [
-            `${peers}${kind === 'kazoo' ? 'kazoo_election.py' : 'kazoo_single_node.py'}`,
-            '--connect',
-            zkConnect(),
-            '--path',
-            path,
-            '--id',
-            id,
-            '--session-timeout',
-            '2',
-          ])
-        : kind === 'curator-latch' || kind === 'curator-selector'
-          ? spawned('java', [
-              '-cp',
-              `${compiledCuratorPeer()}:${curatorClasspath}`,
-              'CuratorPeer',
-              zkConnect(),
-              path,
-              id,
-              '2000',
-              kind === 'curator-latch' ? 'latch' : 'selector',
-            ])
-          : startExample('worker', [
-              '--connect',
-              zkConnect(),
-              '--path',
-              path,
-              '--id',
-              id,
-              '--json',
-              '--recipe',
-              peer,
-              '--session-timeout',
-              '2000',
-              '--backend',
-              backend,
-            ]);
+      kind === 'kazoo'
+        ? python('kazoo_election.py')
+        : kind === 'single-node'
+          ? python('kazoo_single_node.py')
+          : kind === 'curator-latch' || kind === 'curator-selector'
+            ? spawned('java', [
+                '-cp',
+                `${compiledCuratorPeer()}:${curatorClasspath}`,
+                'CuratorPeer',
+                connect,
+                path,
+                id,
+                '2000',
+                kind === 'curator-latch' ? 'latch' : 'selector',
+              ])
+            : startExample('worker', [
+                '--connect',
+                connect,
+                '--path',
+                path,
+                '--id',
+                id,
+                '--json',
+                '--recipe',
+                peer,
+                '--session-timeout',
+                '2000',
+                '--backend',
+                backend,
+              ]);
     const member = { id, kind, process, cut, killedAt: null };
     running.push(member);
     return member;

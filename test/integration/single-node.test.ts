@@ -15,6 +15,17 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
   const { admin, defer, session } = testResources(backend);
   const participant = electionFixture(backend);
   const racer = (path: string, id: string) => participant(path, { id, recipe: 'single-node', sessionTimeoutMs: 2000 });
+  /** alice holds the node, bob follows her. */
+  async function holderAndFollower(path: string) {
+    const [alice, bob] = [racer(path, 'alice'), racer(path, 'bob')];
+    const elected = nextEvent(alice, 'elected');
+    await alice.start();
+    await elected;
+    const follows = nextEvent(bob, 'follower');
+    await bob.start();
+    await follows;
+    return { alice, bob };
+  }
 
   it('whoever creates the node leads with its czxid as the token; the others follow it and race when it goes', async () => {
     const path = uniquePath('single-node');
@@ -58,13 +69,7 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
 
   it('leaves no node behind on stop, and a follower that stops deletes nothing of the holder', async () => {
     const path = uniquePath('single-node-stop');
-    const [alice, bob] = [racer(path, 'alice'), racer(path, 'bob')];
-    const elected = nextEvent(alice, 'elected');
-    await alice.start();
-    await elected;
-    const follows = nextEvent(bob, 'follower');
-    await bob.start();
-    await follows;
+    const { alice, bob } = await holderAndFollower(path);
     await bob.stop();
     const outside = await admin();
     expect((await outside.getData(`${path}/lock`)).data.toString()).toBe('alice');
@@ -74,13 +79,7 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
 
   it('an observer and zk-leader status follow the holder, through a handover', async () => {
     const path = uniquePath('single-node-view');
-    const [alice, bob] = [racer(path, 'alice'), racer(path, 'bob')];
-    const elected = nextEvent(alice, 'elected');
-    await alice.start();
-    await elected;
-    const follows = nextEvent(bob, 'follower');
-    await bob.start();
-    await follows;
+    const { alice } = await holderAndFollower(path);
     const observer = new LeaderObserver({ session: session(), path });
     defer(() => observer.close());
     await observer.start();
