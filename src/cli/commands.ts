@@ -1,7 +1,7 @@
 import { CoalescingRunner } from '../coalesce.js';
 import { ZkLeaderError, isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
-import { electionOrder, isCandidateName, queueOrder, readParticipants, readQueue, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
+import { electionOrder, isCandidateName, queueOrder, readParticipants, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
 import { joinPath, validatePath } from '../paths.js';
 import type { Session } from '../session.js';
 import { age, bytes, compact, table, toJson } from './format.js';
@@ -35,11 +35,8 @@ async function readElection(session: Session, path: string): Promise<{ participa
     if (isZooKeeperError(error, 'NO_NODE')) throw new ZkLeaderError('NO_LEADER', `no election at ${path}: the node does not exist`);
     throw error;
   }
-  // A single-node election: no queue, one ephemeral node whose holder leads.
-  if (electionOrder(children).length === 0 && children.includes(singleNodeName)) {
-    const holder = await readSingleNode(session, path);
-    if (holder) return { participants: [holder], foreign: [] };
-  }
+  const single = await singleNodeHolder(session, path, children);
+  if (single) return { participants: [single], foreign: [] };
   if (children.length > 0 && electionOrder(children).length === 0) {
     const sample = children
       .slice(0, 3)
@@ -50,6 +47,19 @@ async function readElection(session: Session, path: string): Promise<{ participa
   // Sequential children no recipe parses: they may be some program's candidates.
   const foreign = queueOrder(children).foreign.map((child) => child.name);
   return { participants: await readParticipants(session, path), foreign };
+}
+
+/** A single-node election's holder: no queue beside an ephemeral child named `lock`. */
+async function singleNodeHolder(session: Session, path: string, children: string[]): Promise<Participant | null> {
+  if (electionOrder(children).length > 0 || !children.includes(singleNodeName)) return null;
+  return readSingleNode(session, path);
+}
+
+/** The participants in order, the leader first: the queue, or a single-node election's holder. */
+async function participantsOf(session: Session, path: string, children: string[]): Promise<Participant[]> {
+  const single = await singleNodeHolder(session, path, children);
+  if (single) return [single];
+  return electionOrder(children).length > 0 ? readParticipants(session, path) : [];
 }
 
 function participantRows(participants: Participant[], now: number, withRecipe: boolean): string[][] {
@@ -134,11 +144,18 @@ export async function watchElection(target: string, options: CommandOptions): Pr
   };
   const again = () => void looks.request();
   const look = async () => {
-    const queue = await readQueue(session, path, { watcher: again });
-    // No election node yet: be told when it appears.
-    if (queue.candidates.length === 0 && !(await session.exists(path, again))) await session.exists(path);
-    const participants = await readParticipants(session, path);
-    const summary = participants.map((participant) => participant.node).join(',');
+    // The children watch also hears of a single-node election's node coming and going.
+    let children: string[] = [];
+    try {
+      children = await session.getChildren(path, again);
+    } catch (error) {
+      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+      // No election node yet: be told when it appears.
+      if (!(await session.exists(path, again))) await session.exists(path);
+    }
+    const participants = await participantsOf(session, path, children);
+    // A single-node handover keeps the node's name: the token tells the holders apart.
+    const summary = participants.map((participant) => `${participant.node}:${participant.fencingToken}`).join(',');
     if (summary === last) return;
     last = summary;
     const leader = participants[0];
@@ -187,8 +204,8 @@ export async function listElections(target: string, options: CommandOptions): Pr
       if (isZooKeeperError(error, 'NO_NODE', 'NO_AUTH')) continue;
       throw error;
     }
-    if (electionOrder(children).length > 0) {
-      const participants = await readParticipants(session, path);
+    const participants = await participantsOf(session, path, children);
+    if (participants.length > 0 || electionOrder(children).length > 0) {
       found.push({ path, leader: participants[0] ?? null, participants: participants.length });
     }
     for (const child of children) if (!isCandidateName(child)) pending.push(joinPath(path, child));

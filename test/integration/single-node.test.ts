@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
+import { ExampleProcess } from '../../examples/support/processes.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
@@ -89,10 +90,24 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     expect(status.status, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ leader: { id: 'alice', recipe: 'single-node' }, participants: [{ id: 'alice' }] });
 
-    // Same node name, next holder: the observer tells them apart by the token.
+    const listed = spawnSync(process.execPath, [cli, 'list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ path, participants: 1, leader: expect.objectContaining({ id: 'alice' }) }));
+    const watching = new ExampleProcess(
+      spawn(process.execPath, [cli, 'watch', path, '--connect', zkConnect(), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    defer(async () => {
+      watching.signal('SIGKILL');
+      await watching.exited;
+    });
+    await watching.waitForEvent('election', (fields) => (fields.leader as { id?: string } | null)?.id === 'alice');
+
+    // Same node name, next holder: the observer and the watch tell them apart by the token.
     const seesBob = new Promise((resolve) => observer.on('leader', (leader) => leader?.id === 'bob' && resolve(leader)));
     await alice.stop();
     expect(await seesBob).toMatchObject({ id: 'bob', node: 'lock' });
+    await watching.waitForEvent('election', (fields) => (fields.leader as { id?: string } | null)?.id === 'bob');
+    watching.signal('SIGINT');
+    expect(await watching.exited).toEqual({ code: 0, signal: null });
   });
 
   it('refuses lockName without the single-node recipe, and a bad lockName, in one line', () => {
