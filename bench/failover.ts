@@ -1,6 +1,6 @@
 import { LeaderElection } from '../src/index.js';
 import type { BackendName } from '../src/client/types.js';
-import { startExample, type ExampleProcess } from '../examples/support/processes.js';
+import { startWorker, type ExampleProcess } from '../examples/support/processes.js';
 
 const now = () => performance.now();
 
@@ -42,8 +42,8 @@ export async function gracefulFailover(connect: string, backend: BackendName, ro
 }
 
 /** Starts a worker.ts process and resolves once it has joined (leading or following). */
-async function startWorker(connect: string, path: string, id: string, sessionTimeoutMs: number): Promise<ExampleProcess> {
-  const worker = startExample('worker', ['--connect', connect, '--path', path, '--id', id, '--json', '--session-timeout', String(sessionTimeoutMs)]);
+async function joinedWorker(connect: string, path: string, id: string, sessionTimeoutMs: number): Promise<ExampleProcess> {
+  const worker = startWorker({ connect, path, id, sessionTimeoutMs });
   await worker.waitForLine((line) => /"event":"(elected|follower)"/.test(line));
   return worker;
 }
@@ -55,8 +55,8 @@ async function startWorker(connect: string, path: string, id: string, sessionTim
 export async function processHandover(connect: string, signal: 'SIGTERM' | 'SIGKILL', rounds: number, sessionTimeoutMs: number): Promise<number[]> {
   const path = `/zk-leader-bench/${signal.toLowerCase()}-${process.pid}`;
   const latencies: number[] = [];
-  let leader = await startWorker(connect, path, 'bench-0', sessionTimeoutMs);
-  let next = await startWorker(connect, path, 'bench-1', sessionTimeoutMs);
+  let leader = await joinedWorker(connect, path, 'bench-0', sessionTimeoutMs);
+  let next = await joinedWorker(connect, path, 'bench-1', sessionTimeoutMs);
   for (let round = 0; round < rounds; round++) {
     const signalledAt = performance.timeOrigin + performance.now();
     leader.signal(signal);
@@ -64,7 +64,7 @@ export async function processHandover(connect: string, signal: 'SIGTERM' | 'SIGK
     latencies.push((elected.ts as number) - signalledAt);
     await leader.exited;
     leader = next;
-    next = await startWorker(connect, path, `bench-${round + 2}`, sessionTimeoutMs);
+    next = await joinedWorker(connect, path, `bench-${round + 2}`, sessionTimeoutMs);
   }
   leader.signal('SIGKILL');
   next.signal('SIGKILL');

@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ExampleProcess, startExample } from '../examples/support/processes.js';
+import { ExampleProcess, startWorker } from '../examples/support/processes.js';
+import { curatorClasspath, curatorVersion, kazooPython, peersDir } from '../test/peers/index.js';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -15,20 +15,8 @@ export interface PeerResult {
   missing?: string;
 }
 
-async function kazooPython(): Promise<{ python: string; version: string } | null> {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    try {
-      const { stdout } = await run(python, ['-c', 'import kazoo.version; print(kazoo.version.__version__)']);
-      return { python, version: stdout.trim() };
-    } catch {
-      // try the next interpreter
-    }
-  }
-  return null;
-}
-
 export async function kazooFailover(connect: string, rounds: number): Promise<PeerResult> {
-  const found = await kazooPython();
+  const found = kazooPython();
   if (!found)
     return { name: 'kazoo Election', version: '', latencies: null, missing: 'install python3-kazoo (apt-get install python3-kazoo) to compare with kazoo' };
   const { stdout } = await run(found.python, [`${here}peers/kazoo_failover.py`, connect, `/zk-leader-bench/kazoo-${process.pid}`, String(rounds)], {
@@ -37,10 +25,9 @@ export async function kazooFailover(connect: string, rounds: number): Promise<Pe
   return { name: 'kazoo Election', version: found.version, latencies: JSON.parse(stdout.trim().split('\n').pop()!) as number[] };
 }
 
-const curatorJars = ['curator-recipes', 'curator-framework', 'curator-client'].map((name) => `/usr/share/java/${name}.jar`);
-
 export async function curatorFailover(connect: string, rounds: number): Promise<PeerResult> {
-  if (!curatorJars.every((jar) => existsSync(jar))) {
+  const version = curatorVersion();
+  if (version === null) {
     return {
       name: 'Curator LeaderLatch',
       version: '',
@@ -48,13 +35,11 @@ export async function curatorFailover(connect: string, rounds: number): Promise<
       missing: 'install libcurator-recipes-java (apt-get install libcurator-recipes-java) to compare with Curator',
     };
   }
-  const classpath = [...curatorJars, '/usr/share/java/slf4j-nop.jar'].filter((jar) => existsSync(jar)).join(':');
   const { stdout } = await run(
     'java',
-    ['-cp', classpath, `${here}peers/CuratorFailover.java`, connect, `/zk-leader-bench/curator-${process.pid}`, String(rounds)],
+    ['-cp', curatorClasspath, `${here}peers/CuratorFailover.java`, connect, `/zk-leader-bench/curator-${process.pid}`, String(rounds)],
     { timeout: 300_000 },
   );
-  const version = /curator-recipes-([\d.]+)\.jar/.exec((await run('ls', ['/usr/share/java'])).stdout)?.[1] ?? '';
   return { name: 'Curator LeaderLatch', version, latencies: JSON.parse(stdout.trim().split('\n').pop()!) as number[] };
 }
 
@@ -67,21 +52,19 @@ export async function mixedCuratorHandover(
   connect: string,
   rounds: number,
 ): Promise<{ toCurator: number[]; toZkLeader: number[]; version: string } | { missing: string }> {
-  if (!curatorJars.every((jar) => existsSync(jar))) return { missing: 'install libcurator-recipes-java to measure a mixed fleet' };
+  const version = curatorVersion();
+  if (version === null) return { missing: 'install libcurator-recipes-java to measure a mixed fleet' };
   const path = `/zk-leader-bench/mixed-curator-${process.pid}`;
-  const classpath = [...curatorJars, ...['zookeeper', 'zookeeper-jute', 'guava', 'slf4j-api', 'slf4j-nop'].map((name) => `/usr/share/java/${name}.jar`)].join(
-    ':',
-  );
-  const peerSource = fileURLToPath(new URL('../test/peers/CuratorPeer.java', import.meta.url));
+  const peerSource = `${peersDir}CuratorPeer.java`;
   let serial = 0;
   const startNode = async () => {
-    const worker = startExample('worker', ['--connect', connect, '--path', path, '--id', `node-${serial++}`, '--json', '--recipe', 'curator-latch']);
+    const worker = startWorker({ connect, path, id: `node-${serial++}`, recipe: 'curator-latch' });
     await worker.waitForLine((line) => /"event":"(elected|follower)"/.test(line));
     return worker;
   };
   const startJava = async () => {
     const java = new ExampleProcess(
-      spawn('java', ['-cp', classpath, peerSource, connect, path, `java-${serial++}`, '10000'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn('java', ['-cp', curatorClasspath, peerSource, connect, path, `java-${serial++}`, '10000'], { stdio: ['ignore', 'pipe', 'pipe'] }),
     );
     await java.waitForEvent('started');
     // Curator creates its node after 'started': wait until it is in the queue (a follower prints nothing).
@@ -108,6 +91,5 @@ export async function mixedCuratorHandover(
   }
   node.signal('SIGKILL');
   java.signal('SIGKILL');
-  const version = /curator-recipes-([\d.]+)\.jar/.exec((await run('ls', ['/usr/share/java'])).stdout)?.[1] ?? '';
   return { toCurator, toZkLeader, version };
 }

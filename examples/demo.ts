@@ -4,7 +4,7 @@
  * timeline of who led when, how long each handover took, and the fencing tokens.
  */
 import { startZooKeeper } from 'zk-leader/testing';
-import { ExampleProcess, startExample } from './support/processes.js';
+import { ExampleProcess, startWorker } from './support/processes.js';
 
 const sessionTimeoutMs = 3000;
 const say = (words: string) => console.log(`demo: ${words}`);
@@ -17,17 +17,7 @@ let exitCode = 0;
 try {
   const path = `/zk-leader/demo-${process.pid}`;
   const worker = (id: string) => {
-    const started = startExample('worker', [
-      '--connect',
-      zookeeper.connectString,
-      '--path',
-      path,
-      '--id',
-      id,
-      '--json',
-      '--session-timeout',
-      String(sessionTimeoutMs),
-    ]);
+    const started = startWorker({ connect: zookeeper.connectString, path, id, sessionTimeoutMs });
     workers.push(started);
     return started;
   };

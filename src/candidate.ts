@@ -214,6 +214,23 @@ export async function readQueue(reader: QueueReader, path: string, options: { wa
   }
 }
 
+/** A participant from its node's name, data and stat, as its recipe wrote them. */
+export function participantFrom(name: string, { data, stat }: NodeData, recipe: RecipeName | null, sequence = Number.NaN): Participant {
+  // The peers' recipes hold the participant's id as text (Curator's id bytes, kazoo's identifier).
+  const text = data.toString('utf8');
+  const payload = recipe === 'zk-leader' || recipe === null ? decodePayload(data, name) : { id: text === '' ? name : text, data: null };
+  return {
+    id: payload.id,
+    data: payload.data,
+    recipe,
+    node: name,
+    sequence,
+    sessionId: stat.ephemeralOwner,
+    fencingToken: stat.czxid,
+    createdAtMs: stat.createdAtMs,
+  };
+}
+
 /** One participant's id, data and token; null when its node is gone. */
 export async function readParticipant(
   reader: QueueReader,
@@ -226,20 +243,7 @@ export async function readParticipant(
   const parsed = typeof candidate === 'string' ? parseCandidateName(candidate) : candidate;
   try {
     const { data, stat } = await reader.getData(joinPath(path, name));
-    const recipe = knownRecipe ?? parsed?.recipe ?? null;
-    // The peers' recipes hold the participant's id as text (Curator's id bytes, kazoo's identifier).
-    const text = data.toString('utf8');
-    const payload = recipe === 'zk-leader' || recipe === null ? decodePayload(data, name) : { id: text === '' ? name : text, data: null };
-    return {
-      id: payload.id,
-      data: payload.data,
-      recipe,
-      node: name,
-      sequence: parsed?.sequence ?? Number.NaN,
-      sessionId: stat.ephemeralOwner,
-      fencingToken: stat.czxid,
-      createdAtMs: stat.createdAtMs,
-    };
+    return participantFrom(name, { data, stat }, knownRecipe ?? parsed?.recipe ?? null, parsed?.sequence ?? Number.NaN);
   } catch (error) {
     if (isZooKeeperError(error, 'NO_NODE')) return null;
     throw error;

@@ -4,6 +4,7 @@ import {
   encodePayload,
   isCandidateName,
   orderFor,
+  participantFrom,
   readLeader,
   readParticipant,
   readParticipants,
@@ -603,17 +604,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.candidacy !== candidacy || this.state !== 'running' || epoch !== this.listingEpoch) return;
     // Gone between our create and the watch: race again.
     if (!watched) return this.requestEvaluation();
-    const text = watched.data.toString('utf8');
-    const leader: LeaderInfo = {
-      id: text === '' ? this.lockName : text,
-      data: null,
-      recipe: 'single-node',
-      node: this.lockName,
-      sequence: Number.NaN,
-      sessionId: watched.stat.ephemeralOwner,
-      fencingToken: watched.stat.czxid,
-      createdAtMs: watched.stat.createdAtMs,
-    };
+    const leader = participantFrom(this.lockName, watched, 'single-node');
     this.knownLeader = { id: leader.id, node: leader.node };
     const followerKey = `${leader.sessionId}:${leader.fencingToken}`;
     if (followerKey !== this.lastFollowerKey) {

@@ -72,3 +72,26 @@ export function startExample(name: string, args: string[], env: NodeJS.ProcessEn
   });
   return new ExampleProcess(child);
 }
+
+/** What `startWorker` passes to worker.ts (`--json` always: the callers read its lines). */
+export interface WorkerOptions {
+  connect: string;
+  path: string;
+  id: string;
+  sessionTimeoutMs?: number;
+  backend?: string;
+  recipe?: string;
+  fencedStore?: string;
+}
+
+/** Starts `examples/worker.ts --json` with these flags. */
+export function startWorker(options: WorkerOptions): ExampleProcess {
+  const { connect, path, id, sessionTimeoutMs, backend, recipe, fencedStore } = options;
+  return startExample('worker', [
+    ...['--connect', connect, '--path', path, '--id', id, '--json'],
+    ...(sessionTimeoutMs === undefined ? [] : ['--session-timeout', String(sessionTimeoutMs)]),
+    ...(backend === undefined ? [] : ['--backend', backend]),
+    ...(recipe === undefined ? [] : ['--recipe', recipe]),
+    ...(fencedStore === undefined ? [] : ['--fenced-store', fencedStore]),
+  ]);
+}

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { BackendName } from '../../src/client/types.js';
 import type { ZooKeeperHandle } from '../../src/testing/index.js';
-import { startExample, type ExampleProcess } from '../../examples/support/processes.js';
+import { startWorker, type ExampleProcess } from '../../examples/support/processes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { checkHistory, summaryTable, type Fault, type HistoryReport, type StoreWrite, type WorkerEvent } from './history.js';
 
@@ -161,21 +161,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const id = `w${++counter}`;
     const proxies = await Promise.all(zookeeper.servers.map((server) => TcpProxy.to(server.connectString)));
     const connect = proxies.map((proxy) => proxy.connectString).join(',');
-    const child = startExample('worker', [
-      '--connect',
-      connect,
-      '--path',
-      path,
-      '--id',
-      id,
-      '--json',
-      '--session-timeout',
-      String(sessionTimeoutMs),
-      '--backend',
-      backend,
-      '--fenced-store',
-      store.url,
-    ]);
+    const child = startWorker({ connect, path, id, sessionTimeoutMs, backend, fencedStore: store.url });
     const worker: Worker = { id, process: child, proxies, gone: false };
     void child.exited.then(({ code, signal }) => {
       worker.gone = true;

@@ -1,35 +1,30 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExampleProcess, startExample } from '../../examples/support/processes.js';
-import { LeaderElection } from '../../src/election.js';
+import { ExampleProcess, startWorker } from '../../examples/support/processes.js';
 import { electionFixture } from '../support/election.js';
 import { testResources } from '../support/resources.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
 import { nextEvent, sleep } from '../support/events.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { curatorClasspath, curatorVersion, kazooPython, peersDir as peers } from '../peers/index.js';
 
 // zk-leader participants and real peers (kazoo's Election from Debian's python3-kazoo,
 // Curator's LeaderLatch from libcurator-recipes-java) in one election: each process prints a
 // JSON line per change; the combined history must show one leader at a time, handovers in
 // both directions and growing fencing tokens.
 
-const peers = fileURLToPath(new URL('../peers/', import.meta.url));
-// Debian's interpreter first: python3-kazoo installs for it (another python3 may come first on PATH).
-const pythonWithKazoo = ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', 'import kazoo'], { stdio: 'ignore' }).status === 0);
+const pythonWithKazoo = kazooPython()?.python;
 const kazooInstalled = pythonWithKazoo !== undefined;
 if (!kazooInstalled && process.env.CI) {
   throw new Error('python3-kazoo is not installed: the mixed-fleet tests need the real peer (apt-get install python3-kazoo; .ci/run installs it)');
 }
 
-// Curator's jars as Debian installs them; the peer is compiled here, once per run.
-const curatorClasspath = ['curator-recipes', 'curator-framework', 'curator-client', 'zookeeper', 'zookeeper-jute', 'guava', 'slf4j-api', 'slf4j-nop']
-  .map((jar) => `/usr/share/java/${jar}.jar`)
-  .join(':');
-const curatorInstalled = spawnSync('javac', ['-version'], { stdio: 'ignore' }).status === 0 && existsSync('/usr/share/java/curator-recipes.jar');
+// The Curator peer is compiled here, once per run.
+const curatorInstalled = spawnSync('javac', ['-version'], { stdio: 'ignore' }).status === 0 && curatorVersion() !== null;
 if (!curatorInstalled && process.env.CI) {
   throw new Error(
     'javac or Curator is not installed: the mixed-fleet tests need the real peer (apt-get install default-jdk-headless libcurator-recipes-java; .ci/run installs them)',
@@ -130,21 +125,7 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
                 '2000',
                 kind === 'curator-latch' ? 'latch' : 'selector',
               ])
-            : startExample('worker', [
-                '--connect',
-                connect,
-                '--path',
-                path,
-                '--id',
-                id,
-                '--json',
-                '--recipe',
-                peer,
-                '--session-timeout',
-                '2000',
-                '--backend',
-                backend,
-              ]);
+            : startWorker({ connect, path, id, recipe: peer, sessionTimeoutMs: 2000, backend });
     const member = { id, kind, process, cut, killedAt: null };
     running.push(member);
     return member;
@@ -264,7 +245,7 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
     await other.process.exited;
     // Alone with its own kind again: it leads.
     await alice.waitForLeadership();
-    expect(alice).toBeInstanceOf(LeaderElection);
+    expect(alice.isLeader).toBe(true);
   }, 60_000);
 });
 

@@ -48,6 +48,9 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     expect(await bob.getLeader()).toMatchObject({ id: 'alice', recipe: 'single-node' });
 
     // A graceful stop: the node goes, one of the two wins the race.
+    // Every waiting participant races: each sends a create, all but one fail (README: the herd).
+    const creates = () => [bob, carol].map((racer) => racer.session.requestCounts.create ?? 0);
+    const createsBefore = creates();
     const next = Promise.race([
       nextEvent(bob, 'elected').then((event) => ({ who: bob, event })),
       nextEvent(carol, 'elected').then((event) => ({ who: carol, event })),
@@ -57,6 +60,7 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     expect(second.event.fencingToken).toBeGreaterThan(first.fencingToken);
     const other = second.who === bob ? carol : bob;
     await until(() => other.health().leader?.id === second.who.id, 'the loser follows the winner');
+    expect(creates().map((count, i) => count - createsBefore[i]!)).toEqual([1, 1]);
     expect(other.isLeader).toBe(false);
 
     // The winner's session expires at the server: the node goes with it, the last one leads.

@@ -59,12 +59,23 @@ public class CuratorPeer {
         if (leading.getAndSet(false)) report("lost", ",\"reason\":\"not-leader\"");
       }
     });
+    runUntilSigterm(client, path, leading, latch::start, latch::close);
+  }
+
+  interface Step {
+    void run() throws Exception;
+  }
+
+  /**
+   * Starts the participant, then on SIGTERM says it lost (before its node goes: the next leader
+   * cannot be elected before this line), leaves, closes the client and says it stopped.
+   */
+  static void runUntilSigterm(CuratorFramework client, String path, AtomicBoolean leading, Step start, Step leave) throws Exception {
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        // Say so before the node goes: the next leader cannot be elected before this line.
         if (leading.getAndSet(false)) report("lost", ",\"reason\":\"stopped\"");
-        latch.close();
+        leave.run();
         client.close();
         report("stopped", "");
       } catch (Exception e) {
@@ -72,7 +83,7 @@ public class CuratorPeer {
       }
       done.countDown();
     }));
-    latch.start();
+    start.run();
     report("started", ",\"path\":\"" + path + "\"");
     done.await();
   }
@@ -108,21 +119,9 @@ public class CuratorPeer {
     // The id is what the lock node holds (LeaderSelector's getIdBytes): unset, it writes nothing.
     selector.setId(id);
     selector.autoRequeue();
-    CountDownLatch done = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        if (leading.getAndSet(false)) report("lost", ",\"reason\":\"stopped\"");
-        stop.countDown();
-        selector.close();
-        client.close();
-        report("stopped", "");
-      } catch (Exception e) {
-        report("error", ",\"message\":\"" + e.getClass().getSimpleName() + "\"");
-      }
-      done.countDown();
-    }));
-    selector.start();
-    report("started", ",\"path\":\"" + path + "\"");
-    done.await();
+    runUntilSigterm(client, path, leading, selector::start, () -> {
+      stop.countDown();
+      selector.close();
+    });
   }
 }

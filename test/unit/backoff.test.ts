@@ -2,22 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { Backoff, validateRetry } from '../../src/backoff.js';
 import { LeaderElection } from '../../src/election.js';
 import { Session } from '../../src/session.js';
-
-/** A small deterministic source of uniform numbers (mulberry32), so the spread is checked exactly. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Random } from '../sim/random.js';
 
 describe('retry backoff', () => {
   it('spreads a thousand clients that fail together over the whole first window', () => {
-    const random = seeded(7);
+    // The simulation's seeded source: the spread is checked exactly, the same every run.
+    const source = new Random(7);
+    const random = () => source.next();
     const firstPauses = Array.from({ length: 1000 }, () => new Backoff({ initialMs: 1000, maxMs: 5000 }, random).next());
     // Ten 100 ms buckets: without jitter all thousand would land in one.
     const buckets = Array.from({ length: 10 }, (_, i) => firstPauses.filter((ms) => ms >= i * 100 && ms < (i + 1) * 100).length);
