@@ -58,7 +58,10 @@ describe.each(backends)('zk-leader/metrics on %s', (backend) => {
     await bob.stop();
     await nobody;
     const carol = participant(path, { id: 'carol' });
+    // The observer sees carol's node at the head before carol has confirmed it and announced.
+    const carolElected = nextEvent(carol, 'elected');
     await carol.start();
+    await carolElected;
     await until(() => observer.leader?.id === 'carol', 'the observer sees carol');
     expect(await sample(registry, 'zk_leader_leaderless_seconds', { path }, '_count')).toBe(1);
     expect(await sample(registry, 'zk_leader_leaderless_seconds', { path }, '_sum')).toBeGreaterThan(0);
