@@ -259,18 +259,41 @@ export class Candidacy {
    */
   async watch(path: string, onEvent: (event: WatchEvent) => void): Promise<NodeData | null> {
     if (this.status === 'gone') return null;
-    const previous = this.watchers.get(path);
+    try {
+      return await this.watchedRead(`data:${path}`, onEvent, (handler) => this.scope.getData(path, handler));
+    } catch (error) {
+      if (isZooKeeperError(error, 'NO_NODE')) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Lists `path`'s children with a children watch on this candidacy's behalf (one per path; a
+   * new one replaces the previous), calling `onEvent` on the next join or leave while the
+   * candidacy lives. Rejects as `getChildren` does (NO_NODE when the path is gone).
+   */
+  list(path: string, onEvent: (event: WatchEvent) => void): Promise<string[]> {
+    if (this.status === 'gone') return this.scope.getChildren(path);
+    return this.watchedRead(`children:${path}`, onEvent, (handler) => this.scope.getChildren(path, handler));
+  }
+
+  /** Whether a children watch of this candidacy on `path` is set and has not fired yet. */
+  listening(path: string): boolean {
+    return this.watchers.has(`children:${path}`);
+  }
+
+  private async watchedRead<T>(key: string, onEvent: (event: WatchEvent) => void, read: (handler: Watcher) => Promise<T>): Promise<T> {
+    const previous = this.watchers.get(key);
     if (previous) this.scope.cancelWatch(previous);
     const handler: Watcher = (event) => {
-      if (this.watchers.get(path) === handler) this.watchers.delete(path);
+      if (this.watchers.get(key) === handler) this.watchers.delete(key);
       if (this.status !== 'gone') onEvent(event);
     };
-    this.watchers.set(path, handler);
+    this.watchers.set(key, handler);
     try {
-      return await this.scope.getData(path, handler);
+      return await read(handler);
     } catch (error) {
-      if (this.watchers.get(path) === handler) this.watchers.delete(path);
-      if (isZooKeeperError(error, 'NO_NODE')) return null;
+      if (this.watchers.get(key) === handler) this.watchers.delete(key);
       throw error;
     }
   }

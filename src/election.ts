@@ -235,6 +235,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private needsLook = false;
   /** The leader node and position last reported by `follower`. */
   private lastFollowerKey: string | null = null;
+  /**
+   * The candidacy that is, or may be, at the head of the queue or right behind it: it leads
+   * (or led until a suspension), its predecessor just went, it has just joined, or its last
+   * listing put it second. It lists with a children watch, so it hears of every join: the
+   * leader steps down for a peer that cannot see it, and the one behind it never takes over
+   * on stale news (see onPredecessorEvent).
+   */
+  private mayLead: Candidacy | null = null;
+  /** Children-watch events heard: a listing older than the last one is stale. */
+  private queueChanges = 0;
   private lastLeaderToken: bigint | null = null;
   /** The leader as last learned (ourselves while leading), for health(). */
   private knownLeader: { id: string; node: string } | null = null;
@@ -488,6 +498,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       },
       (ended, reason) => this.onCandidacyEnded(ended, reason),
     );
+    // Just joined: it may be first, or right behind the leader.
+    this.mayLead = this.candidacy;
     return this.candidacy;
   }
 
@@ -514,9 +526,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const own = candidacy.node!;
     const epoch = this.listingEpoch;
 
+    // The leader alone hears of every join (one children watch, not one per participant): a
+    // kazoo or Curator process that joins behind it does not see our node and leads in its own
+    // eyes, so a leader with the wrong recipe must step down as soon as that node appears.
+    // A follower further back leaves one stray watch at most, which does nothing (onQueueChanged).
+    const watchingJoins = this.term?.candidacy === candidacy || this.mayLead === candidacy;
+    const reader = watchingJoins ? { getChildren: (path: string) => candidacy.list(path, () => this.onQueueChanged(candidacy)) } : candidacy.scope;
     // An empty queue also covers an election node deleted by an operator: ours went with it,
     // and our node's own watch ends the candidacy.
-    const queue = await readQueue(candidacy.scope, this.path, { order: orderFor(this.recipe) });
+    const queue = await readQueue(reader, this.path, { order: orderFor(this.recipe) });
+    const changesSeen = this.queueChanges;
     if (this.isStale(candidacy, epoch)) return;
     const position = queue.entries.findIndex((entry) => entry.name === own.name);
     // Not listed though held: its deletion is on its way to our watch; look again then.
@@ -534,17 +553,26 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
             .slice(0, position)
             .reverse()
             .find((entry) => mismatched.includes(entry as CandidateName)) ?? mismatched[0]!);
-    if (position === 0 && !blocker) return this.grant(candidacy);
+    if (position === 0 && !blocker) {
+      this.grant(candidacy);
+      // Elected from a listing that set no watch (a first join, say): list once more with one.
+      if (!watchingJoins) this.requestEvaluation();
+      return;
+    }
 
     // Someone is ahead of us (or a participant that cannot see us is there): we do not lead.
     this.endTerm('superseded');
+    // Right behind the leader, with every join since this listing heard: it may take over
+    // without listing again when the leader's node goes.
+    const predecessorLeads = position === 1 && !blocker && watchingJoins;
+    this.mayLead = predecessorLeads ? candidacy : null;
     const predecessor = blocker ?? queue.entries[position - 1]!;
     const leader = await readParticipant(candidacy.scope, this.path, queue.entries[0]!.name);
     if (this.isStale(candidacy, epoch)) return;
     if (!leader) return this.requestEvaluation();
-    const predecessorLeads = position === 1 && !blocker;
     const watched = await candidacy.watch(joinPath(this.path, predecessor.name), (event) => {
-      if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads);
+      // A join heard since the listing (its evaluation may not have answered yet) makes that listing stale.
+      if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && this.queueChanges === changesSeen);
     });
     if (this.isStale(candidacy, epoch)) return;
     // Gone between the listing and the watch: re-list rather than wait for nothing.
@@ -623,16 +651,34 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
   }
 
+  /**
+   * The children watch: someone joined or left. It may fire before the answer of the listing
+   * that asked for it (the session joins a read to a watch whose event is already on its way),
+   * so it counts for whoever may be at the head, not only for a leader; a follower's stray one
+   * does nothing.
+   */
+  private onQueueChanged(candidacy: Candidacy): void {
+    if (this.candidacy !== candidacy || this.state !== 'running') return;
+    this.queueChanges += 1;
+    if (this.term?.candidacy === candidacy || this.mayLead === candidacy) this.requestEvaluation();
+  }
+
   private onPredecessorEvent(candidacy: Candidacy, type: string, predecessorLeads: boolean): void {
-    // The predecessor led at our last listing and its deletion reached us over our own live
-    // session, with our own node still watched and held: nobody can be ahead of us (sequence
-    // numbers only grow), so we lead now. The evaluation that follows confirms it.
+    // The predecessor led at our last listing, no join since (our children watch would have
+    // made us list again), and its deletion reached us over our own live session, with our own
+    // node still watched and held: nobody can be ahead of us (sequence numbers only grow) and
+    // no peer that cannot see us is on the path, so we lead now. The evaluation that follows
+    // confirms it.
+    if (type === 'deleted') this.mayLead = candidacy;
     if (type === 'deleted' && predecessorLeads && this.session.state === 'connected') {
       // A listing already on its way may predate the deletion (its reply can arrive in the
       // same read): it must not end the term we are granting now.
       this.listingEpoch += 1;
       this.grant(candidacy);
     }
+    // The deletion of a child fires our children watch too, right behind this event: that
+    // one asks for the listing (one, not two; it also sets the watch again).
+    if (type === 'deleted' && candidacy.listening(this.path)) return;
     this.requestEvaluation();
   }
 
@@ -649,6 +695,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   private grant(candidacy: Candidacy): void {
     if (this.term || this.candidacy !== candidacy || !candidacy.held) return;
+    this.mayLead = candidacy;
     const fencingToken = candidacy.node!.fencingToken;
     const term: Term = { candidacy, fencingToken, controller: new AbortController(), announced: false, announcedAt: 0, delayTimer: null };
     this.lastFollowerKey = null;

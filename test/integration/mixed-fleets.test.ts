@@ -261,6 +261,26 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
     await alice.waitForLeadership();
     expect(alice.isLeader).toBe(true);
   }, 60_000);
+
+  it('a zk-leader leader with its own recipe steps down when a peer joins behind it, and leads again when it goes', async () => {
+    const path = uniquePath(`joins-behind-${peer}`);
+    participant.expectErrors('RECIPE_MISMATCH');
+    const alice = participant(path, { id: 'alice' });
+    await alice.start();
+    await alice.waitForLeadership();
+    const lost = nextEvent(alice, 'lost');
+    const mismatch = nextEvent(alice, 'error');
+    // The peer does not see alice's node: it leads at once in its own eyes, so alice must go.
+    const joined = await start(peer, 'peer-1', path);
+    await joined.process.waitForEvent('elected');
+    expect(await lost).toEqual({ reason: 'superseded' });
+    expect((await mismatch).code).toBe('RECIPE_MISMATCH');
+    expect(alice.isLeader).toBe(false);
+    joined.process.signal('SIGTERM');
+    await joined.process.exited;
+    await alice.waitForLeadership();
+    expect(alice.isLeader).toBe(true);
+  }, 60_000);
 });
 
 /** Waits until some process prints its `elected` beyond the first `seen` elected lines of all. */

@@ -62,7 +62,14 @@ export type PlannedAction =
   | { kind: 'delete-head'; election: number }
   | { kind: 'delete-election'; election: number }
   | { kind: 'write-candidate'; election: number; pick: number }
-  | { kind: 'foreign-child'; election: number; forMs: number };
+  | { kind: 'foreign-child'; election: number; forMs: number; format: ForeignFormat };
+
+/**
+ * What the foreign child is: a name no recipe parses (another program's node), or the
+ * candidate of a peer library (a kazoo or Curator process joining the path, which does not
+ * see zk-leader's nodes and leads at once in its own eyes).
+ */
+export type ForeignFormat = 'unparsed' | 'kazoo' | 'curator-latch';
 
 export interface PlannedEvent {
   index: number;
@@ -124,14 +131,23 @@ export function scenarioFor(seed: number): Scenario {
   }
   const maxSessionTimeoutMs = Math.min(20 * tickTimeMs, Math.max(...timeouts));
   const maxTakeoverDelayMs = Math.max(0, ...participants.map((p) => p.takeoverDelayMs));
-  return { elections, processes, participants, plan: planFor(random, participants, processes.length, electionCount), maxSessionTimeoutMs, maxTakeoverDelayMs };
+  // Drawn from a stream of its own too: the seeds' plans stay as they were before peers joined.
+  const formats = new Random(seed, 5);
+  return {
+    elections,
+    processes,
+    participants,
+    plan: planFor(random, formats, participants, processes.length, electionCount),
+    maxSessionTimeoutMs,
+    maxTakeoverDelayMs,
+  };
 }
 
 /**
  * Busy stretches (calls, faults and operator writes every few hundred ms) alternate with
  * quiet ones long enough for the liveness bound to be checked.
  */
-function planFor(random: Random, participants: ParticipantSpec[], processCount: number, electionCount: number): PlannedEvent[] {
+function planFor(random: Random, formats: Random, participants: ParticipantSpec[], processCount: number, electionCount: number): PlannedEvent[] {
   const plan: PlannedAction[] = [];
   const times: number[] = [];
   const add = (at: number, action: PlannedAction) => {
@@ -166,7 +182,15 @@ function planFor(random: Random, participants: ParticipantSpec[], processCount: 
       else if (roll < 0.8) add(at, { kind: 'delete-head', election });
       else if (roll < 0.82) add(at, { kind: 'delete-election', election });
       else if (roll < 0.88) add(at, { kind: 'write-candidate', election, pick: random.next() });
-      else if (roll < 0.92) add(at, { kind: 'foreign-child', election, forMs: random.int(50, 2_000) });
+      else if (roll < 0.92) {
+        const format = formats.next();
+        add(at, {
+          kind: 'foreign-child',
+          election,
+          forMs: random.int(50, 2_000),
+          format: format < 0.5 ? 'unparsed' : format < 0.75 ? 'kazoo' : 'curator-latch',
+        });
+      }
       else if (roll < 0.94) add(at, { kind: 'close-session', processId });
       else add(at, { kind: 'start', participant });
     }
@@ -207,6 +231,8 @@ export function describe(action: PlannedAction, scenario: Scenario): string {
     case 'delete-election':
       return `operator: ${action.kind} ${scenario.elections[action.election]!.path}`;
     case 'foreign-child':
-      return `operator: foreign sequential child in ${scenario.elections[action.election]!.path} for ${action.forMs} ms`;
+      return action.format === 'unparsed'
+        ? `operator: foreign sequential child in ${scenario.elections[action.election]!.path} for ${action.forMs} ms`
+        : `a ${action.format} peer joins ${scenario.elections[action.election]!.path} for ${action.forMs} ms`;
   }
 }

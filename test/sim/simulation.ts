@@ -162,7 +162,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const count = (code: string) => {
     errors[code] = (errors[code] ?? 0) + 1;
   };
-  const expectedErrors = new Set(['LISTENER_FAILED', 'LEADER_WORK_FAILED', 'FOREIGN_CANDIDATE', 'CONNECT_TIMEOUT']);
+  const expectedErrors = new Set(['LISTENER_FAILED', 'LEADER_WORK_FAILED', 'FOREIGN_CANDIDATE', 'RECIPE_MISMATCH', 'CONNECT_TIMEOUT']);
 
   // ---- participants' calls ----
 
@@ -377,6 +377,9 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   };
   const candidatesOf = (election: number) => world.model.queue(scenario.elections[election]!.path);
   let foreignCount = 0;
+  let peersJoined = 0;
+  /** Candidates of a peer library on an election path, with when they joined. */
+  const peerNodes = new Map<string, { election: number; since: number; format: string }>();
 
   const carryOut = (event: PlannedEvent) => {
     const { action } = event;
@@ -483,10 +486,19 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         const path = scenario.elections[action.election]!.path;
         if (!world.model.nodes.has(path)) return;
         disturb();
-        const created = world.model.create(operator, `${path}/lock-`, Buffer.from('other program'), 'persistent-sequential', openAcl);
+        peersJoined += 1;
+        // A peer's candidate as its own library names it (src/recipes.ts), with a GUID of the
+        // plan's making: the run's random streams stay untouched.
+        const guid = peersJoined.toString(16).padStart(32, '0');
+        const dashed = `${guid.slice(0, 8)}-${guid.slice(8, 12)}-${guid.slice(12, 16)}-${guid.slice(16, 20)}-${guid.slice(20)}`;
+        const stem = action.format === 'kazoo' ? `${guid}__lock__` : action.format === 'curator-latch' ? `_c_${dashed}-latch-` : 'lock-';
+        const data = Buffer.from(action.format === 'unparsed' ? 'other program' : `peer-${peersJoined}`);
+        const created = world.model.create(operator, `${path}/${stem}`, data, 'persistent-sequential', openAcl);
         foreignCount += 1;
+        if (action.format !== 'unparsed') peerNodes.set(created, { election: action.election, since: world.now(), format: action.format });
         world.setTimer(worldProcessId, action.forMs, () => {
           foreignCount -= 1;
+          peerNodes.delete(created);
           disturb();
           if (world.model.nodes.has(created)) world.model.remove(operator, created, -1);
         });
@@ -515,10 +527,20 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const nodePath = `${electionPath}/${term.node}`;
       const node = world.model.nodes.get(nodePath);
       const head = world.model.queue(electionPath)[0];
-      if (node && head === node && world.model.live(node.ephemeralOwner)) continue;
-      const deletedAt = world.operatorDeleted.get(nodePath);
       const timeoutMs = incarnation.client.current?.negotiatedSessionTimeoutMs() || participant.spec.sessionTimeoutMs;
       const noticeMs = (participant.spec.onSuspend === 'release' ? 0.75 : 1) * timeoutMs + 1;
+      // A peer's candidate anywhere on the path (a kazoo or Curator process that joined behind
+      // us): it leads in its own eyes, so we must step down as soon as we can have heard of it.
+      const peer = [...peerNodes].find(
+        ([path, joined]) => joined.election === participant.spec.election && now - joined.since > noticeMs && world.model.nodes.has(path),
+      );
+      if (peer && node)
+        fail(
+          'safety',
+          `${incarnation.id} still leads with token ${term.token} ${now - peer[1].since} ms after a ${peer[1].format} peer joined its election as ${peer[0]}`,
+        );
+      if (node && head === node && world.model.live(node.ephemeralOwner)) continue;
+      const deletedAt = world.operatorDeleted.get(nodePath);
       if (!node && deletedAt !== undefined && now - deletedAt <= noticeMs) continue;
       const why = !node
         ? deletedAt !== undefined
