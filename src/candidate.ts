@@ -205,7 +205,11 @@ export interface QueueReader {
 }
 
 /** The queue under an election path; empty when the path does not exist. */
-export async function readQueue(reader: Pick<QueueReader, 'getChildren'>, path: string, options: { watcher?: Watcher; order?: QueueOrder } = {}): Promise<Queue> {
+export async function readQueue(
+  reader: Pick<QueueReader, 'getChildren'>,
+  path: string,
+  options: { watcher?: Watcher; order?: QueueOrder } = {},
+): Promise<Queue> {
   try {
     return queueOrder(await reader.getChildren(path, options.watcher), options.order);
   } catch (error) {

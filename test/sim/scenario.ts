@@ -190,8 +190,7 @@ function planFor(random: Random, formats: Random, participants: ParticipantSpec[
           forMs: random.int(50, 2_000),
           format: format < 0.5 ? 'unparsed' : format < 0.75 ? 'kazoo' : 'curator-latch',
         });
-      }
-      else if (roll < 0.94) add(at, { kind: 'close-session', processId });
+      } else if (roll < 0.94) add(at, { kind: 'close-session', processId });
       else add(at, { kind: 'start', participant });
     }
     at += random.int(6_000, 12_000);
