@@ -97,7 +97,13 @@ export interface Queue {
   foreign: ForeignChild[];
   /** Candidates and foreign children together, in queue order. */
   entries: (CandidateName | ForeignChild)[];
+  /** Each entry's index in `entries`, by name. */
+  positions: ReadonlyMap<string, number>;
+  /** The recipes of the candidates present. */
+  recipes: ReadonlySet<RecipeName>;
 }
+
+const emptyQueue: Queue = { candidates: [], foreign: [], entries: [], positions: new Map(), recipes: new Set() };
 
 /**
  * Orders `children`. Without `order`, a queue that holds only zk-leader candidates is in
@@ -126,7 +132,29 @@ export function queueOrder(children: readonly string[], order?: QueueOrder): Que
   }
   candidates.sort(compare);
   foreign.sort(compare);
-  return { candidates, foreign, entries: [...candidates, ...foreign].sort(compare) };
+  const entries = [...candidates, ...foreign].sort(compare);
+  return {
+    candidates,
+    foreign,
+    entries,
+    positions: new Map(entries.map((entry, index) => [entry.name, index])),
+    recipes: new Set(candidates.map((candidate) => candidate.recipe)),
+  };
+}
+
+/**
+ * Queues already ordered, by the listing they came from: participants of one election on one
+ * session share listings (SessionScope.getChildren), and ordering N names for each of N
+ * participants would cost N^2 where one ordering per listing costs N.
+ */
+const ordered = new WeakMap<readonly string[], Map<QueueOrder | 'auto', Queue>>();
+
+function orderedOnce(children: readonly string[], order?: QueueOrder): Queue {
+  let byOrder = ordered.get(children);
+  if (!byOrder) ordered.set(children, (byOrder = new Map()));
+  let queue = byOrder.get(order ?? 'auto');
+  if (!queue) byOrder.set(order ?? 'auto', (queue = queueOrder(children, order)));
+  return queue;
 }
 
 export function validateId(id: unknown): string {
@@ -211,9 +239,9 @@ export async function readQueue(
   options: { watcher?: Watcher; order?: QueueOrder } = {},
 ): Promise<Queue> {
   try {
-    return queueOrder(await reader.getChildren(path, options.watcher), options.order);
+    return orderedOnce(await reader.getChildren(path, options.watcher), options.order);
   } catch (error) {
-    if (isZooKeeperError(error, 'NO_NODE')) return { candidates: [], foreign: [], entries: [] };
+    if (isZooKeeperError(error, 'NO_NODE')) return emptyQueue;
     throw error;
   }
 }

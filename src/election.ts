@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import { Candidacy, type CandidacyEnd } from './candidacy.js';
 import {
   encodePayload,
-  isCandidateName,
   orderFor,
   participantFrom,
   readLeader,
@@ -12,6 +11,7 @@ import {
   validateId,
   validatePrefix,
   type CandidateName,
+  type Queue,
   type LeaderInfo,
   type Participant,
 } from './candidate.js';
@@ -237,8 +237,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private lastFollowerKey: string | null = null;
   /**
    * The candidacy that is, or may be, at the head of the queue or right behind it: it leads
-   * (or led until a suspension), its predecessor just went, it has just joined, or its last
-   * listing put it second. It lists with a children watch, so it hears of every join: the
+   * (or led until a suspension), its predecessor just went, or its last listing put it second. It lists with a children watch, so it hears of every join: the
    * leader steps down for a peer that cannot see it, and the one behind it never takes over
    * on stale news (see onPredecessorEvent).
    */
@@ -498,8 +497,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       },
       (ended, reason) => this.onCandidacyEnded(ended, reason),
     );
-    // Just joined: it may be first, or right behind the leader.
-    this.mayLead = this.candidacy;
     return this.candidacy;
   }
 
@@ -537,22 +534,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const queue = await readQueue(reader, this.path, { order: orderFor(this.recipe) });
     const changesSeen = this.queueChanges;
     if (this.isStale(candidacy, epoch)) return;
-    const position = queue.entries.findIndex((entry) => entry.name === own.name);
     // Not listed though held: its deletion is on its way to our watch; look again then.
-    if (position < 0) return;
-    const foreignAhead = queue.entries.slice(0, position).filter((entry) => !isCandidateName(entry.name));
-    this.reportForeign(foreignAhead.map((entry) => entry.name));
-    // A candidate of another recipe does not see ours (kazoo) or sorts it by another key
-    // (Curator): wherever it stands, both could lead. Wait on the nearest one instead.
-    const mismatched = queue.candidates.filter((candidate) => candidate.recipe !== this.recipe);
-    this.reportMismatch(mismatched);
-    const blocker =
-      mismatched.length === 0
-        ? null
-        : (queue.entries
-            .slice(0, position)
-            .reverse()
-            .find((entry) => mismatched.includes(entry as CandidateName)) ?? mismatched[0]!);
+    const place = this.placeIn(queue, own.name);
+    if (!place) return;
+    const { position, blocker, predecessorName, headName } = place;
     if (position === 0 && !blocker) {
       this.grant(candidacy);
       // Elected from a listing that set no watch (a first join, say): list once more with one.
@@ -563,14 +548,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // Someone is ahead of us (or a participant that cannot see us is there): we do not lead.
     this.endTerm('superseded');
     // Right behind the leader, with every join since this listing heard: it may take over
-    // without listing again when the leader's node goes.
-    const predecessorLeads = position === 1 && !blocker && watchingJoins;
-    this.mayLead = predecessorLeads ? candidacy : null;
-    const predecessor = blocker ?? queue.entries[position - 1]!;
-    const leader = await readParticipant(candidacy.scope, this.path, queue.entries[0]!.name);
+    // without listing again when the leader's node goes. Found there by a listing without the
+    // watch (joining, or moving up): list once more, with it.
+    const nextInLine = position === 1 && !blocker;
+    const predecessorLeads = nextInLine && watchingJoins;
+    this.mayLead = nextInLine ? candidacy : null;
+    if (nextInLine && !watchingJoins) this.requestEvaluation();
+    const leader = await readParticipant(candidacy.scope, this.path, headName);
     if (this.isStale(candidacy, epoch)) return;
     if (!leader) return this.requestEvaluation();
-    const watched = await candidacy.watch(joinPath(this.path, predecessor.name), (event) => {
+    const watched = await candidacy.watch(joinPath(this.path, predecessorName), (event) => {
       // A join heard since the listing (its evaluation may not have answered yet) makes that listing stale.
       if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && this.queueChanges === changesSeen);
     });
@@ -585,6 +572,35 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.emit('follower', { leader, position });
     }
     if (this.trackLeader) await this.watchLeaderRecord(candidacy);
+  }
+
+  /**
+   * Where our node stands in `queue`, and what we wait on: null when it is not listed. A method
+   * of its own so that no closure of an evaluation keeps the queue (N names) alive while it
+   * waits: with N participants that would hold N^2.
+   */
+  private placeIn(queue: Queue, ownName: string): { position: number; blocker: boolean; predecessorName: string; headName: string } | null {
+    const position = queue.positions.get(ownName);
+    if (position === undefined) return null;
+    this.reportForeign(queue.foreign.filter((entry) => queue.positions.get(entry.name)! < position).map((entry) => entry.name));
+    // A candidate of another recipe does not see ours (kazoo) or sorts it by another key
+    // (Curator): wherever it stands, both could lead. Wait on the nearest one instead.
+    const onlyOurs = queue.recipes.size === 0 || (queue.recipes.size === 1 && queue.recipes.has(this.recipe));
+    const mismatched = onlyOurs ? [] : queue.candidates.filter((candidate) => candidate.recipe !== this.recipe);
+    this.reportMismatch(mismatched);
+    const blocker =
+      mismatched.length === 0
+        ? null
+        : (queue.entries
+            .slice(0, position)
+            .reverse()
+            .find((entry) => mismatched.includes(entry as CandidateName)) ?? mismatched[0]!);
+    return {
+      position,
+      blocker: blocker !== null,
+      predecessorName: (blocker ?? queue.entries[position - 1] ?? queue.entries[0]!).name,
+      headName: queue.entries[0]!.name,
+    };
   }
 
   private async removeLeftBehind(candidacy: Candidacy): Promise<void> {

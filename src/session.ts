@@ -134,6 +134,12 @@ function validatePositive(value: unknown, name: string, fallback: number): numbe
 
 type WatchKind = 'exists' | 'data' | 'children';
 
+/** The unwatched listing of one path in flight, and the one that follows it for later callers. */
+interface SharedListing {
+  current: Promise<string[]> | null;
+  next: Promise<string[]> | null;
+}
+
 /** One client watch and everyone waiting on it. */
 interface PendingWatch {
   handlers: Set<Watcher>;
@@ -151,6 +157,7 @@ export class SessionScope {
   private ended = false;
   private readonly endController = abortControllerForMany();
   private readonly watches = new Map<string, PendingWatch>();
+  private readonly listings = new Map<string, SharedListing>();
 
   /** @internal Made by the Session for each new ZooKeeper session. */
   constructor(
@@ -267,9 +274,36 @@ export class SessionScope {
   setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
     return this.request('setData', path, (client) => client.setData(path, data, version));
   }
-  /** The children's names; with a watcher, hears of a child added or removed, or the deletion. */
+  /**
+   * The children's names; with a watcher, hears of a child added or removed, or the deletion.
+   * Without one, callers share listings: one asking while a listing of the same path is in
+   * flight gets the next one, sent when that returns (so it was sent after the call, and sees
+   * whatever the caller did before). Participants of one election on one session joining
+   * together then cost a few listings, not one each (a listing of N candidates is O(N)).
+   */
   getChildren(path: string, watcher?: Watcher): Promise<string[]> {
-    return this.watchedRead('children', path, watcher, (client, w) => client.getChildren(path, w));
+    if (watcher) return this.watchedRead('children', path, watcher, (client, w) => client.getChildren(path, w));
+    const listing = this.listings.get(path) ?? { current: null, next: null };
+    this.listings.set(path, listing);
+    if (!listing.current) return this.startListing(path, listing);
+    listing.next ??= listing.current.then(
+      () => this.startListing(path, listing),
+      () => this.startListing(path, listing),
+    );
+    return listing.next;
+  }
+
+  private startListing(path: string, listing: SharedListing): Promise<string[]> {
+    const current = this.request('getChildren', path, (client) => client.getChildren(path));
+    listing.current = current;
+    listing.next = null;
+    const done = () => {
+      if (listing.current !== current) return;
+      listing.current = null;
+      if (!listing.next && this.listings.get(path) === listing) this.listings.delete(path);
+    };
+    current.then(done, done);
+    return current;
   }
   /** Makes the server this client talks to catch up with the leader before the next read. */
   sync(path: string): Promise<void> {
