@@ -253,14 +253,14 @@ export class Candidacy {
   }
 
   /**
-   * Reads `path` with a data watch on this candidacy's behalf; at most one per path (a new
-   * one replaces the previous). Null when the node does not exist (no watch is left then).
+   * Reads `path` with a data watch on this candidacy's behalf; at most one per path, or per
+   * `slot` when given (a new one replaces the previous, on whatever node that was). Null when the node does not exist (no watch is left then).
    * The watch calls `onEvent` only while the candidacy lives.
    */
-  async watch(path: string, onEvent: (event: WatchEvent) => void): Promise<NodeData | null> {
+  async watch(path: string, onEvent: (event: WatchEvent) => void, slot?: string): Promise<NodeData | null> {
     if (this.status === 'gone') return null;
     try {
-      return await this.watchedRead(`data:${path}`, onEvent, (handler) => this.scope.getData(path, handler));
+      return await this.watchedRead(slot ?? `data:${path}`, onEvent, (handler) => this.scope.getData(path, handler));
     } catch (error) {
       if (isZooKeeperError(error, 'NO_NODE')) return null;
       throw error;

@@ -553,14 +553,21 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const nextInLine = position === 1 && !blocker;
     const predecessorLeads = nextInLine && watchingJoins;
     this.mayLead = nextInLine ? candidacy : null;
-    if (nextInLine && !watchingJoins) this.requestEvaluation();
+    // (Before watching or reporting anything: `follower` then means ready to take over at once.)
+    if (nextInLine && !watchingJoins) return this.requestEvaluation();
     const leader = await readParticipant(candidacy.scope, this.path, headName);
     if (this.isStale(candidacy, epoch)) return;
     if (!leader) return this.requestEvaluation();
-    const watched = await candidacy.watch(joinPath(this.path, predecessorName), (event) => {
-      // A join heard since the listing (its evaluation may not have answered yet) makes that listing stale.
-      if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && this.queueChanges === changesSeen);
-    });
+    const watched = await candidacy.watch(
+      joinPath(this.path, predecessorName),
+      (event) => {
+        // A join heard since the listing (its evaluation may not have answered yet) makes that listing stale.
+        if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && this.queueChanges === changesSeen);
+        // One predecessor at a time: watching another node (a blocker, say) drops this one, and
+        // with it the news it carried.
+      },
+      'predecessor',
+    );
     if (this.isStale(candidacy, epoch)) return;
     // Gone between the listing and the watch: re-list rather than wait for nothing.
     if (!watched) return this.requestEvaluation();
