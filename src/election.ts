@@ -242,6 +242,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * on stale news (see onPredecessorEvent).
    */
   private mayLead: Candidacy | null = null;
+  /** The token whose leader record is in place (written by us, or one at least as new found there). */
+  private recordToken: bigint | null = null;
   /** Children-watch events heard: a listing older than the last one is stale. */
   private queueChanges = 0;
   private lastLeaderToken: bigint | null = null;
@@ -737,9 +739,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.emit('elected', { fencingToken, signal: term.controller.signal });
       const node = candidacy.node;
       if (!node) return;
+      // A term granted again to the same node (after a suspension) has its record already: a
+      // record is never rewritten for a token it holds, so reading it again is one request
+      // per election on every reconnect for nothing.
+      if (this.recordToken === fencingToken) return;
       const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
-      void publishLeaderRecord(candidacy.scope, this.path, record, () => this.term === term).catch((error: unknown) =>
-        this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
+      publishLeaderRecord(candidacy.scope, this.path, record, () => this.term === term).then(
+        (written) => {
+          if (written || this.term === term) this.recordToken = fencingToken;
+        },
+        (error: unknown) => this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
       );
     };
     if (this.takeoverDelayMs > 0) term.delayTimer = this.clock.setTimeout(announce, this.takeoverDelayMs);

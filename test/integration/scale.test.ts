@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
 import { Session } from '../../src/session.js';
 import { drained, nextEvent } from '../support/events.js';
+import { testResources } from '../support/resources.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 /**
@@ -23,6 +24,28 @@ function requestsBySession(sessions: Session[]): number[] {
 async function quiet(sessions: Session[]): Promise<void> {
   await Promise.all(sessions.map((session) => drained(session)));
   await Promise.all(sessions.map((session) => drained(session)));
+}
+
+/** Resolves once `session` has sent nothing but heartbeats for 300 ms (the followers' evaluations after the joins are done). */
+async function settled(session: Session): Promise<void> {
+  let last = -1;
+  for (;;) {
+    await quiet([session]);
+    const now = requestsBySession([session])[0]!;
+    if (now === last) return;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/** Resolves once `count` of `elections` lead (each election has its leader). */
+async function allLead(elections: LeaderElection[], count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (elections.filter((election) => election.isLeader).length < count) {
+    if (Date.now() > deadline)
+      throw new Error(`only ${elections.filter((election) => election.isLeader).length} of ${count} elections have a leader after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 describe.each(backends)('many participants on %s', (backend) => {
@@ -66,6 +89,29 @@ describe.each(backends)('many participants on %s', (backend) => {
     const admin = await adminSession();
     await Promise.all(elections.splice(0).map((election) => election.stop()));
     await removeTree(admin, path);
+    await admin.close();
+  });
+
+  it('a reconnect of the same session costs at most one request per election, leaders included', async () => {
+    const { proxiedSession } = testResources(backend);
+    const { cut, shared } = await proxiedSession();
+    const root = uniquePath('reconnect');
+    // Each of 20 elections has a leader and a follower on this one session.
+    for (let index = 0; index < 40; index++) elections.push(new LeaderElection({ path: `${root}/e${index % 20}`, session: shared }));
+    await Promise.all(elections.map((election) => election.start()));
+    await allLead(elections, 20);
+    await settled(shared);
+    const before = requestsBySession([shared])[0]!;
+    const reconnected = nextEvent(shared, 'reconnected');
+    cut.resetConnections();
+    await reconnected;
+    // Under onSuspend 'release' every leader ended its term and takes it again: one listing each.
+    await allLead(elections, 20);
+    await settled(shared);
+    expect(requestsBySession([shared])[0]! - before).toBeLessThanOrEqual(20);
+    await Promise.all(elections.splice(0).map((election) => election.stop()));
+    const admin = await adminSession();
+    await removeTree(admin, root);
     await admin.close();
   });
 
