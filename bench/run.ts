@@ -17,6 +17,10 @@ import { herd, type HerdResult } from './herd.js';
 import { curatorFailover, kazooFailover, mixedCuratorHandover, type PeerResult } from './peers.js';
 import { failoverChart, type Series } from './report.js';
 import { scale, type ScaleResult } from './scale.js';
+import { crowd, type CrowdResult } from './crowd.js';
+import { deleteToNotification } from './floor.js';
+import { recovery, type RecoveryResult } from './recovery.js';
+import { fourLetterWord } from '../src/testing/index.js';
 import { fixed, summarize } from './stats.js';
 
 const { values } = parseArgs({
@@ -62,6 +66,34 @@ try {
     }
   }
 
+  // The floor, on both client libraries, with the disk out of every write and in it, each
+  // beside zk-leader's graceful failover on the same server in the same run.
+  const floors: { forceSync: boolean; backend: BackendName; floor: number[]; graceful: number[] }[] = [];
+  // With --durable the main server fsyncs already; otherwise a second one does, for this table.
+  const durable = values.durable ? null : await startZooKeeper({ forceSync: true });
+  try {
+    const servers = durable
+      ? ([
+          [false, zookeeper],
+          [true, durable],
+        ] as const)
+      : ([[true, zookeeper]] as const);
+    for (const [forceSync, server] of servers) {
+      for (const backend of backends) {
+        log(`floor (delete to notification) and graceful failover, ${backend}, forceSync=${forceSync ? 'yes' : 'no'}`);
+        const floor = await deleteToNotification(server.connectString, backend, rounds);
+        // On the main server, the graceful failover measured above.
+        const graceful =
+          server === zookeeper
+            ? series.find((entry) => entry.name === `zk-leader (${backend})`)!.latencies
+            : await gracefulFailover(server.connectString, backend, rounds);
+        floors.push({ forceSync, backend, floor, graceful });
+      }
+    }
+  } finally {
+    await durable?.close();
+  }
+
   log('signal handover (SIGTERM, releaseOnSignals) between worker processes');
   const sigterm = await processHandover(connect, 'SIGTERM', quick ? 3 : 10, 10_000);
   log(`crash failover (kill -9), session timeout ${crashSessionTimeoutMs} ms`);
@@ -92,6 +124,55 @@ try {
     for (const [sessions, elections, label] of shapes) {
       log(`scale, ${backend}, ${label}`);
       scales.push({ backend, ...(await scale(connect, backend, sessions, elections, label)) });
+    }
+  }
+
+  const crowds: (CrowdResult & { backend: BackendName })[] = [];
+  for (const backend of backends) {
+    const shapes: [number, number, string][] = quick
+      ? [
+          [10, 20, '10 sessions x 20'],
+          [50, 4, '50 sessions x 4'],
+        ]
+      : [
+          [100, 100, '100 sessions x 100'],
+          [1000, 10, '1,000 sessions x 10'],
+        ];
+    for (const [sessions, perSession, label] of shapes) {
+      log(`one election, ${backend}, ${label} participants`);
+      crowds.push({ backend, ...(await crowd(connect, backend, sessions, perSession, label)) });
+    }
+  }
+
+  // Many elections on one session: join, heap and the server's watches per election.
+  const many: (ScaleResult & { backend: BackendName; watchesPerElection: number })[] = [];
+  for (const backend of backends) {
+    const count = quick ? 500 : 10_000;
+    log(`${count} elections on one session, ${backend}`);
+    const server = zookeeper.servers[0]!;
+    let watches = 0;
+    const result = await scale(connect, backend, 1, count, `${count.toLocaleString('en-US')} elections on one session`, async () => {
+      const reply = (await fourLetterWord(server.host, server.clientPort, 'wchs')) ?? '';
+      watches = Number(/Total watches:\s*(\d+)/.exec(reply)?.[1] ?? Number.NaN);
+    });
+    many.push({ backend, ...result, watchesPerElection: watches / count });
+  }
+
+  // Recovery: the standalone server restarted under 1,000 elections on one session and under
+  // 1,000 sessions in one election.
+  const recoveries: (RecoveryResult & { backend: BackendName })[] = [];
+  for (const backend of backends) {
+    for (const [sessions, elections, label] of quick
+      ? ([
+          [1, 100, '100 elections on one session'],
+          [100, 1, '100 sessions, one election'],
+        ] as const)
+      : ([
+          [1, 1000, '1,000 elections on one session'],
+          [1000, 1, '1,000 sessions, one election'],
+        ] as const)) {
+      log(`recovery from a server restart, ${backend}, ${label}`);
+      recoveries.push({ backend, ...(await recovery(zookeeper, backend, 'server restart', sessions, elections, label)) });
     }
   }
 
@@ -140,6 +221,7 @@ try {
     const summary = summarize(sample);
     out(`| ${name} | ${summary.count} | ${fixed(summary.median, 1)} | ${fixed(summary.p99, 1)} | ${fixed(summary.max, 1)} |`);
   }
+  const crashSummary = summarize(crash);
   if ('missing' in mixed) out(`| mixed fleet with Curator | not run: ${mixed.missing} | | | |`);
   else {
     for (const [name, sample] of [
@@ -149,6 +231,24 @@ try {
       const summary = summarize(sample);
       out(`| ${name} | ${summary.count} | ${fixed(summary.median, 1)} | ${fixed(summary.p99, 1)} | ${fixed(summary.max, 1)} |`);
     }
+  }
+  out();
+  out(
+    `kill -9: median ${fixed(crashSummary.median / crashSessionTimeoutMs)} x the session timeout T = ${crashSessionTimeoutMs} ms (min ${fixed(crashSummary.min / crashSessionTimeoutMs)}, max ${fixed(crashSummary.max / crashSessionTimeoutMs)}). The server expires a session on the first tick boundary (tickTime 200 ms) after T without hearing from it, counted from the last ping, and a client pings every T/3 when idle: from the kill, expiry falls between 2T/3 and T + tickTime, and the next participant is elected one notification later.`,
+  );
+  out();
+  out('## The floor: graceful failover as a ratio to one delete-to-notification');
+  out();
+  out(
+    "Floor: one session deletes a node, another holds a data watch on it; time from the delete call to the watch firing, through the same client library (zk-leader's adapter, no recipe). zk-leader: stop() of the leader to the next participant's `elected`, on the same server in the same run.",
+  );
+  out();
+  out('| forceSync | backend | rounds | floor median ms | zk-leader median ms | ratio |');
+  out('| --- | --- | --- | --- | --- | --- |');
+  for (const entry of floors) {
+    const floor = summarize(entry.floor).median;
+    const graceful = summarize(entry.graceful).median;
+    out(`| ${entry.forceSync ? 'yes' : 'no'} | ${entry.backend} | ${entry.floor.length} | ${fixed(floor)} | ${fixed(graceful)} | ${fixed(graceful / floor)} |`);
   }
   out();
   out('## Herd effect (per leader change, worst of 3 changes)');
@@ -164,6 +264,43 @@ try {
   for (const result of scales) {
     const heap = result.heapPerElectionBytes === undefined ? 'run with node --expose-gc' : `${(result.heapPerElectionBytes / 1024).toFixed(1)} KiB`;
     out(`| ${result.backend} | ${result.label} | ${result.participants} | ${fixed(result.agreeMs, 0)} | ${heap} |`);
+  }
+  out();
+  out('## One election, many participants (goal: agree in under 3 s at 10,000; 1 woken and 3 requests per leader change)');
+  out();
+  out('| backend | shape | participants | time to agree ms | woken per change | requests per change (by operation) | heap per participant |');
+  out('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const result of crowds) {
+    const heap = result.heapPerParticipantBytes === undefined ? 'n/a' : `${(result.heapPerParticipantBytes / 1024).toFixed(1)} KiB`;
+    const operations = Object.entries(result.requestsByOperation)
+      .map(([operation, count]) => `${operation} ${count}`)
+      .join(', ');
+    out(
+      `| ${result.backend} | ${result.label} | ${result.participants} | ${fixed(result.agreeMs, 0)} | ${result.wokenPerChange} | ${result.requestsPerChange} (${operations}) | ${heap} |`,
+    );
+  }
+  out();
+  out(
+    "Requests per change count the leaving leader's delete; the new leader lists once and writes the leader record (read, then write). The join is bound by listings: each joiner must learn its predecessor, and a listing of N names is O(N); participants on one session share listings and the ordering of each.",
+  );
+  out();
+  out('## Many elections on one session (goal: heap under 4 KiB per election)');
+  out();
+  out('| backend | elections | join until all lead ms | heap per election | server watches per election |');
+  out('| --- | --- | --- | --- | --- |');
+  for (const result of many) {
+    const heap = result.heapPerElectionBytes === undefined ? 'n/a' : `${(result.heapPerElectionBytes / 1024).toFixed(1)} KiB`;
+    out(`| ${result.backend} | ${result.participants} | ${fixed(result.agreeMs, 0)} | ${heap} | ${fixed(result.watchesPerElection)} |`);
+  }
+  out();
+  out('## Recovery from a server restart (goal: at most 1 request per election)');
+  out();
+  out('| backend | shape | elections | until every election leads again ms | requests per election | sessions expired |');
+  out('| --- | --- | --- | --- | --- | --- |');
+  for (const result of recoveries) {
+    out(
+      `| ${result.backend} | ${result.shape} | ${result.elections} | ${fixed(result.recoveredMs, 0)} | ${fixed(result.requestsPerElection)} | ${result.expired} |`,
+    );
   }
   if (!quick) {
     const here = fileURLToPath(new URL('.', import.meta.url));

@@ -22,7 +22,15 @@ function settled(election: LeaderElection): Promise<string> {
  * `sessions` sessions, `elections` elections, every session taking part in every election
  * (participants = sessions x elections); times the join until all agree on each leader.
  */
-export async function scale(connect: string, backend: BackendName, sessionCount: number, electionCount: number, label: string): Promise<ScaleResult> {
+export async function scale(
+  connect: string,
+  backend: BackendName,
+  sessionCount: number,
+  electionCount: number,
+  label: string,
+  /** Runs while every election is settled (to read the server's watch count, say). */
+  whileSettled?: () => Promise<void>,
+): Promise<ScaleResult> {
   const root = `/zk-leader-bench/scale-${backend}-${sessionCount}x${electionCount}-${process.pid}`;
   const sessions = Array.from({ length: sessionCount }, () => new Session({ connect, backend, sessionTimeoutMs: 30_000 }));
   await Promise.all(sessions.map((session) => session.ready()));
@@ -44,6 +52,7 @@ export async function scale(connect: string, backend: BackendName, sessionCount:
   await new Promise((resolve) => setTimeout(resolve, 200));
   global.gc?.();
   const heapPerElectionBytes = (process.memoryUsage().heapUsed - heapBefore) / elections.length;
+  await whileSettled?.();
   await Promise.all(elections.map((election) => election.stop()));
   await Promise.all(sessions.map((session) => session.close()));
   return {

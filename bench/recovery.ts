@@ -1,0 +1,85 @@
+import { LeaderElection, Session } from '../src/index.js';
+import type { BackendName } from '../src/client/types.js';
+import { fourLetterWord, startZooKeeper, type ZooKeeperHandle } from '../src/testing/index.js';
+
+export interface RecoveryResult {
+  fault: 'server restart' | 'ensemble leader killed';
+  shape: string;
+  elections: number;
+  /** From the fault until every election has a leader that its participants agree on again. */
+  recoveredMs: number;
+  /** Requests the recipes sent after the fault (heartbeats not counted), per election. */
+  requestsPerElection: number;
+  /** Whether any session expired (then every participant joins again, by design). */
+  expired: number;
+}
+
+const requestsOf = (sessions: Session[]) =>
+  sessions.reduce(
+    (sum, session) => sum + Object.entries(session.requestCounts).reduce((total, [operation, count]) => (operation === 'heartbeat' ? total : total + count), 0),
+    0,
+  );
+
+/**
+ * `sessionCount` sessions each in `perSession` elections (two participants per election, on
+ * two sessions, so each election has a leader and a follower), then a fault: the standalone
+ * server restarted, or the ensemble's leader killed. Times until every election has a leader
+ * again and counts what the recipes sent to get there.
+ */
+export async function recovery(
+  zookeeper: ZooKeeperHandle,
+  backend: BackendName,
+  fault: RecoveryResult['fault'],
+  sessionCount: number,
+  electionCount: number,
+  shape: string,
+): Promise<RecoveryResult> {
+  const connect = zookeeper.connectString;
+  const root = `/zk-leader-bench/recovery-${backend}-${sessionCount}x${electionCount}-${process.pid}-${Date.now()}`;
+  const sessions = Array.from({ length: sessionCount }, () => new Session({ connect, backend, sessionTimeoutMs: 20_000 }));
+  await Promise.all(sessions.map((session) => session.ready()));
+  await sessions[0]!.ensurePath(root);
+  let expired = 0;
+  for (const session of sessions) session.on('expired', () => (expired += 1));
+  // With one session, each election's participants share it; otherwise session i holds
+  // election i mod electionCount's participant.
+  const elections = sessions.flatMap((session) =>
+    Array.from({ length: electionCount }, (_, index) => new LeaderElection({ session, path: `${root}/e${index}` })),
+  );
+  for (const election of elections) election.on('error', () => {});
+  await Promise.all(elections.map((election) => election.start()));
+  const led = () => {
+    const leading = new Set<number>();
+    elections.forEach((election, index) => election.isLeader && leading.add(index % electionCount));
+    return leading.size;
+  };
+  while (led() < electionCount) await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const before = requestsOf(sessions);
+  const faultAt = performance.now();
+  if (fault === 'server restart') await zookeeper.servers[0]!.restart();
+  else {
+    const leader = await ensembleLeader(zookeeper);
+    await leader.kill();
+    void leader.restart();
+  }
+  // Every session has noticed (suspended) and come back, and every election leads again.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  while (sessions.some((session) => session.state !== 'connected') || led() < electionCount) await new Promise((resolve) => setTimeout(resolve, 10));
+  const recoveredMs = performance.now() - faultAt;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const requestsPerElection = (requestsOf(sessions) - before) / electionCount;
+  await Promise.all(elections.map((election) => election.stop()));
+  await Promise.all(sessions.map((session) => session.close()));
+  return { fault, shape, elections: electionCount, recoveredMs, requestsPerElection, expired };
+}
+
+async function ensembleLeader(zookeeper: ZooKeeperHandle) {
+  for (const server of zookeeper.servers) {
+    const reply = await fourLetterWord(server.host, server.clientPort, 'srvr');
+    if (reply?.includes('Mode: leader')) return server;
+  }
+  throw new Error('no server of the ensemble says it leads');
+}
+
+export { startZooKeeper };
