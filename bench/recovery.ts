@@ -12,6 +12,8 @@ export interface RecoveryResult {
   requestsPerElection: number;
   /** Whether any session expired (then every participant joins again, by design). */
   expired: number;
+  /** When recovery took longer than the limit: elections with a leader then. */
+  leadingAtLimit?: number;
 }
 
 const requestsOf = (sessions: Session[]) =>
@@ -33,6 +35,8 @@ export async function recovery(
   sessionCount: number,
   electionCount: number,
   shape: string,
+  /** Give up after this long (recoveredMs NaN). */
+  limitMs = 60_000,
 ): Promise<RecoveryResult> {
   const connect = zookeeper.connectString;
   const root = `/zk-leader-bench/recovery-${backend}-${sessionCount}x${electionCount}-${process.pid}-${Date.now()}`;
@@ -65,7 +69,17 @@ export async function recovery(
   }
   // Every session has noticed (suspended) and come back, and every election leads again.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  while (sessions.some((session) => session.state !== 'connected') || led() < electionCount) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (sessions.some((session) => session.state !== 'connected') || led() < electionCount) {
+    if (performance.now() - faultAt > limitMs) {
+      // Not recovered: report it, and leave without waiting on what may never answer.
+      const leftAfter = (promise: Promise<unknown>) => Promise.race([promise.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      const requestsPerElection = (requestsOf(sessions) - before) / electionCount;
+      await leftAfter(Promise.all(elections.map((election) => election.stop())));
+      await leftAfter(Promise.all(sessions.map((session) => session.close())));
+      return { fault, shape, elections: electionCount, recoveredMs: Number.NaN, requestsPerElection, expired, leadingAtLimit: led() };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   const recoveredMs = performance.now() - faultAt;
   await new Promise((resolve) => setTimeout(resolve, 500));
   const requestsPerElection = (requestsOf(sessions) - before) / electionCount;
