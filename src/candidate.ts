@@ -151,7 +151,7 @@ const ordered = new WeakMap<readonly string[], Map<QueueOrder | 'auto', Queue>>(
 
 function orderedOnce(children: readonly string[], order?: QueueOrder): Queue {
   let byOrder = ordered.get(children);
-  if (!byOrder) ordered.set(children, (byOrder = new Map()));
+  if (!byOrder) ordered.set(children, (byOrder = new Map<QueueOrder | 'auto', Queue>()));
   let queue = byOrder.get(order ?? 'auto');
   if (!queue) byOrder.set(order ?? 'auto', (queue = queueOrder(children, order)));
   return queue;
