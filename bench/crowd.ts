@@ -1,5 +1,6 @@
 import { LeaderElection, Session } from '../src/index.js';
 import type { BackendName } from '../src/client/types.js';
+import { requestsByOperation, settled, within } from './probes.js';
 
 export interface CrowdResult {
   label: string;
@@ -20,23 +21,7 @@ export interface CrowdResult {
   heapPerParticipantBytes?: number;
 }
 
-const requestsOf = (sessions: Session[]) => {
-  const byOperation: Record<string, number> = {};
-  for (const session of sessions) {
-    for (const [operation, count] of Object.entries(session.requestCounts))
-      if (operation !== 'heartbeat') byOperation[operation] = (byOperation[operation] ?? 0) + count;
-  }
-  return byOperation;
-};
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-
-/** Resolves with the leader's node name as this participant first knows it. */
-function settled(election: LeaderElection): Promise<string> {
-  return new Promise((resolve) => {
-    election.once('elected', () => resolve(election.nodeName!));
-    election.once('follower', ({ leader }) => resolve(leader.node));
-  });
-}
 
 /**
  * One election with `sessionCount x perSession` participants (each session holds
@@ -85,9 +70,8 @@ export async function crowd(
   if (outcome === 'timeout') {
     // Give up on this shape: leave what joined, without waiting on what may never answer.
     joined.catch(() => {});
-    const leftAfter = (promise: Promise<unknown>) => Promise.race([promise.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-    await leftAfter(Promise.all(elections.map((election) => election.stop())));
-    await leftAfter(Promise.all(sessions.map((session) => session.close())));
+    await within(Promise.all(elections.map((election) => election.stop())));
+    await within(Promise.all(sessions.map((session) => session.close())));
     return {
       label,
       participants: elections.length,
@@ -114,25 +98,25 @@ export async function crowd(
 
   let wokenPerChange = 0;
   let requestsPerChange = 0;
-  let requestsByOperation: Record<string, number> = {};
+  let worstByOperation: Record<string, number> = {};
   const running = new Set(elections);
   for (let change = 0; change < changes; change++) {
     const leader = [...running].find((election) => election.isLeader);
     if (!leader) throw new Error(`${label}: no leader before change ${change}`);
     running.delete(leader);
     const before = new Map([...running].map((election) => [election, evaluations.get(election) ?? 0]));
-    const requestsBefore = requestsOf(sessions);
+    const requestsBefore = requestsByOperation(sessions);
     const elected = Promise.race([...running].map((election) => new Promise((resolve) => election.once('elected', resolve))));
     await leader.stop();
     await elected;
     // Let any stray watch land before counting.
     await new Promise((resolve) => setTimeout(resolve, 500));
     wokenPerChange = Math.max(wokenPerChange, [...running].filter((election) => (evaluations.get(election) ?? 0) > before.get(election)!).length);
-    const after = requestsOf(sessions);
+    const after = requestsByOperation(sessions);
     const sent = total(after) - total(requestsBefore);
     if (sent >= requestsPerChange) {
       requestsPerChange = sent;
-      requestsByOperation = Object.fromEntries(
+      worstByOperation = Object.fromEntries(
         Object.entries(after)
           .map(([operation, count]) => [operation, count - (requestsBefore[operation] ?? 0)])
           .filter(([, n]) => n !== 0),
@@ -149,7 +133,7 @@ export async function crowd(
     changes,
     wokenPerChange,
     requestsPerChange,
-    requestsByOperation,
+    requestsByOperation: worstByOperation,
     ...(global.gc ? { heapPerParticipantBytes } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { LeaderElection, Session } from '../src/index.js';
 import type { BackendName } from '../src/client/types.js';
+import { requestTotal } from './probes.js';
 
 export interface HerdResult {
   participants: number;
@@ -10,8 +11,7 @@ export interface HerdResult {
   requestsPerChange: number;
 }
 
-const recipeRequests = (session: Session) =>
-  Object.entries(session.requestCounts).reduce((sum, [operation, count]) => (operation === 'heartbeat' ? sum : sum + count), 0);
+const recipeRequests = (session: Session) => requestTotal([session]);
 
 /** N participants, each on its own session; the leader stops, we count who woke and what they sent. */
 export async function herd(connect: string, backend: BackendName, participants: number, changes = 3): Promise<HerdResult> {

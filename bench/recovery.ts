@@ -1,6 +1,7 @@
 import { LeaderElection, Session } from '../src/index.js';
 import type { BackendName } from '../src/client/types.js';
-import { fourLetterWord, startZooKeeper, type ZooKeeperHandle } from '../src/testing/index.js';
+import { requestTotal, within } from './probes.js';
+import { fourLetterWord, type ZooKeeperHandle } from '../src/testing/index.js';
 
 export interface RecoveryResult {
   fault: 'server restart' | 'ensemble leader killed';
@@ -15,12 +16,6 @@ export interface RecoveryResult {
   /** When recovery took longer than the limit: elections with a leader then. */
   leadingAtLimit?: number;
 }
-
-const requestsOf = (sessions: Session[]) =>
-  sessions.reduce(
-    (sum, session) => sum + Object.entries(session.requestCounts).reduce((total, [operation, count]) => (operation === 'heartbeat' ? total : total + count), 0),
-    0,
-  );
 
 /**
  * `sessionCount` sessions each in `perSession` elections (two participants per election, on
@@ -59,7 +54,7 @@ export async function recovery(
   };
   while (led() < electionCount) await new Promise((resolve) => setTimeout(resolve, 20));
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const before = requestsOf(sessions);
+  const before = requestTotal(sessions);
   const faultAt = performance.now();
   if (fault === 'server restart') await zookeeper.servers[0]!.restart();
   else {
@@ -72,17 +67,16 @@ export async function recovery(
   while (sessions.some((session) => session.state !== 'connected') || led() < electionCount) {
     if (performance.now() - faultAt > limitMs) {
       // Not recovered: report it, and leave without waiting on what may never answer.
-      const leftAfter = (promise: Promise<unknown>) => Promise.race([promise.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-      const requestsPerElection = (requestsOf(sessions) - before) / electionCount;
-      await leftAfter(Promise.all(elections.map((election) => election.stop())));
-      await leftAfter(Promise.all(sessions.map((session) => session.close())));
+      const requestsPerElection = (requestTotal(sessions) - before) / electionCount;
+      await within(Promise.all(elections.map((election) => election.stop())));
+      await within(Promise.all(sessions.map((session) => session.close())));
       return { fault, shape, elections: electionCount, recoveredMs: Number.NaN, requestsPerElection, expired, leadingAtLimit: led() };
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const recoveredMs = performance.now() - faultAt;
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const requestsPerElection = (requestsOf(sessions) - before) / electionCount;
+  const requestsPerElection = (requestTotal(sessions) - before) / electionCount;
   await Promise.all(elections.map((election) => election.stop()));
   await Promise.all(sessions.map((session) => session.close()));
   return { fault, shape, elections: electionCount, recoveredMs, requestsPerElection, expired };
@@ -95,5 +89,3 @@ async function ensembleLeader(zookeeper: ZooKeeperHandle) {
   }
   throw new Error('no server of the ensemble says it leads');
 }
-
-export { startZooKeeper };

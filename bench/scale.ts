@@ -1,5 +1,6 @@
 import { LeaderElection, Session } from '../src/index.js';
 import type { BackendName } from '../src/client/types.js';
+import { settled } from './probes.js';
 
 export interface ScaleResult {
   label: string;
@@ -9,13 +10,6 @@ export interface ScaleResult {
   /** From the first start() to every participant knowing the same leader of its election. */
   agreeMs: number;
   heapPerElectionBytes?: number;
-}
-
-function settled(election: LeaderElection): Promise<string> {
-  return new Promise((resolve) => {
-    election.once('elected', () => resolve(election.nodeName!));
-    election.once('follower', ({ leader }) => resolve(leader.node));
-  });
 }
 
 /**

@@ -115,6 +115,24 @@ describe.each(backends)('many participants on %s', (backend) => {
     await admin.close();
   });
 
+  it('participants of one election on one session joining together share their listings', async () => {
+    const session = new Session({ connect: zkConnect(), backend });
+    sessions.push(session);
+    const path = uniquePath('shared-listings');
+    const joining = Array.from({ length: 50 }, () => new LeaderElection({ path, session }));
+    elections.push(...joining);
+    await Promise.all(joining.map((election) => election.start()));
+    await allLead(joining, 1);
+    await settled(session);
+    // One listing each would be 50 (each a read of all 50 names): callers that arrive while
+    // a listing is in flight share the next one.
+    expect(session.requestCounts.getChildren).toBeLessThan(25);
+    await Promise.all(elections.splice(0).map((election) => election.stop()));
+    const admin = await adminSession();
+    await removeTree(admin, path);
+    await admin.close();
+  });
+
   it('many elections share one session, and stopping one leaves the session open', async () => {
     const session = new Session({ connect: zkConnect(), backend });
     sessions.push(session);

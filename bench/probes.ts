@@ -1,0 +1,33 @@
+import type { LeaderElection, Session } from '../src/index.js';
+
+// What the benchmarks read off the library the same way everywhere: who a participant takes
+// for the leader, the requests the recipes sent, and a bounded wait for cleanup.
+
+/** Resolves with the leader's node name as this participant first knows it. */
+export function settled(election: LeaderElection): Promise<string> {
+  return new Promise((resolve) => {
+    election.once('elected', () => resolve(election.nodeName!));
+    election.once('follower', ({ leader }) => resolve(leader.node));
+  });
+}
+
+/** Requests the sessions sent for the recipes, by operation (heartbeats left out). */
+export function requestsByOperation(sessions: readonly Session[]): Record<string, number> {
+  const byOperation: Record<string, number> = {};
+  for (const session of sessions) {
+    for (const [operation, count] of Object.entries(session.requestCounts)) {
+      if (operation !== 'heartbeat') byOperation[operation] = (byOperation[operation] ?? 0) + count;
+    }
+  }
+  return byOperation;
+}
+
+/** Requests the sessions sent for the recipes, heartbeats left out. */
+export function requestTotal(sessions: readonly Session[]): number {
+  return Object.values(requestsByOperation(sessions)).reduce((a, b) => a + b, 0);
+}
+
+/** Waits for `promise` (its failure ignored) at most `ms`: cleanup after a shape that never settled. */
+export function within(promise: Promise<unknown>, ms = 10_000): Promise<unknown> {
+  return Promise.race([promise.catch(() => {}), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+}
