@@ -29,13 +29,37 @@ function codeOf(error: unknown): number {
 }
 
 const closeGraceMs = 2000;
+// The library's numeric codes (its Exception), which zooKeeperError() names.
+const connectionLossCode = -4;
+const expiredCode = -112;
 
-/** The default backend: node-zookeeper-client, pure JavaScript. */
+/** A request the library has not answered yet, and the connection it goes out on. */
+interface InFlight {
+  readonly connection: number;
+  fail(code: number): void;
+}
+
+/**
+ * The default backend: node-zookeeper-client, pure JavaScript.
+ *
+ * No request outlives the connection it was sent on. The library loses requests in two ways
+ * this adapter closes structurally rather than case by case: a reply whose xid is not the one
+ * it expects makes it drop the connection with the expected request already taken off its
+ * queue, never answered (a request the network lost does that: the next reply's xid is
+ * ahead); and bytes of a reply torn by a dropped connection stay in its read buffer and garble
+ * every later connection of the session. So every request is failed with CONNECTION_LOSS when
+ * its connection goes (the library's own answer for the rest of its queue), and the read
+ * buffer starts empty on each connection.
+ */
 export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> implements ZkClient {
   readonly backend = 'node-zookeeper-client' as const;
   readonly createsWithAcl = true;
   private readonly client: zookeeper.Client;
   private closed = false;
+  /** Connections made so far; a request sent while connected goes out on the current one, else on the next. */
+  private connections = 0;
+  private connected = false;
+  private readonly inFlight = new Set<InFlight>();
 
   constructor(options: ClientOptions) {
     super();
@@ -46,12 +70,26 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       ...(options.credentials ? { sessionId: Buffer.from(options.credentials.id, 'hex'), sessionPassword: options.credentials.password } : {}),
     });
     this.client.on('state', (state: zookeeper.State) => {
+      if (state === zookeeper.State.SYNC_CONNECTED) {
+        this.connections += 1;
+        this.connected = true;
+      } else this.connectionEnded(state === zookeeper.State.EXPIRED ? expiredCode : connectionLossCode);
       if (this.closed) return;
       if (state === zookeeper.State.SYNC_CONNECTED) this.emit('state', 'connected');
       else if (state === zookeeper.State.DISCONNECTED) this.emit('state', 'disconnected');
       else if (state === zookeeper.State.EXPIRED) this.emit('state', 'expired');
       else if (state === zookeeper.State.AUTH_FAILED) this.emit('state', 'auth-failed');
     });
+  }
+
+  /**
+   * The connection is gone (the library reports this before it dials again): fail what was
+   * sent on it, and drop the bytes of a reply it tore.
+   */
+  private connectionEnded(code: number): void {
+    this.connected = false;
+    this.manager().pendingBuffer = null;
+    for (const request of this.inFlight) if (request.connection <= this.connections) request.fail(code);
   }
 
   connect(): void {
@@ -72,7 +110,18 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
 
   private call<T>(operation: string, path: string, run: (done: (error: unknown, value?: T) => void) => void): Promise<T> {
     return new Promise((resolve, reject) => {
+      if (this.closed) return reject(zooKeeperError(connectionLossCode, operation, path, 'the client is closed'));
+      // Asked while not connected, the library sends it once the next connection is up.
+      const request: InFlight = {
+        connection: this.connected ? this.connections : this.connections + 1,
+        fail: (code) => {
+          this.inFlight.delete(request);
+          reject(zooKeeperError(code, operation, path, 'the connection it was sent on is gone'));
+        },
+      };
+      this.inFlight.add(request);
       run((error, value) => {
+        if (!this.inFlight.delete(request)) return;
         if (error) reject(zooKeeperError(codeOf(error), operation, path, String((error as Error).message ?? error)));
         else resolve(value as T);
       });
@@ -153,7 +202,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
 
   // The library keeps its connection private and has no read timeout, and it retries a
   // closed socket forever unless told it is closing: we reach in only to drop the connection.
-  private manager(): { socket?: Socket; connect: () => void; connectTimeoutHandler?: NodeJS.Timeout } {
+  private manager(): { socket?: Socket; connect: () => void; connectTimeoutHandler?: NodeJS.Timeout; pendingBuffer: Buffer | null } {
     return (this.client as unknown as { connectionManager: ReturnType<NodeZookeeperClientAdapter['manager']> }).connectionManager;
   }
 
@@ -175,19 +224,27 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
     this.closed = true;
     if (this.client.getState() !== zookeeper.State.SYNC_CONNECTED) {
       this.forceClose();
+      this.failAll();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
+      const closed = () => {
+        clearTimeout(timer);
+        this.failAll();
+        resolve();
+      };
       // A silent server never answers the close request: stop waiting and drop the socket.
       const timer = setTimeout(() => {
         this.forceClose();
-        resolve();
+        closed();
       }, closeGraceMs);
-      this.client.once('disconnected', () => {
-        clearTimeout(timer);
-        resolve();
-      });
+      this.client.once('disconnected', closed);
       this.client.close();
     });
+  }
+
+  /** Closed: what is still queued is never sent now, and would never be answered. */
+  private failAll(): void {
+    for (const request of this.inFlight) request.fail(connectionLossCode);
   }
 }

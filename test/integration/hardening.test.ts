@@ -216,6 +216,47 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     expect(await operator.getChildren(path)).toEqual([]);
   });
 
+  it('a request the network lost settles once the client gives up its connection, instead of never', async () => {
+    const path = uniquePath('lost-request');
+    const { cut, shared } = await proxiedSession();
+    const operator = await admin();
+    await operator.ensurePath(path);
+
+    // The request's bytes vanish; the next heartbeat's answer then tells the client that one
+    // reply will never come, and the client drops the connection.
+    cut.blackhole();
+    const lost = shared.getData(path).then(
+      () => 'answered',
+      (error: { code?: string }) => error.code,
+    );
+    await sleep(200);
+    cut.heal();
+    const outcome = await Promise.race([lost, sleep(8000).then(() => 'still waiting')]);
+    expect(outcome).toBe('CONNECTION_LOSS');
+    expect(await shared.getData(path)).toBeTruthy();
+  });
+
+  it('a connection torn in the middle of a reply reconnects to the same session', async () => {
+    const path = uniquePath('torn-reply');
+    const { cut, shared } = await proxiedSession();
+    const operator = await admin();
+    await operator.create(path, Buffer.alloc(8192, 'x'), 'persistent');
+    const sessionId = shared.sessionId;
+    const log = new EventLog();
+    log.record('session', shared, ['reconnected', 'expired']);
+
+    cut.cutMidReply();
+    const torn = shared.getData(path).then(
+      () => 'answered',
+      (error: { code?: string }) => error.code,
+    );
+    expect(await torn).toBe('CONNECTION_LOSS');
+    await until(() => log.entries.length > 0, 'the session to come back', 12_000);
+    expect(log.names()).toEqual(['session:reconnected']);
+    expect(shared.sessionId).toBe(sessionId);
+    expect((await shared.getData(path)).data.length).toBe(8192);
+  });
+
   it('membership keeps reporting joins after a read failed on a dropped connection', async () => {
     const path = uniquePath('membership-read-lost');
     const cut = await proxy();

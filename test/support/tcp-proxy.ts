@@ -6,12 +6,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * dead network would), `dropReplies()` only server-to-client, `holdReplies()` keeps
  * server-to-client bytes back until `heal()` delivers them as one chunk (so that a reply and a
  * notification reach the client in the same read), `heal()` forwards again,
- * `resetConnections()` closes every open connection.
+ * `resetConnections()` closes every open connection, `cutMidReply()` lets half of the next
+ * server-to-client chunk through and then closes the connection (a reply torn by the network).
  */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
-  private mode: 'forward' | 'blackhole' | 'drop-replies' | 'hold-replies' = 'forward';
+  private mode: 'forward' | 'blackhole' | 'drop-replies' | 'hold-replies' | 'cut-mid-reply' = 'forward';
   /** Server-to-client chunks still to forward before `holdReplies` takes effect. */
   private forwardBeforeHold = 0;
   private readonly heldReplies = new Map<Socket, Buffer[]>();
@@ -60,6 +61,10 @@ export class TcpProxy {
             client.write(chunk);
           } else if (this.mode === 'forward') client.write(chunk);
           else if (this.mode === 'hold-replies') this.heldReplies.set(client, [...(this.heldReplies.get(client) ?? []), chunk]);
+          else if (this.mode === 'cut-mid-reply') {
+            this.mode = 'forward';
+            client.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => this.resetConnections());
+          }
         });
         const close = () => {
           this.pairs.delete(pair);
@@ -109,6 +114,10 @@ export class TcpProxy {
     this.heldReplies.clear();
     this.droppingRequests = false;
     this.mode = 'forward';
+  }
+  /** The next reply reaches the client only in part, then the connection closes; new ones work. */
+  cutMidReply(): void {
+    this.mode = 'cut-mid-reply';
   }
   resetConnections(): void {
     for (const { client, upstream } of this.pairs) {
