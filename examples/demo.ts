@@ -1,10 +1,35 @@
 /**
  * `npm run demo`: a throwaway ZooKeeper, three `worker.ts --json` processes, a graceful
  * handover (SIGTERM on the leader) and a crash (kill -9 on the next leader), then a
- * timeline of who led when, how long each handover took, and the fencing tokens.
+ * timeline of who led when, how long each handover took, and the fencing tokens. A
+ * `zk-leader dashboard` runs beside it: open the URL it prints to watch the failovers live
+ * (the demo waits a few seconds for you first; `--no-wait` skips the pauses).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { startZooKeeper } from 'zk-leader/testing';
 import { ExampleProcess, startWorker } from './support/processes.js';
+
+const wait = !process.argv.includes('--no-wait');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `zk-leader dashboard` as a program (the package's own bin), on port 7070 or, if taken, any free one. */
+async function startDashboard(connect: string, root: string): Promise<{ child: ChildProcess; url: string } | null> {
+  const cli = join(dirname(createRequire(import.meta.url).resolve('zk-leader/package.json')), 'dist/cli/main.js');
+  for (const port of ['7070', '0']) {
+    const child = spawn(process.execPath, [cli, 'dashboard', '--root', root, '--connect', connect, '--port', port, '--json'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const url = await new Promise<string | null>((resolve) => {
+      createInterface({ input: child.stdout }).once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+      child.once('exit', () => resolve(null));
+    });
+    if (url) return { child, url };
+  }
+  return null;
+}
 
 const sessionTimeoutMs = 3000;
 const say = (words: string) => console.log(`demo: ${words}`);
@@ -14,6 +39,7 @@ const zookeeper = await startZooKeeper();
 say(`started ${zookeeper.describe()}`);
 const workers: ExampleProcess[] = [];
 let exitCode = 0;
+let dashboard: { child: ChildProcess; url: string } | null = null;
 try {
   const path = `/zk-leader/demo-${process.pid}`;
   const worker = (id: string) => {
@@ -29,6 +55,14 @@ try {
   const w3 = worker('worker-3');
   await w3.waitForEvent('follower');
   say('three workers up: worker-1 leads, worker-2 and worker-3 follow');
+  dashboard = await startDashboard(zookeeper.connectString, '/zk-leader');
+  if (dashboard) {
+    say(`live dashboard: ${dashboard.url}  (open it in a browser to watch the failovers)`);
+    if (wait) {
+      say('starting the failovers in 8 s');
+      await sleep(8000);
+    }
+  } else say('the dashboard did not start (is the package built? npm run build): carrying on without it');
 
   say('SIGTERM to the leader (worker-1): it releases leadership on its way out');
   const stopAt = now();
@@ -59,10 +93,15 @@ try {
   const increasing = terms.every((term, index) => index === 0 || BigInt(term.token) > BigInt(terms[index - 1]!.token));
   console.log(`  fencing tokens strictly increasing: ${increasing ? 'yes' : 'NO'}`);
   if (!increasing) exitCode = 1;
+  if (dashboard && wait) {
+    say(`the dashboard stays up 20 s more for its timeline: ${dashboard.url} (Ctrl+C ends it now)`);
+    await sleep(20_000);
+  }
 } catch (error) {
   console.error(`demo failed: ${(error as Error).message}`);
   exitCode = 1;
 } finally {
+  dashboard?.child.kill('SIGTERM');
   for (const process of workers) process.signal('SIGKILL');
   await zookeeper.close();
 }

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../client/types.js';
+import { isLoopback } from '../dashboard/address.js';
 
 /** What a command line asks for, once read and checked. */
 export interface CliConfig {
-  command: 'status' | 'watch' | 'list';
+  command: 'status' | 'watch' | 'list' | 'dashboard';
   target: string;
   connect: string;
   timeoutMs: number;
@@ -11,6 +12,10 @@ export interface CliConfig {
   /** Digest credentials `user:password`, from --auth-file, --auth or ZK_AUTH. */
   auth?: string;
   group?: string;
+  /** dashboard: every --group given. */
+  groups: string[];
+  /** dashboard: where to serve. */
+  http?: { port: number; host: string; basicAuth?: string };
   json: boolean;
   /** Lines for stderr before running (a password given on the command line). */
   warnings: string[];
@@ -38,6 +43,7 @@ commands:
   status <path>   the leader and the queue of an election (and a group's members with --group)
   watch <path>    the same, live: one line per change, until Ctrl+C
   list <root>     every election under <root> with its leader
+  dashboard       a live page of every election under --root (and groups), in the browser
 
 ${commonOptions}
   --group <path>        also show the members of this group (status, watch)
@@ -63,6 +69,23 @@ ZooKeeper watches, until Ctrl+C.
 
 ${commonOptions}
   --group <path>        also follow the members of this group
+
+${exitCodes}`,
+  dashboard: `usage: zk-leader dashboard --root <path> [--group <path>...] [--port 7070] [--host 127.0.0.1] [options]
+
+Serves one page that shows every election under --root (leader, token, term, queue), each
+--group's members with their health, and a timeline of changes, pushed to the browser as
+ZooKeeper's watches fire. Read-only; one ZooKeeper session serves every open page. Binds to
+127.0.0.1 unless --host says otherwise; any other address needs --basic-auth-file. Runs
+until Ctrl+C; through a ZooKeeper outage the page says "disconnected" and it recovers.
+
+${commonOptions}
+  --root <path>         the elections to show: every one under this path
+  --group <path>        also show this group's members (repeat for more groups)
+  --port <n>            HTTP port (default 7070)
+  --host <address>      address to bind (default 127.0.0.1)
+  --basic-auth-file <path>
+                        'user:password' on its first line: the page asks for it
 
 ${exitCodes}`,
   list: `usage: zk-leader list <root> [options]
@@ -92,7 +115,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
         auth: { type: 'string' },
         'auth-file': { type: 'string' },
         backend: { type: 'string', default: 'node-zookeeper-client' },
-        group: { type: 'string' },
+        group: { type: 'string', multiple: true },
+        root: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'basic-auth-file': { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -113,8 +140,40 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
   const refuse = (message: string): CliRequest => ({ kind: 'usage-error', message });
   if (!command) return refuse('no command given');
   if (!commands.includes(command as CliConfig['command'])) return refuse(`unknown command '${command}'`);
-  if (!target) return refuse(`${command} needs a path, e.g. 'zk-leader ${command} /services/scheduler'`);
-  if (extra.length > 0) return refuse(`${command} takes one path: got also '${extra.join("' '")}'`);
+  const groups = values.group ?? [];
+  let http: CliConfig['http'];
+  let root = target;
+  if (command === 'dashboard') {
+    if (target) return refuse(`dashboard takes its path as --root: got '${[target, ...extra].join("' '")}'`);
+    if (!values.root) return refuse("dashboard needs --root, e.g. 'zk-leader dashboard --root /services'");
+    root = values.root;
+    const port = values.port === undefined ? 7070 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return refuse(`--port takes a port number (0-65535): got '${values.port}'`);
+    const host = values.host ?? '127.0.0.1';
+    let basicAuth: string | undefined;
+    if (values['basic-auth-file'] !== undefined) {
+      const path = values['basic-auth-file'];
+      try {
+        basicAuth = readFile(path).split(/\r?\n/)[0]!.trim();
+      } catch (error) {
+        return refuse(`cannot read --basic-auth-file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      if (!/^[^:]+:.+$/.test(basicAuth)) return refuse(`--basic-auth-file ${path} must hold 'user:password' on its first line`);
+    }
+    if (!isLoopback(host) && basicAuth === undefined) {
+      return refuse(
+        `refusing to serve on ${host} without a password: anyone who can reach it would see the cluster; pass --basic-auth-file (or bind to 127.0.0.1)`,
+      );
+    }
+    http = { port, host, ...(basicAuth !== undefined ? { basicAuth } : {}) };
+  } else {
+    for (const name of ['root', 'port', 'host', 'basic-auth-file'] as const) {
+      if (values[name] !== undefined) return refuse(`--${name} is for the dashboard command, not ${command}`);
+    }
+    if (!target) return refuse(`${command} needs a path, e.g. 'zk-leader ${command} /services/scheduler'`);
+    if (extra.length > 0) return refuse(`${command} takes one path: got also '${extra.join("' '")}'`);
+    if (groups.length > 1) return refuse(`${command} takes one --group: got ${groups.length}`);
+  }
   const connect = values.connect || env.ZK_CONNECT;
   if (!connect) return refuse('no ZooKeeper given: pass --connect host:port or set ZK_CONNECT');
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
@@ -145,14 +204,16 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
     kind: 'run',
     config: {
       command: command as CliConfig['command'],
-      target,
+      target: root!,
+      groups,
+      ...(http ? { http } : {}),
       connect,
       timeoutMs,
       backend,
       json: values.json,
       warnings,
       ...(auth !== undefined ? { auth } : {}),
-      ...(values.group !== undefined ? { group: values.group } : {}),
+      ...(groups.length === 1 && command !== 'dashboard' ? { group: groups[0]! } : {}),
     },
   };
 }

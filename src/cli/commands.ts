@@ -4,6 +4,7 @@ import { Membership, type Member } from '../membership.js';
 import { electionOrder, isCandidateName, queueOrder, readParticipants, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
 import { joinPath, validatePath } from '../paths.js';
 import type { Session } from '../session.js';
+import { startDashboard } from '../dashboard/server.js';
 import { age, bytes, compact, table, toJson } from './format.js';
 
 export interface CommandOptions {
@@ -224,4 +225,37 @@ export async function listElections(target: string, options: CommandOptions): Pr
     process.stdout.write(table(['election', 'leader', 'token', 'participants'], rows) + '\n');
   }
   return found.length > 0 ? exitCode.ok : exitCode.noLeader;
+}
+
+/** `zk-leader dashboard --root <path>`: serves the live page until SIGINT/SIGTERM. */
+export async function serveDashboard(
+  target: string,
+  options: CommandOptions & { groups: string[]; http: { port: number; host: string; basicAuth?: string } },
+): Promise<number> {
+  const root = target === '/' ? target : checkedPath(target, '--root');
+  const groups = options.groups.map((group) => checkedPath(group, '--group'));
+  let lastProblem = '';
+  const dashboard = await startDashboard({
+    session: options.session,
+    root,
+    groups,
+    ...options.http,
+    // One line per distinct problem, not one per retry.
+    onError: (error) => {
+      const message = (error as Error).message;
+      if (message !== lastProblem) process.stderr.write(`zk-leader: dashboard: ${message}\n`);
+      lastProblem = message;
+    },
+  });
+  process.stdout.write(
+    options.json
+      ? toJson({ event: 'dashboard', url: dashboard.url, root, groups }) + '\n'
+      : `zk-leader dashboard: ${dashboard.url} (root ${root}; Ctrl+C to stop)\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await dashboard.close();
+  return exitCode.ok;
 }

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { ZkLeaderError } from '../errors.js';
 import { Session } from '../session.js';
 import { parseCli } from './args.js';
-import { listElections, statusOf, watchElection } from './commands.js';
+import { listElections, serveDashboard, statusOf, watchElection } from './commands.js';
 
 // dist/cli/main.js and src/cli/main.ts both sit two levels below the package root.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -19,7 +19,7 @@ if (request.kind === 'usage-error') {
   process.stderr.write(`zk-leader: ${request.message}\n(run 'zk-leader --help' for usage)\n`);
   process.exit(2);
 }
-const { command, target, connect, timeoutMs, backend, auth, group, json, warnings } = request.config;
+const { command, target, connect, timeoutMs, backend, auth, group, groups, http, json, warnings } = request.config;
 for (const warning of warnings) process.stderr.write(`${warning}\n`);
 
 let session: Session | undefined;
@@ -33,7 +33,13 @@ try {
   await session.ready();
   const options = { session, json, ...(group ? { group } : {}) };
   const code =
-    command === 'status' ? await statusOf(target, options) : command === 'list' ? await listElections(target, options) : await watchElection(target, options);
+    command === 'status'
+      ? await statusOf(target, options)
+      : command === 'list'
+        ? await listElections(target, options)
+        : command === 'dashboard'
+          ? await serveDashboard(target, { ...options, groups, http: http! })
+          : await watchElection(target, options);
   await session.close();
   process.exit(code);
 } catch (error) {

@@ -66,4 +66,35 @@ describe('the command line', () => {
     expect(parse(['status', '/x'])).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('set ZK_CONNECT') });
     expect(parse(['status', '/x', '--colour'])).toMatchObject({ kind: 'usage-error', message: expect.stringContaining("Unknown option '--colour'") });
   });
+
+  it('dashboard: --root, any number of --group, port 7070 on 127.0.0.1 unless told', () => {
+    const env = { ZK_CONNECT: 'zk:2181' };
+    expect(config(parse(['dashboard', '--root', '/services', '--group', '/a', '--group', '/b'], env))).toMatchObject({
+      command: 'dashboard',
+      target: '/services',
+      groups: ['/a', '/b'],
+      http: { port: 7070, host: '127.0.0.1' },
+    });
+    expect(config(parse(['dashboard', '--root', '/', '--port', '0', '--host', '::1'], env)).http).toEqual({ port: 0, host: '::1' });
+    const withPassword = parse(['dashboard', '--root', '/', '--host', '10.0.0.5', '--basic-auth-file', '/etc/dash'], env, () => 'ops:pw\n');
+    expect(config(withPassword).http).toEqual({ port: 7070, host: '10.0.0.5', basicAuth: 'ops:pw' });
+  });
+
+  it('dashboard refuses, in one line, a public address without a password and flags that make no sense', () => {
+    const env = { ZK_CONNECT: 'zk:2181' };
+    const refused = (argv: string[], readFile = noFile) => {
+      const request = parse(argv, env, readFile);
+      if (request.kind !== 'usage-error') throw new Error(`expected a refusal, got ${JSON.stringify(request)}`);
+      expect(request.message).not.toContain('\n');
+      return request.message;
+    };
+    expect(refused(['dashboard', '--root', '/', '--host', '0.0.0.0'])).toMatch(/^refusing to serve on 0\.0\.0\.0 without a password.*--basic-auth-file/);
+    expect(refused(['dashboard'])).toContain('dashboard needs --root');
+    expect(refused(['dashboard', '/services'])).toContain('dashboard takes its path as --root');
+    expect(refused(['dashboard', '--root', '/', '--port', '99999'])).toContain('--port takes a port number');
+    expect(refused(['dashboard', '--root', '/', '--basic-auth-file', '/nope'])).toContain('cannot read --basic-auth-file /nope: ENOENT');
+    expect(refused(['dashboard', '--root', '/', '--basic-auth-file', '/f'], () => 'nocolon\n')).toContain("must hold 'user:password'");
+    expect(refused(['status', '/x', '--port', '80'])).toBe('--port is for the dashboard command, not status');
+    expect(refused(['status', '/x', '--group', '/a', '--group', '/b'])).toBe('status takes one --group: got 2');
+  });
 });

@@ -1,0 +1,294 @@
+import { EventEmitter } from 'eventemitter3';
+import { electionOrder, isCandidateName, readParticipants, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
+import { isZooKeeperError } from '../errors.js';
+import { Membership } from '../membership.js';
+import { joinPath } from '../paths.js';
+import type { Session } from '../session.js';
+import type { ClusterSnapshot, ElectionView, GroupView, TimelineEntry } from './snapshot.js';
+
+export type { ClusterSnapshot, ElectionView, GroupView, MemberView, ParticipantView, TimelineEntry } from './snapshot.js';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface ClusterViewOptions {
+  session: Session;
+  root: string;
+  groups?: readonly string[];
+  /** Most nodes under the root to watch (default 10,000, as `zk-leader list`). */
+  maxNodes?: number;
+  /** Timeline entries kept (default 500). */
+  timelineLength?: number;
+  /** Reports a read that failed; the view carries on and reads again on the next change. */
+  onError?: (error: unknown) => void;
+  /** A member whose record is older than this shows as stale (default 30 s). */
+  staleAfterMs?: number;
+  /** Wall clock, ms since the epoch (injected in tests). */
+  now?: () => number;
+}
+
+interface Tracked {
+  /** The children as last read, while a children watch on the node is set. */
+  children: string[];
+  watching: boolean;
+}
+
+/**
+ * A live picture of every election under a root and of some groups, held with ZooKeeper
+ * watches on one session: a children watch on every node under the root (so elections that
+ * appear are found), and Membership's watches for groups. Each watch that fires re-reads only
+ * its own node. Emits `change` with nothing: call `snapshot()`. State is kept per session: a
+ * new session (after an expiry) starts the walk again, since the old one's watches are gone.
+ */
+export class ClusterView extends EventEmitter<{ change: [] }> {
+  private readonly session: Session;
+  private readonly root: string;
+  private readonly maxNodes: number;
+  private readonly timelineLength: number;
+  private readonly onError: (error: unknown) => void;
+  private readonly now: () => number;
+  private readonly staleAfterMs: number;
+  /** Nodes under the root, by path. */
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly elections = new Map<string, ElectionView>();
+  private readonly groups = new Map<string, { membership: Membership; view: GroupView }>();
+  private readonly timeline: TimelineEntry[] = [];
+  /** The latest read of each election, so an overlapping older one is dropped. */
+  private readonly reads = new Map<string, number>();
+  private sequence = 0;
+  /** Bumped on every new session: watches of an older walk are ignored. */
+  private walk = 0;
+  private disconnectedSince: number | null = null;
+  private closed = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(options: ClusterViewOptions) {
+    super();
+    this.session = options.session;
+    this.root = options.root;
+    this.maxNodes = options.maxNodes ?? 10_000;
+    this.timelineLength = options.timelineLength ?? 500;
+    this.onError = options.onError ?? (() => {});
+    this.now = options.now ?? Date.now;
+    this.staleAfterMs = options.staleAfterMs ?? 30_000;
+    for (const path of options.groups ?? []) {
+      const membership = new Membership({ session: this.session });
+      const view: GroupView = { path, members: [], problem: null };
+      membership.on('joined', (member) => this.record({ kind: 'joined', group: path, id: member.id }));
+      membership.on('left', (member) => this.record({ kind: 'left', group: path, id: member.id }));
+      membership.on('updated', (member) => {
+        const before = view.members.find((known) => known.id === member.id);
+        if (before && before.status !== member.status) this.record({ kind: 'status', group: path, id: member.id, status: member.status });
+      });
+      membership.on('members', (members) => {
+        view.members = members;
+        view.problem = null;
+        this.changed();
+      });
+      membership.on('error', (error) => {
+        view.problem = error.message;
+        this.onError(error);
+        this.changed();
+      });
+      this.groups.set(path, { membership, view });
+    }
+    this.unsubscribe = this.session.subscribe({
+      connected: () => {
+        // A new session: every watch of the last one is gone.
+        this.disconnectedSince = null;
+        void this.restart();
+      },
+      reconnected: () => {
+        this.disconnectedSince = null;
+        this.changed();
+      },
+      suspended: () => this.lostConnection(),
+      expired: () => this.lostConnection(),
+    });
+  }
+
+  /** Reads everything once and sets the watches; resolves when the first picture is complete. */
+  async start(): Promise<void> {
+    await this.session.whenConnected();
+    await Promise.all([this.restart(), ...[...this.groups.entries()].map(([path, group]) => this.watchGroup(path, group.membership, group.view))]);
+  }
+
+  private async watchGroup(path: string, membership: Membership, view: GroupView): Promise<void> {
+    try {
+      view.members = await membership.watch(path);
+    } catch (error) {
+      view.problem = (error as Error).message;
+      this.onError(error);
+    }
+    this.changed();
+  }
+
+  /** The picture now, as plain JSON. */
+  snapshot(): ClusterSnapshot {
+    return {
+      root: this.root,
+      connected: this.disconnectedSince === null && this.session.state === 'connected',
+      disconnectedSince: this.disconnectedSince,
+      elections: [...this.elections.values()].sort((a, b) => a.path.localeCompare(b.path)),
+      groups: [...this.groups.values()].map((group) => group.view),
+      timeline: [...this.timeline],
+      nodes: this.tracked.size,
+      staleAfterMs: this.staleAfterMs,
+    };
+  }
+
+  /** Stops watching (the session is the caller's). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.walk += 1;
+    this.unsubscribe();
+    await Promise.all([...this.groups.values()].map((group) => group.membership.close()));
+    this.removeAllListeners();
+  }
+
+  private lostConnection(): void {
+    this.disconnectedSince ??= this.now();
+    this.changed();
+  }
+
+  private async restart(): Promise<void> {
+    this.walk += 1;
+    this.tracked.clear();
+    await this.visit(this.root, this.walk);
+  }
+
+  /** Reads `path`'s children with a watch (unless one is set), then its subtree and its election. */
+  private async visit(path: string, walk: number): Promise<void> {
+    if (this.closed || walk !== this.walk) return;
+    const known = this.tracked.get(path);
+    if (known?.watching) return;
+    if (!known && this.tracked.size >= this.maxNodes) return;
+    const node: Tracked = known ?? { children: [], watching: false };
+    this.tracked.set(path, node);
+    node.watching = true;
+    let children: string[];
+    try {
+      children = await this.session.getChildren(path, () => {
+        node.watching = false;
+        void this.visit(path, walk);
+      });
+    } catch (error) {
+      node.watching = false;
+      if (isZooKeeperError(error, 'NO_NODE', 'NO_AUTH')) {
+        this.forget(path);
+        // No root yet: be told when it appears.
+        if (path === this.root && isZooKeeperError(error, 'NO_NODE')) await this.awaitRoot(walk);
+        return;
+      }
+      // Connection trouble: the next connect or reconnect reads again.
+      this.onError(error);
+      if (isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) void this.session.whenConnected().then(() => this.visit(path, walk));
+      return;
+    }
+    if (walk !== this.walk) return;
+    const before = new Set(node.children);
+    node.children = children;
+    const subtrees = children.filter((child) => !isCandidateName(child) && child !== singleNodeName).map((child) => joinPath(path, child));
+    for (const gone of [...before].filter((child) => !children.includes(child))) {
+      const childPath = joinPath(path, gone);
+      if (this.tracked.has(childPath)) this.forget(childPath);
+    }
+    await Promise.all([this.readElection(path, children, walk), ...subtrees.map((child) => this.visit(child, walk))]);
+  }
+
+  private async awaitRoot(walk: number): Promise<void> {
+    try {
+      const stat = await this.session.exists(this.root, () => void this.visit(this.root, walk));
+      if (stat) await this.visit(this.root, walk);
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /** A node and everything below it are gone. */
+  private forget(path: string): void {
+    for (const known of [...this.tracked.keys()]) if (known === path || known.startsWith(`${path}/`)) this.tracked.delete(known);
+    for (const known of [...this.elections.keys()]) {
+      if (known === path || known.startsWith(`${path}/`)) {
+        this.elections.delete(known);
+        this.changed();
+      }
+    }
+  }
+
+  private async readElection(path: string, children: string[], walk: number): Promise<void> {
+    // Reads of one election may overlap (a watch fired during the last read): the latest wins.
+    const read = (this.reads.get(path) ?? 0) + 1;
+    this.reads.set(path, read);
+    const superseded = () => walk !== this.walk || this.reads.get(path) !== read;
+    const isQueue = electionOrder(children).length > 0;
+    let participants: Participant[] = [];
+    try {
+      if (isQueue) participants = await readParticipants(this.session, path);
+      else if (children.includes(singleNodeName)) {
+        const holder = await readSingleNode(this.session, path);
+        // A handover deletes and creates the node: the children watch hears both.
+        if (holder) participants = [holder];
+      }
+    } catch (error) {
+      if (!isZooKeeperError(error, 'NO_NODE')) this.onError(error);
+      return;
+    }
+    if (superseded()) return;
+    const existing = this.elections.get(path);
+    if (!existing && participants.length === 0 && !isQueue && !children.includes(singleNodeName)) return;
+    const view: ElectionView = existing ?? { path, participants: [], termSince: null, leaderlessSince: null };
+    const previous = view.participants[0];
+    const leader = participants[0];
+    view.participants = participants.map((participant) => ({ ...participant, fencingToken: participant.fencingToken.toString() }));
+    this.elections.set(path, view);
+    const now = this.now();
+    const sameLeader = previous && leader && previous.node === leader.node && previous.fencingToken === leader.fencingToken.toString();
+    if (leader && !sameLeader) {
+      view.termSince = now;
+      void this.termStart(path, leader).then((since) => {
+        if (since !== null && view.participants[0]?.node === leader.node) {
+          view.termSince = since;
+          this.changed();
+        }
+      });
+      this.record({
+        kind: 'leader',
+        path,
+        from: previous?.id ?? null,
+        to: leader.id,
+        token: leader.fencingToken.toString(),
+        gapMs: view.leaderlessSince === null ? (previous ? 0 : null) : now - view.leaderlessSince,
+      });
+      view.leaderlessSince = null;
+    } else if (!leader) {
+      if (previous) this.record({ kind: 'leaderless', path, from: previous.id });
+      view.termSince = null;
+      view.leaderlessSince ??= now;
+    }
+    this.changed();
+  }
+
+  /** The leader record's time, when the record names this leader (zk-leader elections write one). */
+  private async termStart(path: string, leader: Participant): Promise<number | null> {
+    try {
+      const { data } = await this.session.getData(path);
+      const record = JSON.parse(data.toString('utf8')) as { node?: unknown; token?: unknown; since?: unknown };
+      if (record.node === leader.node && record.token === leader.fencingToken.toString() && typeof record.since === 'number') return record.since;
+    } catch {
+      // no record, or not ours: the dashboard's own time stands in
+    }
+    return null;
+  }
+
+  private record(change: DistributiveOmit<TimelineEntry, 'seq' | 'at'>): void {
+    this.sequence += 1;
+    this.timeline.push({ ...change, seq: this.sequence, at: this.now() });
+    if (this.timeline.length > this.timelineLength) this.timeline.splice(0, this.timeline.length - this.timelineLength);
+    this.changed();
+  }
+
+  private changed(): void {
+    if (!this.closed) this.emit('change');
+  }
+}
