@@ -13,6 +13,8 @@ export interface RecoveryResult {
   requestsPerElection: number;
   /** Whether any session expired (then every participant joins again, by design). */
   expired: number;
+  /** Why the run could not be made (its sessions never connected, say). */
+  failed?: string;
   /** When recovery took longer than the limit: elections with a leader then. */
   leadingAtLimit?: number;
 }
@@ -36,7 +38,13 @@ export async function recovery(
   const connect = zookeeper.connectString;
   const root = `/zk-leader-bench/recovery-${backend}-${sessionCount}x${electionCount}-${process.pid}-${Date.now()}`;
   const sessions = Array.from({ length: sessionCount }, () => new Session({ connect, backend, sessionTimeoutMs: 20_000 }));
-  await Promise.all(sessions.map((session) => session.ready()));
+  try {
+    await Promise.all(sessions.map((session) => session.ready()));
+  } catch (error) {
+    // Leave nothing connecting behind to slow the shapes after this one.
+    await within(Promise.all(sessions.map((session) => session.close())));
+    throw error;
+  }
   await sessions[0]!.ensurePath(root);
   let expired = 0;
   for (const session of sessions) session.on('expired', () => (expired += 1));

@@ -23,6 +23,10 @@ import { recovery, type RecoveryResult } from './recovery.js';
 import { fourLetterWord } from '../src/testing/index.js';
 import { fixed, summarize } from './stats.js';
 
+// A stray rejection from a shape that failed (a session that never connected) must not end
+// the run before the report is written: it is logged, and that shape reports its failure.
+process.on('unhandledRejection', (reason) => console.error(`bench: unhandled rejection: ${(reason as Error)?.message ?? String(reason)}`));
+
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '50' },
@@ -158,35 +162,35 @@ try {
     many.push({ backend, ...result, watchesPerElection: watches / count });
   }
 
-  // Recovery: the standalone server restarted under 1,000 elections on one session and under
-  // 1,000 sessions in one election.
+  // Recovery: the standalone server restarted, and the ensemble's leader killed (3 servers on
+  // this machine), under 1,000 elections on one session and under 1,000 sessions in one
+  // election. Every node-zookeeper-client run comes before any native one: after some faults
+  // the native binding stops serving every later native client in the process and spins a
+  // core (README, the native backend), which would slow whatever runs after it.
   const recoveries: (RecoveryResult & { backend: BackendName })[] = [];
-  for (const backend of backends) {
-    for (const [sessions, elections, label] of quick
-      ? ([
-          [1, 100, '100 elections on one session'],
-          [100, 1, '100 sessions, one election'],
-        ] as const)
-      : ([
-          [1, 1000, '1,000 elections on one session'],
-          [1000, 1, '1,000 sessions, one election'],
-        ] as const)) {
-      log(`recovery from a server restart, ${backend}, ${label}`);
-      recoveries.push({ backend, ...(await recovery(zookeeper, backend, 'server restart', sessions, elections, label)) });
-    }
-  }
-
-  // Recovery from losing the ensemble's leader: 3 servers on this machine, the leader killed.
-  log('recovery from the ensemble leader killed: starting 3 servers');
+  const shapes = quick
+    ? ([
+        [1, 100, '100 elections on one session'],
+        [100, 1, '100 sessions, one election'],
+      ] as const)
+    : ([
+        [1, 1000, '1,000 elections on one session'],
+        [1000, 1, '1,000 sessions, one election'],
+      ] as const);
+  log('recovery: starting a 3-server ensemble beside the standalone server');
   const ensemble = await startZooKeeper({ servers: 3, forceSync: values.durable });
   try {
     for (const backend of backends) {
-      for (const [sessions, elections, label] of quick
-        ? ([[1, 100, '100 elections on one session']] as const)
-        : ([
-            [1, 1000, '1,000 elections on one session'],
-            [1000, 1, '1,000 sessions, one election'],
-          ] as const)) {
+      for (const [sessions, elections, label] of shapes) {
+        log(`recovery from a server restart, ${backend}, ${label}`);
+        const result = await recovery(zookeeper, backend, 'server restart', sessions, elections, label).catch((error: unknown): RecoveryResult => {
+          log(`  failed: ${(error as Error).message}`);
+          const failed = (error as Error).message.slice(0, 120);
+          return { fault: 'server restart', shape: label, elections, recoveredMs: Number.NaN, requestsPerElection: Number.NaN, expired: 0, failed };
+        });
+        recoveries.push({ backend, ...result });
+      }
+      for (const [sessions, elections, label] of quick ? shapes.slice(0, 1) : shapes) {
         log(`recovery from the ensemble leader killed, ${backend}, ${label}`);
         // Bounded as a whole: a run that never got going is reported, not waited on.
         const unfinished: RecoveryResult = {
@@ -198,7 +202,10 @@ try {
           expired: 0,
         };
         const result = await Promise.race([
-          recovery(ensemble, backend, 'ensemble leader killed', sessions, elections, label),
+          recovery(ensemble, backend, 'ensemble leader killed', sessions, elections, label).catch((error: unknown) => {
+            log(`  failed: ${(error as Error).message}`);
+            return { ...unfinished, failed: (error as Error).message.slice(0, 120) };
+          }),
           new Promise<RecoveryResult>((resolve) => setTimeout(() => resolve(unfinished), 150_000).unref()),
         ]);
         recoveries.push({ backend, ...result });
@@ -207,6 +214,7 @@ try {
   } finally {
     await ensemble.close();
   }
+  recoveries.sort((a, b) => (a.fault === b.fault ? 0 : a.fault === 'server restart' ? -1 : 1));
 
   // Report.
   const ours = series.filter((entry) => entry.name.startsWith('zk-leader'));
@@ -321,6 +329,18 @@ try {
   out(
     "Requests per change count the leaving leader's delete; the new leader lists once and writes the leader record (read, then write). The join is bound by listings: each joiner must learn its predecessor, and a listing of N names is O(N); participants on one session share listings and the ordering of each.",
   );
+  const agreeGoalMs = 3000;
+  const settled = crowds.filter((result) => !Number.isNaN(result.agreeMs) && result.participants >= 10_000);
+  if (settled.length > 0) {
+    const best = Math.min(...settled.map((result) => result.agreeMs));
+    out();
+    out(
+      `Goal missed: the best 10,000-participant shape agreed in ${fixed(best / 1000, 1)} s, ${fixed(best / agreeGoalMs, 1)} x the 3 s goal. A joiner must learn its predecessor and ZooKeeper offers only the whole listing, so a join of N participants over S sessions moves at least N x S names off one server (10,000 x 100 = 1,000,000 here; 10,000 x 1,000 = 10,000,000 for the 1,000-session shape, which does not settle in the limit on this 2-core machine with the server at -Xmx256m). The lever left is the server's side and fewer sessions per process; the recipe sends one listing per session per burst.`,
+    );
+  }
+  out(
+    "Requests per leader change: 3 by the new leader (list, read and write the leader record), plus the leaving leader's own delete, counted here: the goal of 3 is met for the takeover, missed by that one request if the delete counts.",
+  );
   out();
   out('## Many elections on one session (goal: heap under 4 KiB per election)');
   out();
@@ -329,6 +349,14 @@ try {
   for (const result of many) {
     const heap = result.heapPerElectionBytes === undefined ? 'n/a' : `${(result.heapPerElectionBytes / 1024).toFixed(1)} KiB`;
     out(`| ${result.backend} | ${result.participants} | ${fixed(result.agreeMs, 0)} | ${heap} | ${fixed(result.watchesPerElection)} |`);
+  }
+  const heaps = many.map((result) => result.heapPerElectionBytes).filter((bytes): bytes is number => bytes !== undefined);
+  if (heaps.length > 0) {
+    const least = Math.min(...heaps) / 1024;
+    out();
+    out(
+      `Goal missed: ${fixed(least, 1)} KiB per election at best, ${fixed(least / 4, 1)} x the 4 KiB goal. An idle election holds its LeaderElection, its candidacy with its watch handlers, the session scope's entries and the client library's own watcher registrations; shrinking that was not worked on. Server watches per election stay at 1 (the predecessor or the leader's own node), so the server side does not grow.`,
+    );
   }
   out();
   out('## Recovery from a server restart and from losing the ensemble leader (goal: at most 1 request per election)');
@@ -341,9 +369,13 @@ try {
   out('| --- | --- | --- | --- | --- | --- | --- |');
   for (const result of recoveries) {
     out(
-      `| ${result.fault} | ${result.backend} | ${result.shape} | ${result.elections} | ${Number.isNaN(result.recoveredMs) ? (result.leadingAtLimit === undefined ? 'did NOT finish in 150 s (setup included)' : `NOT recovered in 60 s (${result.leadingAtLimit} of ${result.elections} led)`) : fixed(result.recoveredMs, 0)} | ${fixed(result.requestsPerElection)} | ${result.expired} |`,
+      `| ${result.fault} | ${result.backend} | ${result.shape} | ${result.elections} | ${Number.isNaN(result.recoveredMs) ? (result.failed ? `failed: ${result.failed}` : result.leadingAtLimit === undefined ? 'did NOT finish in 150 s (setup included)' : `NOT recovered in 60 s (${result.leadingAtLimit} of ${result.elections} led)`) : fixed(result.recoveredMs, 0)} | ${fixed(result.requestsPerElection)} | ${result.expired} |`,
     );
   }
+  out();
+  out(
+    "Requests per election: 1 where no session expired (the goal). Where the native backend expired sessions, each expiry means a new session and a fresh join, so requests and time grow with them: the C client reports a session expired within milliseconds of losing the ensemble's leader, and after that the `zookeeper` binding can stop serving every later native client in the process while spinning a core (README, the native backend: a fault inside the binding, reproduced with one session and no elections). node-zookeeper-client sessions rode out every fault here without an expiry.",
+  );
   if (!quick) {
     const here = fileURLToPath(new URL('.', import.meta.url));
     writeFileSync(`${here}RESULTS.md`, lines.join('\n') + '\n');
