@@ -223,6 +223,9 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
     for (let attempt = 0; attempt < 50 && !agrees(); attempt++) {
       if (attempt > 0) await sleep(200);
       const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+      // Exit 1 is "no leader right now": a moment of the rotation (the last one killed has
+      // just gone and the others are still joining), so ask again; anything else is a failure.
+      if (status.status === 1) continue;
       expect(status.status, status.stderr).toBe(0);
       shown = JSON.parse(status.stdout) as Shown;
     }
