@@ -220,7 +220,7 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
     // The leader the status names is the one process whose own lines say it holds a term
     // (compared from the processes' history, not from the rotation's bookkeeping).
     const agrees = () => shown !== undefined && shown.participants.length === 4 && holders().length === 1 && shown.leader.id === holders()[0];
-    for (let attempt = 0; attempt < 50 && !agrees(); attempt++) {
+    for (let attempt = 0; attempt < 150 && !agrees(); attempt++) {
       if (attempt > 0) await sleep(200);
       const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
       // Exit 1 is "no leader right now": a moment of the rotation (the last one killed has
