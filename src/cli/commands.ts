@@ -181,10 +181,7 @@ export async function watchElection(target: string, options: CommandOptions): Pr
     await membership.watch(checkedPath(options.group!, '--group'));
   }
   await looks.request();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilInterrupted();
   await membership?.close();
   return exitCode.ok;
 }
@@ -252,10 +249,15 @@ export async function serveDashboard(
       ? toJson({ event: 'dashboard', url: dashboard.url, root, groups }) + '\n'
       : `zk-leader dashboard: ${dashboard.url} (root ${root}; Ctrl+C to stop)\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilInterrupted();
   await dashboard.close();
   return exitCode.ok;
+}
+
+/** Resolves on the first SIGINT or SIGTERM: the long-running commands end there. */
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }
