@@ -2,9 +2,12 @@
 
 usage: python3 kazoo_election.py --connect HOST:PORT --path /election --id NAME [--session-timeout S]
 
-Events: started, elected (with fencingToken: the czxid of its lock node), lost, stopped.
+Events: started, elected (with fencingToken: the czxid of its lock node), lost (with reason:
+stopped, or the connection suspended or lost), connection (a state other than CONNECTED), stopped.
 SIGTERM or SIGINT leaves the election (releasing leadership at once) and exits 0.
 """
+from kazoo.exceptions import KazooException
+
 from peer_common import Peer
 
 election = None
@@ -14,15 +17,24 @@ election = peer.client.Election(peer.args.path, peer.args.id)
 
 
 def lead():
+    # kazoo's Election calls this with its lock held and never interrupts it, not even when
+    # the session is lost (its docs leave that to the application): hold() ends the term on a
+    # suspended or lost connection, as a careful kazoo application does.
+    session = peer.session()
     node = election.lock.node
-    stat = peer.client.exists(peer.args.path + "/" + node)
+    try:
+        stat = peer.client.exists(peer.args.path + "/" + node)
+    except KazooException:
+        return  # cut off already: run() again
+    if stat is None or stat.ephemeralOwner != session:
+        return  # the session that won is gone already: run() again
     peer.report("elected", fencingToken=str(stat.czxid), node=node)
-    peer.stopping.wait()
-    peer.report("lost", reason="stopped")
+    peer.report("lost", reason=peer.hold(session))
 
 
 peer.report("started", path=peer.args.path)
-# run() returns when cancelled, or when lead() returns (then the lock is released).
+# run() returns when cancelled, or when lead() returns (then the lock is released, once the
+# connection is back if it was suspended, and the loop joins again at the end of the queue).
 while not peer.stopping.is_set():
     election.run(lead)
 peer.close()
