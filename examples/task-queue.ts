@@ -233,14 +233,33 @@ async function lead(signal: AbortSignal, fencingToken: bigint, workerId: string)
 async function work(workerId: string, signal: AbortSignal): Promise<void> {
   const mine = `${paths.assignments}/${workerId}`;
   const busy = new Set<string>();
-  const register = () => quietly(session.create(`${paths.workers}/${workerId}`, Buffer.from(JSON.stringify({ pid: process.pid })), 'ephemeral'), 'NODE_EXISTS');
+  const record = `${paths.workers}/${workerId}`;
+  const registerAgain = () => void register().catch((error: Error) => console.error(`${workerId}: registering: ${error.message}`));
+  // Our ephemeral record. After a new session, the last session's may still be there until the
+  // server expires it (NODE_EXISTS): watch it and register again when it goes, or the leader
+  // would see this worker gone for good.
+  const register = async (): Promise<void> => {
+    try {
+      await session.create(record, Buffer.from(JSON.stringify({ pid: process.pid })), 'ephemeral');
+    } catch (error) {
+      if (!(error instanceof ZooKeeperError && error.code === 'NODE_EXISTS')) throw error;
+      if ((await session.exists(record, registerAgain)) === null) await register();
+    }
+  };
   await session.ensurePath(mine);
   await register();
   // Session expiry removed our ephemeral membership: join again.
-  session.on('connected', () => void register().catch(() => {}));
+  session.on('connected', registerAgain);
 
+  // Outcomes this worker wrote and reported: a write whose reply was lost is found on the retry.
+  const reported = new Set<string>();
   const runTask = async (id: string) => {
     const task = await readTask(id);
+    if (task && task.record.worker === workerId && isFinal(task.record.status) && !reported.has(id)) {
+      // Our outcome reached the server, its reply did not: report it now, once.
+      reported.add(id);
+      print('finished', { id: workerId, task: id, status: task.record.status }, `${workerId}: ${id} ${task.record.status}`);
+    }
     if (!task || task.record.worker !== workerId || isFinal(task.record.status)) {
       await quietly(session.remove(`${mine}/${id}`), 'NO_NODE');
       return;
@@ -254,20 +273,33 @@ async function work(workerId: string, signal: AbortSignal): Promise<void> {
       : { ...running, status: 'ok', result: { doneBy: workerId, sleptMs: task.record.payload.sleepMs ?? 0 }, finishedAt: Date.now() };
     // Versioned: if the leader re-queued the task meanwhile, this write loses and nothing is recorded twice.
     if (await writeTask(outcome, task.version + 1)) {
+      reported.add(id);
       print('finished', { id: workerId, task: id, status: outcome.status }, `${workerId}: ${id} ${outcome.status}`);
     }
     await quietly(session.remove(`${mine}/${id}`), 'NO_NODE');
   };
 
-  followChildren(mine, signal, (assigned) => {
-    for (const id of assigned) {
-      if (busy.has(id)) continue;
-      busy.add(id);
-      void runTask(id)
-        .catch((error: Error) => console.error(`${workerId}: ${id}: ${error.message}`))
-        .finally(() => busy.delete(id));
-    }
-  });
+  // A step that failed (the connection dropped mid-task) is tried again once the connection
+  // is back: the assignment stays, and nothing else would look at it again.
+  const attempt = (id: string): void => {
+    if (busy.has(id) || signal.aborted) return;
+    busy.add(id);
+    void runTask(id)
+      .then(
+        () => false,
+        async (error: Error) => {
+          console.error(`${workerId}: ${id}: ${error.message}`);
+          await session.whenConnected(signal).catch(() => {});
+          await sleep(100);
+          return true;
+        },
+      )
+      .then((again) => {
+        busy.delete(id);
+        if (again) attempt(id);
+      });
+  };
+  followChildren(mine, signal, (assigned) => assigned.forEach(attempt));
 }
 
 async function runWorker(): Promise<void> {

@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExampleProcess, startExample } from '../../examples/support/processes.js';
 import { freePort } from '../../src/testing/ports.js';
+import { testResources } from '../support/resources.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 describe.each(backends)('the examples on %s, run as programs', (backend) => {
@@ -122,6 +124,38 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
   afterEach(() => {
     for (const example of running.splice(0)) example.signal('SIGKILL');
   });
+  const { proxy } = testResources(backend);
+
+  it("a task whose result write is lost with the worker's connection is finished once it is back, not left running", async () => {
+    const root = uniquePath('task-queue-cut');
+    const common = ['--root', root, '--json', '--session-timeout', '4000', '--backend', backend];
+    const cut = await proxy();
+    const worker = startExample('task-queue', ['worker', '--id', 'a', '--connect', cut.connectString, ...common]);
+    running.push(worker);
+    await worker.waitForEvent('leading');
+    const submitter = startExample('task-queue', ['submit', '--payload', '{"sleepMs":1000}', '--connect', zkConnect(), ...common]);
+    expect((await submitter.exited).code).toBe(0);
+    const task = submitter.events()[0]!.task as string;
+    await worker.waitForEvent('running', (fields) => fields.task === task);
+    // Its result write goes out into the cut 1 s from now and fails when the client gives the
+    // connection up. By the heal the client may also count the session lost (no answer for
+    // 19/20 of its timeout) while the server still holds it and the worker's ephemeral record:
+    // the worker must come back and finish the task either way.
+    cut.blackhole();
+    await sleep(3000);
+    cut.heal();
+    const finished = await worker.waitForEvent('finished', (fields) => fields.task === task, 20_000);
+    expect(finished.status).toBe('ok');
+    await sleep(1000);
+    expect(worker.events().filter((event) => event.event === 'finished')).toHaveLength(1);
+    const admin = await adminSession();
+    const record = JSON.parse((await admin.getData(`${root}/tasks/${task}`)).data.toString()) as { status: string; worker: string };
+    expect(record).toMatchObject({ status: 'ok', worker: 'a' });
+    worker.signal('SIGKILL');
+    await worker.exited;
+    await removeTree(admin, root);
+    await admin.close();
+  }, 60_000);
 
   it('50 tasks end exactly once although the leader and a busy worker are killed with -9 mid-run', async () => {
     const root = uniquePath('task-queue');
@@ -143,8 +177,16 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
     expect(taskIds).toHaveLength(50);
 
     const finishedLines = () => [...workers.values()].flatMap((example) => example.events().filter((event) => event.event === 'finished'));
-    const until = async (condition: () => boolean) => {
-      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Each wait has its own deadline (under the test's), so a stuck task says where it stuck.
+    const until = async (what: string, condition: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!condition()) {
+        if (Date.now() > deadline) {
+          const output = [...workers].map(([id, example]) => `worker ${id}:\n${example.lines.join('\n')}\n${example.stderr.join('\n')}`).join('\n');
+          throw new Error(`not within 30 s: ${what}\n${output}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     };
     // A worker is mid-task while it has printed `running` for a task it has not finished.
     const midTask = (example: ExampleProcess) => {
@@ -153,11 +195,11 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
       return events.some((event) => event.event === 'running' && !done.has(event.task));
     };
     const leader = workers.get('a')!;
-    await until(() => finishedLines().length >= 8 && midTask(leader));
+    await until('8 tasks finished and the leader mid-task', () => finishedLines().length >= 8 && midTask(leader));
     leader.signal('SIGKILL');
-    await until(() => finishedLines().length >= 20 && midTask(workers.get('b')!));
+    await until('20 tasks finished and worker b mid-task', () => finishedLines().length >= 20 && midTask(workers.get('b')!));
     workers.get('b')!.signal('SIGKILL');
-    await until(() => new Set(finishedLines().map((event) => event.task)).size === 50);
+    await until('all 50 tasks finished', () => new Set(finishedLines().map((event) => event.task)).size === 50);
     // A duplicate would come after the 50th distinct task: keep watching a while (a killed
     // worker's re-queued task runs within a session timeout, 2 s here).
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -175,5 +217,5 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
     for (const example of running.splice(0)) example.signal('SIGKILL');
     await removeTree(admin, root);
     await admin.close();
-  });
+  }, 120_000);
 });
