@@ -25,6 +25,14 @@ export function parseLeaderRecord(data: Buffer): Pick<LeaderRecord, 'node' | 'to
   return null;
 }
 
+/** When the record's leader began (`since`), if the record names `leader`; otherwise null. */
+export function leaderRecordSince(data: Buffer, leader: Pick<LeaderRecord, 'node' | 'token'>): number | null {
+  const record = parseLeaderRecord(data);
+  if (record?.node !== leader.node || record.token !== leader.token) return null;
+  const { since } = JSON.parse(data.toString('utf8')) as { since?: unknown };
+  return typeof since === 'number' ? since : null;
+}
+
 function encodeLeaderRecord(record: LeaderRecord): Buffer {
   return Buffer.from(JSON.stringify({ node: record.node, id: record.id, token: record.token.toString(), since: record.since }));
 }

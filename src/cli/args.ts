@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../client/types.js';
-import { isLoopback } from '../dashboard/address.js';
+import { refusalToServe } from '../dashboard/address.js';
 
 /** What a command line asks for, once read and checked. */
 export interface CliConfig {
@@ -138,6 +138,14 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
     return { kind: 'print', text: usage };
   }
   const refuse = (message: string): CliRequest => ({ kind: 'usage-error', message });
+  /** The first line of the credentials file `flag` names, or the refusal that says why not. */
+  const credentialsFile = (flag: string, path: string): string | CliRequest => {
+    try {
+      return readFile(path).split(/\r?\n/)[0]!.trim();
+    } catch (error) {
+      return refuse(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
   if (!command) return refuse('no command given');
   if (!commands.includes(command as CliConfig['command'])) return refuse(`unknown command '${command}'`);
   const groups = values.group ?? [];
@@ -153,18 +161,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
     let basicAuth: string | undefined;
     if (values['basic-auth-file'] !== undefined) {
       const path = values['basic-auth-file'];
-      try {
-        basicAuth = readFile(path).split(/\r?\n/)[0]!.trim();
-      } catch (error) {
-        return refuse(`cannot read --basic-auth-file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
+      const read = credentialsFile('--basic-auth-file', path);
+      if (typeof read !== 'string') return read;
+      basicAuth = read;
       if (!/^[^:]+:.+$/.test(basicAuth)) return refuse(`--basic-auth-file ${path} must hold 'user:password' on its first line`);
     }
-    if (!isLoopback(host) && basicAuth === undefined) {
-      return refuse(
-        `refusing to serve on ${host} without a password: anyone who can reach it would see the cluster; pass --basic-auth-file (or bind to 127.0.0.1)`,
-      );
-    }
+    const refusal = refusalToServe(host, basicAuth !== undefined);
+    if (refusal) return refuse(refusal);
     http = { port, host, ...(basicAuth !== undefined ? { basicAuth } : {}) };
   } else {
     for (const name of ['root', 'port', 'host', 'basic-auth-file'] as const) {
@@ -186,11 +189,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
   if (values['auth-file'] !== undefined && values.auth !== undefined) return refuse('give --auth-file or --auth, not both');
   if (values['auth-file'] !== undefined) {
     const path = values['auth-file'];
-    try {
-      auth = readFile(path).split(/\r?\n/)[0]!.trim();
-    } catch (error) {
-      return refuse(`cannot read --auth-file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    const read = credentialsFile('--auth-file', path);
+    if (typeof read !== 'string') return read;
+    auth = read;
     if (!auth.includes(':')) return refuse(`--auth-file ${path} must hold 'user:password' on its first line`);
   } else if (values.auth !== undefined) {
     if (!values.auth.includes(':')) return refuse("--auth takes 'user:password'");

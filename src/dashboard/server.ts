@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ZkLeaderError } from '../errors.js';
-import { isLoopback } from './address.js';
+import { refusalToServe } from './address.js';
 import type { Session } from '../session.js';
 import { pageHtml, pageCss } from './page.js';
 import { ClusterView } from './view.js';
@@ -65,12 +65,9 @@ function sameSecret(given: string, expected: string): boolean {
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
-  if (!isLoopback(host) && !options.basicAuth) {
-    throw new ZkLeaderError(
-      'USAGE',
-      `refusing to serve on ${host} without a password: the page shows the cluster to anyone who can reach it; pass --basic-auth-file`,
-    );
-  }
+  const port = options.port ?? 7070;
+  const refusal = refusalToServe(host, Boolean(options.basicAuth));
+  if (refusal) throw new ZkLeaderError('USAGE', refusal);
   const script = browserScript();
   const view = new ClusterView({
     session: options.session,
@@ -137,18 +134,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new ZkLeaderError('USAGE', `port ${options.port ?? 7070} on ${host} is in use: pick another with --port`)
-          : new ZkLeaderError('USAGE', `cannot serve on ${host}:${options.port ?? 7070}: ${error.message}`),
+          ? new ZkLeaderError('USAGE', `port ${port} on ${host} is in use: pick another with --port`)
+          : new ZkLeaderError('USAGE', `cannot serve on ${host}:${port}: ${error.message}`),
       ),
     );
-    server.listen(options.port ?? 7070, host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : (options.port ?? 7070);
+  // Port 0 asks for any free port: the one we got.
+  const listening = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   void view.start().catch((error: unknown) => options.onError?.(error));
   return {
-    url: `http://${shownHost}:${port}/`,
+    url: `http://${shownHost}:${listening}/`,
     view,
     async close() {
       clearInterval(keepAlive);

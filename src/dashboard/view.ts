@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { electionOrder, isCandidateName, readParticipants, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
 import { isZooKeeperError } from '../errors.js';
 import { Membership } from '../membership.js';
+import { leaderRecordSince } from '../leader-record.js';
 import { joinPath } from '../paths.js';
 import type { Session } from '../session.js';
 import type { ClusterSnapshot, ElectionView, GroupView, TimelineEntry } from './snapshot.js';
@@ -272,13 +273,10 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
   /** The leader record's time, when the record names this leader (zk-leader elections write one). */
   private async termStart(path: string, leader: Participant): Promise<number | null> {
     try {
-      const { data } = await this.session.getData(path);
-      const record = JSON.parse(data.toString('utf8')) as { node?: unknown; token?: unknown; since?: unknown };
-      if (record.node === leader.node && record.token === leader.fencingToken.toString() && typeof record.since === 'number') return record.since;
+      return leaderRecordSince((await this.session.getData(path)).data, { node: leader.node, token: leader.fencingToken });
     } catch {
-      // no record, or not ours: the dashboard's own time stands in
+      return null; // the election is gone: the dashboard's own time stands in
     }
-    return null;
   }
 
   private record(change: DistributiveOmit<TimelineEntry, 'seq' | 'at'>): void {

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExampleProcess, startExample } from '../../examples/support/processes.js';
 import { freePort } from '../../src/testing/ports.js';
+import { sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -178,16 +178,8 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
 
     const finishedLines = () => [...workers.values()].flatMap((example) => example.events().filter((event) => event.event === 'finished'));
     // Each wait has its own deadline (under the test's), so a stuck task says where it stuck.
-    const until = async (what: string, condition: () => boolean) => {
-      const deadline = Date.now() + 30_000;
-      while (!condition()) {
-        if (Date.now() > deadline) {
-          const output = [...workers].map(([id, example]) => `worker ${id}:\n${example.lines.join('\n')}\n${example.stderr.join('\n')}`).join('\n');
-          throw new Error(`not within 30 s: ${what}\n${output}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
+    const stuck = (what: string) => () =>
+      `${what} (30 s)\n${[...workers].map(([id, example]) => `worker ${id}:\n${example.lines.join('\n')}\n${example.stderr.join('\n')}`).join('\n')}`;
     // A worker is mid-task while it has printed `running` for a task it has not finished.
     const midTask = (example: ExampleProcess) => {
       const events = example.events();
@@ -195,14 +187,14 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
       return events.some((event) => event.event === 'running' && !done.has(event.task));
     };
     const leader = workers.get('a')!;
-    await until('8 tasks finished and the leader mid-task', () => finishedLines().length >= 8 && midTask(leader));
+    await until(() => finishedLines().length >= 8 && midTask(leader), stuck('8 tasks finished and the leader mid-task'), 30_000);
     leader.signal('SIGKILL');
-    await until('20 tasks finished and worker b mid-task', () => finishedLines().length >= 20 && midTask(workers.get('b')!));
+    await until(() => finishedLines().length >= 20 && midTask(workers.get('b')!), stuck('20 tasks finished and worker b mid-task'), 30_000);
     workers.get('b')!.signal('SIGKILL');
-    await until('all 50 tasks finished', () => new Set(finishedLines().map((event) => event.task)).size === 50);
+    await until(() => new Set(finishedLines().map((event) => event.task)).size === 50, stuck('all 50 tasks finished'), 30_000);
     // A duplicate would come after the 50th distinct task: keep watching a while (a killed
     // worker's re-queued task runs within a session timeout, 2 s here).
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(3000);
 
     // Exactly once: one recorded outcome per task across every worker, the killed ones included.
     const outcomes = finishedLines().map((event) => event.task as string);

@@ -8,7 +8,7 @@ import { ExampleProcess, startWorker } from '../../examples/support/processes.js
 import { electionFixture } from '../support/election.js';
 import { testResources } from '../support/resources.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
-import { nextEvent, sleep } from '../support/events.js';
+import { nextEvent, sleep, until } from '../support/events.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 import { curatorClasspath, curatorVersion, kazooPython, peersDir as peers } from '../peers/index.js';
 
@@ -308,13 +308,12 @@ function historyOf(members: Member[]): string {
 
 /** The live process that alone holds a term by its own lines (waits for there to be one). */
 async function soleHolder(all: Member[], members: Member[]): Promise<Member> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const holders = openTerms(all);
-    if (holders.length === 1) return members.find((member) => member.id === holders[0])!;
-    if (Date.now() > deadline) throw new Error(`not one process holding a term within 30 s: ${holders.join(', ')}; history:\n${historyOf(all)}`);
-    await sleep(20);
-  }
+  await until(
+    () => openTerms(all).length === 1,
+    () => `one process holding a term (30 s): ${openTerms(all).join(', ')}; history:\n${historyOf(all)}`,
+    30_000,
+  );
+  return members.find((member) => member.id === openTerms(all)[0])!;
 }
 
 /** Waits until some process prints its `elected` beyond the first `seen` elected lines of all. */
