@@ -185,14 +185,21 @@ export class Candidacy {
     const fixed = fixedName !== undefined;
     const path = fixed ? joinPath(electionPath, fixedName) : joinPath(electionPath, candidateNameStem(prefix, this.guid, recipe as SequentialRecipe));
     if (fixed) this.heldByOther = false;
-    for (let parentMade = false; ; parentMade = true) {
+    for (let parentsMade = 0; ; parentsMade += 1) {
       if (this.mayExist) {
         // The create may have been applied though its reply was lost; a reconnect may have
         // landed on a server that has not seen it yet: sync, then look for our GUID.
         await this.scope.sync(electionPath);
         const found = await this.findByGuid();
         if (found) {
-          await this.scope.applyAcl(found, acl);
+          try {
+            await this.scope.applyAcl(found, acl);
+          } catch (error) {
+            // Found, then deleted (by an operator) before its ACL was set: this candidacy is over.
+            if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+            this.end('node-deleted');
+            return null;
+          }
           return found;
         }
       }
@@ -210,8 +217,9 @@ export class Candidacy {
           this.mayExist = false;
           return null;
         }
-        // The election node is missing (never made, or deleted): make it, once per attempt.
-        if (isZooKeeperError(error, 'NO_NODE') && !parentMade) {
+        // The election node is missing (never made, or deleted, perhaps again right after we
+        // made it): make it, a few times at most; a missing chroot is its own error.
+        if (isZooKeeperError(error, 'NO_NODE') && parentsMade < 3) {
           await this.scope.ensurePath(electionPath, acl);
           continue;
         }

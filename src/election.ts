@@ -868,8 +868,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
           if (written || this.term === term) this.recordToken = fencingToken;
         },
         (error: unknown) => {
-          // Lost to the connection or the session: the next term on this node writes it again.
-          if (isConnectionError(error)) return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
+          // Lost to the connection or the session (the next term on this node writes it again),
+          // or the election node is gone (our node went with it, and its candidacy with that).
+          if (isConnectionError(error) || isZooKeeperError(error, 'NO_NODE')) {
+            return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
+          }
           // Refused (the election node's ACL): the term goes on, observers just cannot see it.
           this.emit('error', toZkLeaderError(error, `publishing the leader record on ${this.path} (trackLeader followers and observers read it)`));
         },
