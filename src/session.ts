@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { validateBackend } from './client/index.js';
+import { parseConnectString } from './connect-string.js';
 import type {
   AclEntry,
   BackendName,
@@ -110,19 +111,6 @@ export interface SessionOptions {
 }
 
 const defaultSessionTimeoutMs = 10_000;
-
-function validateConnect(connect: unknown): string {
-  if (typeof connect !== 'string' || connect.trim() === '') {
-    throw new InvalidArgumentError(`connect must be a ZooKeeper connect string such as '127.0.0.1:2181': got ${JSON.stringify(connect)}`);
-  }
-  const [hosts = ''] = connect.split('/');
-  for (const host of hosts.split(',')) {
-    if (!/^[^:\s]+(:\d{1,5})?$/.test(host.trim())) {
-      throw new InvalidArgumentError(`connect has a malformed server '${host}': expected 'host:port' in '${connect}'`);
-    }
-  }
-  return connect;
-}
 
 function validatePositive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -351,7 +339,7 @@ export class SessionScope {
 export class Session extends SafeEmitter<SessionEvents> {
   /** The client library in use. */
   readonly backend: BackendName;
-  /** The connect string, as validated. */
+  /** The connect string, as validated: every server with its port, no blanks. */
   readonly connectString: string;
   /** The session timeout asked for; `sessionTimeoutMs` is what the server granted. */
   readonly requestedSessionTimeoutMs: number;
@@ -396,7 +384,7 @@ export class Session extends SafeEmitter<SessionEvents> {
       }
     }
     return {
-      connect: validateConnect(options.connect),
+      connect: parseConnectString(options.connect).normalized,
       sessionTimeoutMs: validatePositive(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs),
       connectTimeoutMs: validatePositive(options.connectTimeoutMs, 'connectTimeoutMs', 15_000),
       backend,

@@ -61,6 +61,41 @@ describe('LeaderElection options', () => {
   });
 });
 
+describe('connect strings', () => {
+  it.each([
+    ['127.0.0.1:99999', "bad port '99999'"],
+    ['127.0.0.1:65536', "bad port '65536'"],
+    ['127.0.0.1:0', "bad port '0'"],
+    ['127.0.0.1:21x81', "bad port '21x81'"],
+    ['127.0.0.1:', "bad port ''"],
+    ['127.0.0.1:2181,,127.0.0.2:2181', 'an empty server'],
+    [',127.0.0.1:2181', 'an empty server'],
+    [':2181', "no host before ':2181'"],
+    ['/app', 'no server'],
+    ['zk one:2181', "malformed host 'zk one'"],
+    ['127.0.0.1:2181/app/', 'the chroot'],
+    ['127.0.0.1:2181/app//x', 'the chroot'],
+  ])('refuses %j in one line that says why', (connect, why) => {
+    const refusal = (() => {
+      try {
+        new LeaderElection({ path: '/jobs', connect });
+      } catch (error) {
+        return error as Error & { code: string };
+      }
+      throw new Error('accepted');
+    })();
+    expect(refusal).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(why) });
+    expect(refusal.message).toContain(`'${connect}'`);
+    expect(refusal.message).not.toContain('\n');
+  });
+
+  it('gives every server a port (2181 unless said) and drops the blanks around commas', async () => {
+    const session = new Session({ connect: ' 127.0.0.1 , 127.0.0.2:2182/app', connectTimeoutMs: 100 });
+    expect(session.connectString).toBe('127.0.0.1:2181,127.0.0.2:2182/app');
+    await session.close();
+  });
+});
+
 describe('candidate payloads', () => {
   it('round-trip id and data', () => {
     expect(decodePayload(encodePayload({ id: 'a', data: { port: 80 } }), 'node')).toEqual({ id: 'a', data: { port: 80 } });
