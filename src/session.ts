@@ -17,7 +17,16 @@ import type {
 import { isOpenAcl, openAcl } from './client/types.js';
 import type { TimerHandle } from './clock.js';
 import { SafeEmitter } from './emitter.js';
-import { ConnectTimeoutError, InvalidArgumentError, SessionClosedError, ZkLeaderError, ZooKeeperError, abortReasonOf, isZooKeeperError } from './errors.js';
+import {
+  ConnectTimeoutError,
+  InvalidArgumentError,
+  SessionClosedError,
+  ZkLeaderError,
+  ZooKeeperError,
+  abortReasonOf,
+  isZooKeeperError,
+  type ServerFailure,
+} from './errors.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
 import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
@@ -85,11 +94,11 @@ export type SessionHandlers = { [E in keyof SessionEvents]?: (...args: SessionEv
 
 /** Options of `new Session()`: `connect`; the rest is optional. */
 export interface SessionOptions {
-  /** ZooKeeper connect string, "host:port[,host:port...][/chroot]". */
+  /** ZooKeeper connect string, "host:port[,host:port...][/chroot]"; a port left out is 2181. */
   connect: string;
   /** Requested session timeout; the server may narrow it. Default 10 000 ms. */
   sessionTimeoutMs?: number;
-  /** How long the first connect may take before `ready()` fails. Default 15 000 ms. */
+  /** How long the first connect may take before `ready()` fails (and says why). Default 15 000 ms. */
   connectTimeoutMs?: number;
   /** Client library. Default 'node-zookeeper-client'. */
   backend?: BackendName;
@@ -111,6 +120,8 @@ export interface SessionOptions {
 }
 
 const defaultSessionTimeoutMs = 10_000;
+/** How long a failed connect may spend finding out why, server by server. */
+const diagnoseBudgetMs = 1000;
 
 function validatePositive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -362,6 +373,8 @@ export class Session extends SafeEmitter<SessionEvents> {
   private readonly firstConnect: Promise<void>;
   private settleFirstConnect!: (error?: Error) => void;
   private closing: Promise<void> | null = null;
+  /** The client given up on when the first connect timed out, closing. */
+  private failedClient: Promise<void> | null = null;
   private suspensions = 0;
   private expiries = 0;
 
@@ -500,8 +513,9 @@ export class Session extends SafeEmitter<SessionEvents> {
 
   /**
    * Resolves once the first session is established.
-   * @throws CONNECT_TIMEOUT when no server answers within `connectTimeoutMs`; AUTH_FAILED;
-   * SESSION_CLOSED when closed first.
+   * @throws CONNECT_TIMEOUT when no server answers within `connectTimeoutMs` (up to 1 s
+   * later, once it knows for each server whether its name does not resolve, it refused, or it
+   * timed out); AUTH_FAILED; SESSION_CLOSED when closed first.
    */
   ready(): Promise<void> {
     return this.firstConnect;
@@ -577,15 +591,29 @@ export class Session extends SafeEmitter<SessionEvents> {
 
   private onConnectTimeout(client: ZkClient): void {
     if (client !== this.client || this.currentState !== 'connecting') return;
-    const error = new ConnectTimeoutError(this.connectString, this.connectTimeoutMs);
-    if (this.generation === 0) {
+    const first = this.generation === 0;
+    // Give up on this client first: a connect that completes while we find out why is too late.
+    const retired = this.retireClient();
+    // close() still resolves only once the client of a failed first connect is closed.
+    if (first) this.failedClient = retired;
+    // After an expiry the old servers may be down for a while: keep trying.
+    if (!first) this.scheduleNewClient();
+    const failed = (failures: ServerFailure[] = []) => this.connectFailed(first, new ConnectTimeoutError(this.connectString, this.connectTimeoutMs, failures));
+    if (!client.diagnoseConnect) return failed();
+    void client.diagnoseConnect(Math.min(diagnoseBudgetMs, this.connectTimeoutMs)).then(failed, (error: unknown) => {
+      this.logger.debug({ err: error }, 'zk-leader: could not tell why the connect failed');
+      failed();
+    });
+  }
+
+  private connectFailed(first: boolean, error: ConnectTimeoutError): void {
+    if (first) {
+      // Unless close() came first, which settled the first connect already.
+      if (this.currentState === 'closed') return;
       this.settleFirstConnect(error);
       void this.close();
-    } else {
-      // After an expiry the old servers may be down for a while: keep trying, say so.
+    } else if (this.currentState === 'connecting') {
       this.logger.warn({ err: error }, 'zk-leader: no new session yet, still trying');
-      this.retireClient();
-      this.scheduleNewClient();
       this.emit('error', error);
     }
   }
@@ -647,16 +675,17 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.setState('connecting');
     this.liveness.stop();
     this.currentScope?.end();
-    this.retireClient();
+    void this.retireClient();
     this.scheduleNewClient();
     publish(sessionChannel, (): SessionMessage => ({ session: this, state: 'connecting', event: 'expired', reason }));
     this.emit('expired', { sessionId, reason });
   }
 
-  private retireClient(): void {
+  /** Closes the current client in the background; resolves when it is closed. */
+  private retireClient(): Promise<void> {
     const old = this.client;
     this.client = null;
-    void old?.close().catch((error: unknown) => this.logger.debug({ err: error }, 'zk-leader: closing a dead client failed'));
+    return old?.close().catch((error: unknown) => this.logger.debug({ err: error }, 'zk-leader: closing a dead client failed')) ?? Promise.resolve();
   }
 
   private scheduleNewClient(): void {
@@ -817,7 +846,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     const client = this.client;
     this.client = null;
     this.closing = (async () => {
-      await client?.close();
+      await Promise.all([client?.close(), this.failedClient]);
       this.emit('closed');
       this.removeAllListeners();
     })();

@@ -4,6 +4,7 @@ import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import { Session } from '../../src/session.js';
 import { fourLetterWord } from '../../src/testing/index.js';
+import { freePort } from '../../src/testing/ports.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -12,8 +13,10 @@ import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../su
 describe.each(backends)('misuse and errors on %s', (backend) => {
   const participant = electionFixture(backend);
   const sessions: Session[] = [];
+  const proxies: TcpProxy[] = [];
   afterEach(async () => {
     await Promise.all(sessions.splice(0).map((session) => session.close()));
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
   });
   function session(auth?: string): Session {
     const created = new Session({ connect: zkConnect(), backend, ...(auth ? { auth: { scheme: 'digest' as const, credential: auth } } : {}) });
@@ -68,6 +71,28 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     await admin.close();
     await cut.close();
     expect(events).toEqual(['stopped']);
+  });
+
+  // A name under .invalid never resolves (RFC 6761); a free port refuses; a proxy into a dead
+  // network accepts the connection and never answers.
+  it.each([
+    ['name does not resolve', () => Promise.resolve('no-such-host.invalid:2181')],
+    ['refused', async () => `127.0.0.1:${await freePort()}`],
+    [
+      'timed out',
+      async () => {
+        const dead = await TcpProxy.to(zkConnect());
+        dead.blackhole();
+        proxies.push(dead);
+        return dead.connectString;
+      },
+    ],
+  ])('start() rejects with CONNECT_TIMEOUT that says the server %s, and the election is stopped', async (outcome, server) => {
+    const connect = await server();
+    const election = new LeaderElection({ path: uniquePath('unreachable'), connect, backend, connectTimeoutMs: 300 });
+    const stopped = nextEvent(election, 'stopped');
+    await expect(election.start()).rejects.toMatchObject({ code: 'CONNECT_TIMEOUT', message: expect.stringContaining(`${connect}: ${outcome}`) });
+    await stopped;
   });
 
   it('ensurePath refuses a relative path instead of creating nodes somewhere else', async () => {
