@@ -42,7 +42,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions } from './session.js';
 import { eventStream } from './stream.js';
-import { stopOnSignal } from './signals.js';
+import { stopOnSignal, validateSignals } from './signals.js';
 
 export { LeadershipLostError, type LossReason } from './errors.js';
 
@@ -154,7 +154,7 @@ export interface LeaderElectionOptions {
   takeoverDelayMs?: number;
   /** Followers emit `leader` on every change: one extra watch (on the election node's data) each. */
   trackLeader?: boolean;
-  /** Stop cleanly (hand over at once) on these signals; `true` means SIGTERM and SIGINT. */
+  /** Stop cleanly (hand over at once) on these signals, e.g. `['SIGTERM']`; `true` means SIGTERM and SIGINT. Not SIGKILL or SIGSTOP. */
   releaseOnSignals?: boolean | NodeJS.Signals[];
   /**
    * How this participant's node is named and what it holds, so that other libraries'
@@ -318,7 +318,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.prefix !== '' && this.recipe !== 'zk-leader') {
       throw new InvalidArgumentError(`prefix names zk-leader's own nodes only: recipe '${this.recipe}' names them as its peers do`);
     }
-    this.signals = options.releaseOnSignals === true ? ['SIGTERM', 'SIGINT'] : options.releaseOnSignals || [];
+    this.signals = validateSignals(options.releaseOnSignals);
     const shared = sharedSession(options);
     if (shared) {
       this.makeSession = () => shared;

@@ -61,6 +61,27 @@ describe('LeaderElection options', () => {
   });
 });
 
+describe('releaseOnSignals', () => {
+  it.each([
+    ['SIGTERM', 'releaseOnSignals must be true, false or a list of signal names such as [\'SIGTERM\']: got "SIGTERM"'],
+    [['SIGKILL'], 'releaseOnSignals cannot include SIGKILL: no process can handle it'],
+    [['SIGSTOP'], 'releaseOnSignals cannot include SIGSTOP: no process can handle it'],
+    [['SIGSEGV'], 'releaseOnSignals cannot include SIGSEGV'],
+    [['SIGTERM', 'TERM'], "releaseOnSignals has 'TERM', which is not a signal name here (such as 'SIGTERM')"],
+    [[15], 'releaseOnSignals has 15, which is not a signal name here'],
+    [{ SIGTERM: true }, 'releaseOnSignals must be true, false or a list of signal names'],
+  ])('refuses %j at construction, before anything runs', (releaseOnSignals, message) => {
+    expect(() => new LeaderElection({ path: '/jobs', connect, releaseOnSignals: releaseOnSignals as never })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }),
+    );
+  });
+
+  it('takes true, false, an empty list and the signals a process can handle', () => {
+    const accepted: (boolean | NodeJS.Signals[])[] = [true, false, [], ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2']];
+    for (const releaseOnSignals of accepted) expect(() => new LeaderElection({ path: '/jobs', connect, releaseOnSignals })).not.toThrow();
+  });
+});
+
 describe('connect strings', () => {
   it.each([
     ['127.0.0.1:99999', "bad port '99999'"],
