@@ -42,6 +42,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions } from './session.js';
 import { eventStream } from './stream.js';
+import { validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
 
 export { LeadershipLostError, type LossReason } from './errors.js';
@@ -301,10 +302,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.onSuspend !== 'release' && this.onSuspend !== 'hold') {
       throw new InvalidArgumentError(`onSuspend must be 'release' or 'hold': got ${JSON.stringify(options.onSuspend)}`);
     }
-    this.takeoverDelayMs = options.takeoverDelayMs ?? 0;
-    if (typeof this.takeoverDelayMs !== 'number' || !(this.takeoverDelayMs >= 0)) {
-      throw new InvalidArgumentError(`takeoverDelayMs must be a number >= 0: got ${JSON.stringify(options.takeoverDelayMs)}`);
-    }
+    this.takeoverDelayMs = validateMs(options.takeoverDelayMs, 'takeoverDelayMs', 0, 'zero');
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
     this.lockName = options.lockName ?? 'lock';

@@ -7,6 +7,7 @@ import { SafeEmitter } from './emitter.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type MembershipHealth } from './health.js';
 import type { Logger } from './logger.js';
+import { validateMs } from './options.js';
 import { joinPath, validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
 
@@ -134,10 +135,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   /** @throws INVALID_ARGUMENT for bad options. */
   constructor(options: MembershipOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
-    this.reportEveryMs = options.reportEveryMs ?? 0;
-    if (typeof this.reportEveryMs !== 'number' || this.reportEveryMs < 0) {
-      throw new InvalidArgumentError(`reportEveryMs must be a number >= 0: got ${JSON.stringify(options.reportEveryMs)}`);
-    }
+    this.reportEveryMs = validateMs(options.reportEveryMs, 'reportEveryMs', 0, 'zero');
     this.acl = options.acl ?? openAcl;
     ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
   }

@@ -31,6 +31,7 @@ import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
 import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
 import { Liveness } from './liveness.js';
+import { validateMs } from './options.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ancestorsAndSelf, validatePath } from './paths.js';
 import { runtimeWith, type Runtime } from './runtime.js';
@@ -122,14 +123,6 @@ export interface SessionOptions {
 const defaultSessionTimeoutMs = 10_000;
 /** How long a failed connect may spend finding out why, server by server. */
 const diagnoseBudgetMs = 1000;
-
-function validatePositive(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive number of milliseconds: got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
 
 type WatchKind = 'exists' | 'data' | 'children';
 
@@ -398,8 +391,8 @@ export class Session extends SafeEmitter<SessionEvents> {
     }
     return {
       connect: parseConnectString(options.connect).normalized,
-      sessionTimeoutMs: validatePositive(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs),
-      connectTimeoutMs: validatePositive(options.connectTimeoutMs, 'connectTimeoutMs', 15_000),
+      sessionTimeoutMs: validateMs(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs, 'positive'),
+      connectTimeoutMs: validateMs(options.connectTimeoutMs, 'connectTimeoutMs', 15_000, 'positive'),
       backend,
       auth,
       retry: validateRetry(options.retry),

@@ -2,6 +2,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
+import { LeaderObserver } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
 import { fourLetterWord } from '../../src/testing/index.js';
 import { freePort } from '../../src/testing/ports.js';
@@ -93,6 +94,17 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     const stopped = nextEvent(election, 'stopped');
     await expect(election.start()).rejects.toMatchObject({ code: 'CONNECT_TIMEOUT', message: expect.stringContaining(`${connect}: ${outcome}`) });
     await stopped;
+  });
+
+  it('waitForLeader refuses a timeoutMs Node cannot time, instead of giving up after 1 ms', async () => {
+    const observer = new LeaderObserver({ path: uniquePath('wait-too-long'), session: session() });
+    for (const timeoutMs of [2 ** 31, Infinity]) {
+      await expect(observer.waitForLeader({ timeoutMs })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: `timeoutMs must be a number of milliseconds >= 0 and <= 2147483647 (Node's longest timer, about 24.8 days): got ${timeoutMs}`,
+      });
+    }
+    await observer.close();
   });
 
   it('ensurePath refuses a relative path instead of creating nodes somewhere else', async () => {

@@ -17,8 +17,8 @@ describe('LeaderElection options', () => {
     [{ path: '/jobs', connect: '' }, 'connect must be a ZooKeeper connect string'],
     [{ path: '/jobs', connect: 'host:port:x' }, 'malformed server'],
     [{ path: '/jobs', connect, onSuspend: 'sometimes' }, "onSuspend must be 'release' or 'hold'"],
-    [{ path: '/jobs', connect, takeoverDelayMs: -1 }, 'takeoverDelayMs must be a number >= 0'],
-    [{ path: '/jobs', connect, sessionTimeoutMs: 0 }, 'sessionTimeoutMs must be a positive number'],
+    [{ path: '/jobs', connect, takeoverDelayMs: -1 }, 'takeoverDelayMs must be a number of milliseconds >= 0 and <= 2147483647'],
+    [{ path: '/jobs', connect, sessionTimeoutMs: 0 }, 'sessionTimeoutMs must be a number of milliseconds > 0 and <= 2147483647'],
     [{ path: '/jobs', connect, backend: 'curator' }, "backend must be one of 'node-zookeeper-client', 'zookeeper'"],
     [{ path: '/jobs', connect, auth: { scheme: 'digest', credential: 'nopassword' } }, "credential: 'user:password'"],
   ])('rejects %j at construction', (options, message) => {
@@ -58,6 +58,47 @@ describe('LeaderElection options', () => {
     expect(() => election.session).toThrow(/before start/);
     await election.stop();
     await expect(election.start()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+});
+
+describe('millisecond options', () => {
+  const tooLong = 2 ** 31;
+  const range = (atLeast: string) => `must be a number of milliseconds ${atLeast} and <= 2147483647 (Node's longest timer, about 24.8 days)`;
+  // Node runs a timer of 2^31 ms or more, or of Infinity or NaN, after 1 ms.
+  it.each([
+    ['takeoverDelayMs', 'Infinity', Infinity, `takeoverDelayMs ${range('>= 0')}: got Infinity`],
+    ['takeoverDelayMs', '2147483648', tooLong, `takeoverDelayMs ${range('>= 0')}: got 2147483648`],
+    ['takeoverDelayMs', 'NaN', Number.NaN, `takeoverDelayMs ${range('>= 0')}: got NaN`],
+    ['connectTimeoutMs', '3e9', 3e9, `connectTimeoutMs ${range('> 0')}: got 3000000000`],
+    ['sessionTimeoutMs', 'Infinity', Infinity, `sessionTimeoutMs ${range('> 0')}: got Infinity`],
+    ['sessionTimeoutMs', '"10000"', '10000', `sessionTimeoutMs ${range('> 0')}: got "10000"`],
+    ['retry', '{ initialMs: 2^31 }', { initialMs: tooLong }, `retry.initialMs ${range('>= 0')}: got 2147483648`],
+    ['retry', '{ maxMs: Infinity }', { maxMs: Infinity }, `retry.maxMs ${range('>= 0')}: got Infinity`],
+  ])('LeaderElection refuses %s: %s, which Node cannot time', (option, _shown, value, message) => {
+    expect(() => new LeaderElection({ path: '/jobs', connect, [option]: value })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', message }));
+  });
+
+  it.each([
+    ['connectTimeoutMs', '3e9', 3e9, 'connectTimeoutMs'],
+    ['sessionTimeoutMs', '2^31', tooLong, 'sessionTimeoutMs'],
+    ['retry', '{ maxMs: 2^31 }', { maxMs: tooLong }, 'retry.maxMs'],
+  ])('Session refuses %s: %s in the same words', (option, _shown, value, name) => {
+    expect(() => new Session({ connect, [option]: value })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`${name} ${range(name === 'retry.maxMs' ? '>= 0' : '> 0')}`) }),
+    );
+  });
+
+  it.each([Infinity, tooLong, Number.NaN, -1])('Membership refuses reportEveryMs: %s in the same words', (reportEveryMs) => {
+    const session = Object.create(Session.prototype) as Session;
+    expect(() => new Membership({ session, reportEveryMs })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `reportEveryMs ${range('>= 0')}: got ${reportEveryMs}` }),
+    );
+  });
+
+  it('takes the longest delay Node can time, and 0 where 0 means none', () => {
+    expect(
+      () => new LeaderElection({ path: '/jobs', connect, takeoverDelayMs: 2 ** 31 - 1, connectTimeoutMs: 2 ** 31 - 1, retry: { initialMs: 0, maxMs: 0 } }),
+    ).not.toThrow();
   });
 });
 
