@@ -16,7 +16,6 @@ import {
   type Participant,
 } from './candidate.js';
 import type { AclEntry, BackendName, DigestAuth } from './client/types.js';
-import { openAcl } from './client/types.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
@@ -42,6 +41,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions } from './session.js';
 import { eventStream } from './stream.js';
+import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
 
@@ -297,7 +297,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     // The peers' recipes hold the id's UTF-8 bytes: what Curator's getIdBytes and kazoo's identifier write.
     this.payload = this.recipe === 'zk-leader' ? encodePayload({ id: this.id, data: options.data }) : Buffer.from(this.id, 'utf8');
-    this.acl = options.acl ?? openAcl;
+    this.acl = validateAcl(options.acl);
     this.onSuspend = options.onSuspend ?? 'release';
     if (this.onSuspend !== 'release' && this.onSuspend !== 'hold') {
       throw new InvalidArgumentError(`onSuspend must be 'release' or 'hold': got ${JSON.stringify(options.onSuspend)}`);

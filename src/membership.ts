@@ -1,12 +1,12 @@
 import { loadavg } from 'node:os';
 import { maxNodeDataBytes, validateId } from './candidate.js';
 import type { AclEntry } from './client/types.js';
-import { openAcl } from './client/types.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type MembershipHealth } from './health.js';
 import type { Logger } from './logger.js';
+import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
 import { joinPath, validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
@@ -136,7 +136,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   constructor(options: MembershipOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.reportEveryMs = validateMs(options.reportEveryMs, 'reportEveryMs', 0, 'zero');
-    this.acl = options.acl ?? openAcl;
+    this.acl = validateAcl(options.acl);
     ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
   }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { digestAcl } from '../../src/acl.js';
 import { decodePayload, encodePayload } from '../../src/candidate.js';
+import { Permission, openAcl } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
@@ -99,6 +101,45 @@ describe('millisecond options', () => {
     expect(
       () => new LeaderElection({ path: '/jobs', connect, takeoverDelayMs: 2 ** 31 - 1, connectTimeoutMs: 2 ** 31 - 1, retry: { initialMs: 0, maxMs: 0 } }),
     ).not.toThrow();
+  });
+});
+
+describe('acl', () => {
+  const what = "acl must be a non-empty list of { scheme, id, permissions } entries, such as digestAcl('user:password') or openAcl";
+  it.each([
+    ['a string', 'world:anyone:cdrwa', `${what}: got "world:anyone:cdrwa"`],
+    ['an empty list', [], `${what}: got []`],
+    ['an entry that is not an object', ['world:anyone'], 'acl[0] must be { scheme, id, permissions }: got "world:anyone"'],
+    ['an entry without a scheme', [{ id: 'anyone', permissions: 31 }], "acl[0].scheme must be a non-empty string such as 'world' or 'digest': got undefined"],
+    ['an entry without an id', [{ scheme: 'world', permissions: 31 }], "acl[0].id must be a string such as 'anyone' or 'user:base64sha1': got undefined"],
+    [
+      'a digest entry with the password itself',
+      [{ scheme: 'digest', id: 'user:secret', permissions: 31 }],
+      "acl[0].id of a digest entry is 'user:' and the base64 SHA-1 of 'user:password', not the password: use digestAcl('user:password')",
+    ],
+    ['permissions of 0', [{ scheme: 'world', id: 'anyone', permissions: 0 }], 'acl[0].permissions must be a whole number from 1 to 31'],
+    ['permissions of 32', [{ scheme: 'world', id: 'anyone', permissions: 32 }], 'acl[0].permissions must be a whole number from 1 to 31'],
+    ['permissions as letters', [...openAcl, { scheme: 'world', id: 'anyone', permissions: 'cdrwa' }], 'acl[1].permissions must be a whole number from 1 to 31'],
+  ])('LeaderElection and Membership refuse %s, saying what to pass', (_what, acl, message) => {
+    const session = Object.create(Session.prototype) as Session;
+    for (const make of [() => new LeaderElection({ path: '/jobs', connect, acl: acl as never }), () => new Membership({ session, acl: acl as never })]) {
+      expect(make).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }));
+    }
+  });
+
+  it('takes openAcl, digestAcl and entries of its own', () => {
+    for (const acl of [openAcl, digestAcl('user:secret'), [{ scheme: 'ip', id: '127.0.0.1', permissions: Permission.read | Permission.write }]]) {
+      expect(() => new LeaderElection({ path: '/jobs', connect, acl })).not.toThrow();
+    }
+  });
+
+  it('digestAcl refuses a credential without a password, and permissions out of range', () => {
+    expect(() => digestAcl('nopassword')).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("digestAcl needs 'user:password'") }),
+    );
+    expect(() => digestAcl('user:secret', 64)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('permissions must be a whole number from 1 to 31') }),
+    );
   });
 });
 
