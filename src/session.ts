@@ -508,7 +508,9 @@ export class Session extends SafeEmitter<SessionEvents> {
    * Resolves once the first session is established.
    * @throws CONNECT_TIMEOUT when no server answers within `connectTimeoutMs` (up to 1 s
    * later, once it knows for each server whether its name does not resolve, it refused, or it
-   * timed out); AUTH_FAILED; SESSION_CLOSED when closed first.
+   * timed out); SESSION_CLOSED when closed first. A refused credential (AUTH_FAILED) comes
+   * as an `error` event after this resolved: the server answers the connect before it reads
+   * the credentials.
    */
   ready(): Promise<void> {
     return this.firstConnect;

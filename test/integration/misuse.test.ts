@@ -2,6 +2,8 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
+import { createClient } from '../../src/client/index.js';
+import type { BackendName, ClientOptions, ZkClient } from '../../src/client/types.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
 import { fourLetterWord } from '../../src/testing/index.js';
@@ -209,6 +211,28 @@ describe.each(backends)('access control on %s', (backend) => {
   const closers: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
+  });
+
+  // Session takes digest credentials only, and ZooKeeper's digest provider accepts any
+  // 'user:password' at connect (a wrong password shows as NO_AUTH on protected nodes, below).
+  // What a stock server does refuse is a scheme it has no provider for: the client sends the
+  // credential under such a scheme here, to reach the real refusal through both backends.
+  // (The server answers the connect before it reads the credentials, so on both backends
+  // ready() has resolved by the time the refusal comes.)
+  it('a session whose credentials the server refuses reports AUTH_FAILED and closes', async () => {
+    const unknownScheme = (backendName: BackendName, options: ClientOptions): ZkClient => {
+      const client = createClient(backendName, options);
+      const addAuthInfo = client.addAuthInfo.bind(client);
+      client.addAuthInfo = (auth) => addAuthInfo({ ...auth, scheme: 'no-such-scheme' as 'digest' });
+      return client;
+    };
+    const refused = new Session({ connect: zkConnect(), backend, auth: { scheme: 'digest', credential: owner }, runtime: { createClient: unknownScheme } });
+    closers.push(() => refused.close());
+    const reported = nextEvent(refused, 'error');
+    const closed = nextEvent(refused, 'closed');
+    expect(await reported).toMatchObject({ code: 'AUTH_FAILED', message: expect.stringContaining('check the auth option') });
+    await closed;
+    expect(refused.state).toBe('closed');
   });
 
   it('with auth and a digest ACL, only holders of the credential can read, join or delete', async () => {
