@@ -6,6 +6,7 @@ import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
+import { expireSession, startZooKeeper } from '../../src/testing/index.js';
 
 const connect = '127.0.0.1:2181';
 
@@ -95,6 +96,22 @@ describe('millisecond options', () => {
     expect(() => new Membership({ session, reportEveryMs })).toThrowError(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `reportEveryMs ${range('>= 0')}: got ${reportEveryMs}` }),
     );
+  });
+
+  it('zk-leader/testing refuses them in the same words', async () => {
+    // ZK_CONNECT: nothing is started, whatever the options say.
+    const env = { ZK_CONNECT: '127.0.0.1:1' };
+    for (const option of ['tickTimeMs', 'startTimeoutMs', 'maxSessionTimeoutMs']) {
+      await expect(startZooKeeper({ env, [option]: Infinity })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: `${option} ${range('> 0')}: got Infinity`,
+      });
+    }
+    const credentials = { id: '0'.repeat(16), password: Buffer.alloc(16) };
+    await expect(expireSession('127.0.0.1:1', credentials, tooLong)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: `timeoutMs ${range('> 0')}: got 2147483648`,
+    });
   });
 
   it('takes the longest delay Node can time, and 0 where 0 means none', () => {
