@@ -9,8 +9,9 @@
  * Every worker is also a candidate: the leader watches the queue and the live workers,
  * assigns queued tasks to the least busy worker, and re-queues the tasks of a worker whose
  * session ended. Task records move queued -> assigned -> running -> ok | failed (with the
- * error), each step a versioned write, so a task ends exactly once even when workers or the
- * leader are killed mid-task. Payload: { sleepMs?: number, fail?: string }.
+ * error), each step a versioned write, so a task's outcome is recorded exactly once even when
+ * workers or the leader are killed mid-task; its body runs at least once (a re-queued task, or
+ * one whose 'running' write lost its reply, runs again). Payload: { sleepMs?: number, fail?: string }.
  *
  * Layout under --root: tasks/task-N (records), workers/<id> (ephemeral, live workers),
  * assignments/<id>/task-N (what the leader gave each worker).
@@ -124,11 +125,14 @@ function followChildren(path: string, signal: AbortSignal, onChange: (children: 
     }
     running = false;
   };
-  // A new session loses every watch: set them again.
-  session.on('connected', () => {
+  // A new session loses every watch: set them again, for as long as this term lasts (a
+  // listener left behind would keep every past term's loop alive).
+  const onNewSession = () => {
     dirty = true;
     void run();
-  });
+  };
+  session.on('connected', onNewSession);
+  signal.addEventListener('abort', () => session.off('connected', onNewSession), { once: true });
   void run();
 }
 

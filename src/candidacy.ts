@@ -1,12 +1,24 @@
 import { candidateNameStem } from './candidate.js';
 import type { AclEntry, NodeData, WatchEvent, Watcher } from './client/types.js';
-import { isZooKeeperError } from './errors.js';
+import { ZkLeaderError, isConnectionError, isZooKeeperError } from './errors.js';
+import { createRequestBytes, defaultJuteMaxBufferBytes } from './limits.js';
 import { joinPath } from './paths.js';
 import { isNameOf, type RecipeName, type SequentialRecipe } from './recipes.js';
 import type { SessionScope } from './session.js';
 
-/** Why a candidacy ended by itself: its node was deleted, or its session ended. */
-export type CandidacyEnd = 'node-deleted' | 'expired';
+/**
+ * Why a candidacy ended by itself: its node was deleted, its session ended, or its node can
+ * no longer be watched (a read of it was refused: an operator changed its ACL), so that a
+ * deletion would go unheard.
+ */
+export type CandidacyEnd = 'node-deleted' | 'expired' | 'unwatchable';
+
+/**
+ * Creates lost to the connection in a row before a create much larger than a default server
+ * accepts is taken for what it most likely is: a request over the server's jute.maxbuffer,
+ * which the server answers by closing the connection.
+ */
+const lostCreatesBeforeTooLarge = 3;
 
 export interface CandidacySpec {
   electionPath: string;
@@ -52,14 +64,24 @@ export class Candidacy {
   /** Single-node: the last create found the node held by another session. */
   private heldByOther = false;
   private readonly watchers = new Map<string, Watcher>();
+  /** Creates of this candidacy's node lost to the connection in a row. */
+  private lostCreates = 0;
+  /** Why the candidacy can no longer watch its node, once that is so. */
+  private watchFailure: unknown = null;
   private readonly onScopeEnded = () => this.end('expired');
 
+  /**
+   * @param adopt the GUID of a node of this session that an earlier candidacy could not
+   * delete (a refused delete): this candidacy finds that node again instead of creating one.
+   */
   constructor(
     readonly scope: SessionScope,
     private readonly spec: CandidacySpec,
     private readonly onEnd: (candidacy: Candidacy, reason: CandidacyEnd) => void,
+    adopt?: string,
   ) {
-    this.guid = scope.runtime.newGuid();
+    this.guid = adopt ?? scope.runtime.newGuid();
+    this.mayExist = adopt !== undefined;
     if (!scope.alive) this.status = 'gone';
     else scope.signal.addEventListener('abort', this.onScopeEnded, { once: true });
   }
@@ -121,7 +143,16 @@ export class Candidacy {
       // Known before the answer: a data change may fire the watch in the very read that
       // brings its answer, and must find the path to watch again.
       this.watchedPath = path;
-      const { stat } = await this.scope.getData(path, this.ownWatcher);
+      let stat;
+      try {
+        ({ stat } = await this.scope.getData(path, this.ownWatcher));
+      } catch (error) {
+        // Deleted before we could watch it (an operator): this candidacy is over. (Only this
+        // read's NO_NODE means that; a create's means a missing parent or chroot.)
+        if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+        this.end('node-deleted');
+        return false;
+      }
       // The GUID makes the node ours; the owner check makes it ours in THIS session.
       if (stat.ephemeralOwner !== this.scope.sessionId) {
         path = null; // not ours to delete
@@ -133,11 +164,6 @@ export class Candidacy {
       this.status = 'held';
       return true;
     } catch (error) {
-      if (isZooKeeperError(error, 'NO_NODE')) {
-        // Deleted before we could watch it (an operator): this candidacy is over.
-        this.end('node-deleted');
-        return false;
-      }
       if (isZooKeeperError(error, 'SESSION_EXPIRED') || this.status === 'gone') return false;
       throw error;
     } finally {
@@ -149,10 +175,17 @@ export class Candidacy {
     }
   }
 
+  /**
+   * Our node: found by GUID when an earlier create may have made it, else created. Each call
+   * sends at most one create of our node: a connection loss goes to the evaluation, which
+   * tries again with backoff, so a server that closes the connection on it sees no storm.
+   */
   private async createOrFind(): Promise<string | null> {
     const { electionPath, recipe, prefix, payload, acl, fixedName } = this.spec;
-    if (fixedName !== undefined) return this.createFixed(joinPath(electionPath, fixedName));
-    for (;;) {
+    const fixed = fixedName !== undefined;
+    const path = fixed ? joinPath(electionPath, fixedName) : joinPath(electionPath, candidateNameStem(prefix, this.guid, recipe as SequentialRecipe));
+    if (fixed) this.heldByOther = false;
+    for (let parentMade = false; ; parentMade = true) {
       if (this.mayExist) {
         // The create may have been applied though its reply was lost; a reconnect may have
         // landed on a server that has not seen it yet: sync, then look for our GUID.
@@ -166,44 +199,38 @@ export class Candidacy {
       if (this.status === 'gone') return null;
       try {
         this.mayExist = true;
-        return await this.scope.create(
-          joinPath(electionPath, candidateNameStem(prefix, this.guid, recipe as SequentialRecipe)),
-          payload,
-          'ephemeral-sequential',
-          acl,
-        );
+        const created = await this.scope.create(path, payload, fixed ? 'ephemeral' : 'ephemeral-sequential', acl);
+        this.lostCreates = 0;
+        return created;
       } catch (error) {
-        if (isZooKeeperError(error, 'NO_NODE')) await this.scope.ensurePath(electionPath, acl);
-        else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
-      }
-    }
-  }
-
-  /** Single-node: create the one node, or find it ours (a lost reply) or another session's. */
-  private async createFixed(path: string): Promise<string | null> {
-    const { electionPath, payload, acl } = this.spec;
-    this.heldByOther = false;
-    for (;;) {
-      if (this.mayExist) {
-        await this.scope.sync(electionPath);
-        if (await this.findByGuid()) return path;
-      }
-      if (this.status === 'gone') return null;
-      try {
-        this.mayExist = true;
-        return await this.scope.create(path, payload, 'ephemeral', acl);
-      } catch (error) {
-        if (isZooKeeperError(error, 'NODE_EXISTS')) {
+        if (fixed && isZooKeeperError(error, 'NODE_EXISTS')) {
           // Ours if a create whose reply was lost made it; anyone else's otherwise.
           if (await this.findByGuid()) return path;
           this.heldByOther = true;
           this.mayExist = false;
           return null;
         }
-        if (isZooKeeperError(error, 'NO_NODE')) await this.scope.ensurePath(electionPath, acl);
-        else if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
+        // The election node is missing (never made, or deleted): make it, once per attempt.
+        if (isZooKeeperError(error, 'NO_NODE') && !parentMade) {
+          await this.scope.ensurePath(electionPath, acl);
+          continue;
+        }
+        if (isConnectionError(error)) this.noteLostCreate(path);
+        throw error;
       }
     }
+  }
+
+  /** A create lost to the connection: after a few in a row, say what a server that drops it means. */
+  private noteLostCreate(path: string): void {
+    this.lostCreates += 1;
+    const bytes = createRequestBytes(this.scope.chrootedPath(path), this.spec.payload, this.spec.acl);
+    if (this.lostCreates < lostCreatesBeforeTooLarge || bytes <= defaultJuteMaxBufferBytes) return;
+    this.lostCreates = 0;
+    throw new ZkLeaderError(
+      'REQUEST_TOO_LARGE',
+      `the server closed the connection on each of the last ${lostCreatesBeforeTooLarge} creates of ${path} (a request of ${bytes} bytes, over the ${defaultJuteMaxBufferBytes} a default jute.maxbuffer accepts): publish less data, or set juteMaxBufferBytes to the server's jute.maxbuffer`,
+    );
   }
 
   /** Our node: by GUID, or for the single-node recipe, the one node if our session owns it. */
@@ -247,9 +274,26 @@ export class Candidacy {
         if (isZooKeeperError(error, 'NO_NODE')) return this.end('node-deleted');
         // A connection loss: try again (the next request waits for the reconnect). An ended
         // session ends the candidacy through the scope.
-        if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) return;
+        if (isConnectionError(error)) continue;
+        // Refused (NO_AUTH: an operator changed the node's ACL to deny READ): its deletion
+        // would go unheard, so the node can no longer vouch for a term.
+        this.watchFailure = error;
+        return this.end('unwatchable');
       }
     }
+  }
+
+  /** Why the node could no longer be watched, after an end for 'unwatchable'. */
+  get unwatchableBecause(): unknown {
+    return this.watchFailure;
+  }
+
+  /**
+   * Our node is missing from a listing sent after it was confirmed (in the same session, so
+   * the listing saw our create): it is gone, whatever the watch has or has not said yet.
+   */
+  missingFromListing(): void {
+    if (this.status === 'held') this.end('node-deleted');
   }
 
   /**
@@ -343,12 +387,27 @@ export class Candidacy {
   private async removeNode(path: string): Promise<void> {
     while (this.scope.alive) {
       try {
-        await this.scope.remove(path);
+        // A fixed name is anyone's once our node is gone: delete only the version this session
+        // owns. (A sequential name carries our GUID: nobody else can have made it.)
+        const version = this.spec.fixedName === undefined ? -1 : await this.ownedVersion(path);
+        if (version === null) return;
+        await this.scope.remove(path, version);
         return;
       } catch (error) {
-        if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED')) return;
+        if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED', 'BAD_VERSION')) return;
         if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
       }
+    }
+  }
+
+  /** The version of `path` if this session owns it, else null. */
+  private async ownedVersion(path: string): Promise<number | null> {
+    try {
+      const { stat } = await this.scope.getData(path);
+      return stat.ephemeralOwner === this.scope.sessionId ? stat.version : null;
+    } catch (error) {
+      if (isZooKeeperError(error, 'NO_NODE')) return null;
+      throw error;
     }
   }
 }

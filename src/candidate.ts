@@ -180,13 +180,8 @@ export function encodePayload(payload: CandidatePayload): Buffer {
   } catch (error) {
     throw new InvalidArgumentError(`data must be JSON-serializable: ${(error as Error).message}`);
   }
-  const bytes = Buffer.from(json, 'utf8');
-  if (bytes.length > maxNodeDataBytes) {
-    throw new InvalidArgumentError(
-      `data is ${bytes.length} bytes as JSON; ZooKeeper nodes hold at most ${maxNodeDataBytes} bytes: publish a reference instead`,
-    );
-  }
-  return bytes;
+  // Its size is checked against the server's request limit where the node's path is known.
+  return Buffer.from(json, 'utf8');
 }
 
 /** Reads a payload written by any program: unparsable data yields the raw text as `data`. */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Candidacy, type CandidacyEnd } from './candidacy.js';
 import {
+  candidateNameStem,
   encodePayload,
   orderFor,
   participantFrom,
@@ -35,11 +36,12 @@ import { sessionPart, type ElectionHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
+import { checkCreateFits, validateJuteMaxBuffer } from './limits.js';
 import { joinPath, validatePath } from './paths.js';
 import { validateRecipe, type RecipeName } from './recipes.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
-import { Session, sharedSession, type SessionOptions } from './session.js';
+import { Session, sharedSession, type SessionOptions, type SessionScope } from './session.js';
 import { eventStream } from './stream.js';
 import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
@@ -138,6 +140,12 @@ export interface LeaderElectionOptions {
   backend?: BackendName;
   /** For an own session: digest credentials. */
   auth?: DigestAuth | DigestAuth[];
+  /**
+   * For an own session: the servers' `jute.maxbuffer`, if raised (a shared session has its
+   * own). `data` that would make our node's create larger is refused at construction.
+   * Default 1,048,575, ZooKeeper's default.
+   */
+  juteMaxBufferBytes?: number;
   /** ACL of the nodes this election creates. Default open (world:anyone). */
   acl?: readonly AclEntry[];
   /**
@@ -276,6 +284,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private stopping: Promise<void> | null = null;
   /** Removals of our nodes still under way (a resign, a stop): stop() resolves after them. */
   private readonly releases = new Set<Promise<void>>();
+  /** A resign's removal of our node still under way: no new candidacy joins before it settles. */
+  private handingOver: Promise<void> | null = null;
+  /** Single-node: gives back this election's claim on its node name in the session. */
+  private releaseClaim: () => void = () => {};
   private unsubscribe: () => void = () => {};
   private readonly signalReleases: (() => void)[] = [];
   private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
@@ -328,17 +340,42 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         ...(options.backend !== undefined ? { backend: options.backend } : {}),
         ...(options.auth !== undefined ? { auth: options.auth } : {}),
+        ...(options.juteMaxBufferBytes !== undefined ? { juteMaxBufferBytes: options.juteMaxBufferBytes } : {}),
         ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
         retry: this.retry,
         logger: this.logger,
       };
       // Validate now, so a bad connect string fails at construction; connect in start().
-      Session.validateOptions(sessionOptions);
+      const valid = Session.validateOptions(sessionOptions);
       this.makeSession = () => new Session(sessionOptions);
       this.ownsSession = true;
+      this.checkNodeFits(valid.chroot, valid.juteMaxBufferBytes, valid.backend);
     } else {
       throw new InvalidArgumentError("LeaderElection needs connect (e.g. '127.0.0.1:2181') or session");
     }
+    if (shared) {
+      if (options.juteMaxBufferBytes !== undefined) {
+        validateJuteMaxBuffer(options.juteMaxBufferBytes);
+        throw new InvalidArgumentError('juteMaxBufferBytes is for an own session: pass it to the shared Session instead');
+      }
+      this.checkNodeFits(shared.chroot, shared.juteMaxBufferBytes, shared.backend);
+    }
+  }
+
+  /**
+   * Refuses data whose create the server would answer by closing the connection (and so
+   * never answer at all): the longest create this election sends is of its own node.
+   */
+  private checkNodeFits(chroot: string, juteMaxBufferBytes: number, backend: BackendName): void {
+    const name = this.recipe === 'single-node' ? this.lockName : candidateNameStem(this.prefix, '0'.repeat(32), this.recipe);
+    checkCreateFits(
+      this.recipe === 'zk-leader' ? 'data (with the id, as JSON)' : 'id',
+      `${chroot}${joinPath(this.path, name)}`,
+      this.payload,
+      this.acl,
+      juteMaxBufferBytes,
+      backend,
+    );
   }
 
   /**
@@ -383,8 +420,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       reconnected: () => {
         if (this.state !== 'running') return;
         // The session's watches survived (the client set them again): look only if
-        // something may have been missed meanwhile.
-        if (this.needsLook) this.requestEvaluation();
+        // something may have been missed meanwhile, and not before a pending retry is due
+        // (a server that closes the connection on our request would otherwise get it again
+        // at every reconnect).
+        if (this.needsLook && !this.retryTimer) this.requestEvaluation();
         this.emit('reconnected');
       },
       // The candidacy ended with the scope already (its node went with the session).
@@ -392,7 +431,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         if (this.state === 'running') this.emit('expired');
       },
       connected: () => {
-        if (this.state === 'running') this.requestEvaluation();
+        if (this.state === 'running' && !this.retryTimer) this.requestEvaluation();
       },
       closed: () => {
         if (this.state === 'running') void this.finish('session-closed');
@@ -418,6 +457,18 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (session.state === 'closed') {
       this.state = 'stopped';
       throw new SessionClosedError('start()');
+    }
+    if (this.recipe === 'single-node') {
+      // ZooKeeper tells the node's holder by its session alone: two participants racing for
+      // one name on one session would both take it for theirs.
+      const claim = session.claimFixedNode(joinPath(this.path, this.lockName));
+      if (!claim) {
+        this.state = 'stopped';
+        throw new InvalidStateError(
+          `another single-node election on this Session already races for ${joinPath(this.path, this.lockName)}: ZooKeeper tells its holder by session, so give each participant a Session of its own`,
+        );
+      }
+      this.releaseClaim = claim;
     }
     this.state = 'running';
     this.sessionRef = session;
@@ -464,6 +515,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.firstJoin.reject(wrapped);
       return;
     }
+    // A leader's look at the queue was refused (NO_AUTH: an operator changed the ACL): it can
+    // no longer see its node's deletion (the server sends no notice about a node one cannot
+    // read), so it cannot vouch for the term. The node stays; a later look may lead again.
+    this.endTerm('unverifiable');
     this.logger.error({ err: wrapped, path: this.path }, 'zk-leader: election step failed');
     // NoAuth and bad ACLs will not heal by retrying fast; other errors get a short pause.
     this.retrySoon(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL'));
@@ -483,9 +538,15 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** The candidacy for the current session, made anew when the last one ended. */
   private currentCandidacy(): Candidacy | null {
     const scope = this.session.scope;
-    if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer) return null;
+    if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer || this.handingOver) return null;
     if (this.candidacy && !this.candidacy.gone) return this.candidacy;
-    this.candidacy = new Candidacy(
+    this.candidacy = this.newCandidacy(scope);
+    return this.candidacy;
+  }
+
+  /** A candidacy in `scope`: a new node, or (`adopt`) the node of that GUID found again. */
+  private newCandidacy(scope: SessionScope, adopt?: string): Candidacy {
+    return new Candidacy(
       scope,
       {
         electionPath: this.path,
@@ -496,8 +557,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         ...(this.recipe === 'single-node' ? { fixedName: this.lockName } : {}),
       },
       (ended, reason) => this.onCandidacyEnded(ended, reason),
+      adopt,
     );
-    return this.candidacy;
   }
 
   /** True when `candidacy` is no longer the one in charge, or a decision was taken since `epoch`. */
@@ -519,7 +580,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.candidacy !== candidacy || this.state !== 'running') return;
     this.firstJoin?.resolve();
     this.firstJoin = null;
-    if (this.recipe === 'single-node') return candidacy.held ? this.grant(candidacy) : this.followHolder(candidacy);
+    if (this.recipe === 'single-node') return candidacy.held ? this.holdSingleNode(candidacy) : this.followHolder(candidacy);
     const own = candidacy.node!;
     const epoch = this.listingEpoch;
 
@@ -534,9 +595,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const queue = await readQueue(reader, this.path, { order: orderFor(this.recipe) });
     const changesSeen = this.queueChanges;
     if (this.isStale(candidacy, epoch)) return;
-    // Not listed though held: its deletion is on its way to our watch; look again then.
+    // Not listed though held: the listing was sent after our node was confirmed, in the same
+    // session, so the node is gone; its deletion's notice may still be on its way.
     const place = this.placeIn(queue, own.name);
-    if (!place) return;
+    if (!place) return candidacy.missingFromListing();
     const { position, blocker, predecessorName, headName } = place;
     if (position === 0 && !blocker) {
       this.grant(candidacy);
@@ -642,6 +704,21 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   }
 
   /**
+   * Single-node: we hold the node. The holder alone hears of every join (a children watch): a
+   * kazoo or Curator process that joins the path does not see our node and leads in its own
+   * eyes, so the holder does not lead while such a candidate is there (RECIPE_MISMATCH).
+   */
+  private async holdSingleNode(candidacy: Candidacy): Promise<void> {
+    const epoch = this.listingEpoch;
+    this.mayLead = candidacy;
+    const queue = await readQueue({ getChildren: (path: string) => candidacy.list(path, () => this.onQueueChanged(candidacy)) }, this.path);
+    if (this.isStale(candidacy, epoch)) return;
+    if (queue.candidates.length === 0) return this.grant(candidacy);
+    this.reportMismatch(queue.candidates);
+    this.endTerm('superseded');
+  }
+
+  /**
    * Single-node: another session holds the node. Watch it; any change (its deletion, above
    * all) sends everyone waiting back to the race: that herd is the protocol's nature.
    */
@@ -705,13 +782,55 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.requestEvaluation();
   }
 
+  /**
+   * Our node can no longer be read (its ACL was changed to deny READ): its deletion would go
+   * unheard, so it can vouch for no term. End the term, say so, remove the node (deleting needs
+   * only DELETE on the election path) and queue again on a node of our own ACL, after a pause.
+   */
+  private onNodeUnwatchable(candidacy: Candidacy): void {
+    this.endTerm('unverifiable');
+    const cause = candidacy.unwatchableBecause;
+    this.emit(
+      'error',
+      new ZkLeaderError(
+        isZooKeeperError(cause) ? cause.code : 'UNEXPECTED',
+        `our node ${candidacy.nodePath} can no longer be read (${isZooKeeperError(cause) ? cause.code : String(cause)}), so its deletion would go unheard: someone changed its ACL; the term ended, the node is removed and this participant queues again`,
+        { cause },
+      ),
+    );
+    this.handOver(candidacy).then(
+      () => this.retrySoon(),
+      (error: unknown) => {
+        this.emit('error', toZkLeaderError(error, `removing our unreadable node ${candidacy.nodePath}`));
+        this.retrySoon(true);
+      },
+    );
+  }
+
+  /**
+   * Removes the node of a candidacy that no longer leads; until that settles no new candidacy
+   * joins (a refused delete leaves the node at the head, and it is adopted again).
+   */
+  private handOver(candidacy: Candidacy): Promise<void> {
+    const removal = this.release(candidacy);
+    this.handingOver = removal;
+    const done = () => {
+      if (this.handingOver === removal) this.handingOver = null;
+    };
+    removal.then(done, done);
+    return removal;
+  }
+
   private onCandidacyEnded(candidacy: Candidacy, reason: CandidacyEnd): void {
     if (candidacy !== this.candidacy) return;
     this.candidacy = null;
     this.lastFollowerKey = null;
     this.logger.info({ path: this.path, reason }, 'zk-leader: our candidacy ended');
+    if (reason === 'unwatchable') return this.onNodeUnwatchable(candidacy);
     this.endTerm(reason === 'expired' ? 'expired' : 'node-deleted');
-    if (reason === 'expired' && candidacy.nodePath) this.leftBehind.push(candidacy.nodePath);
+    // A sequential name carries our GUID, so only we can have made it; a single-node name is
+    // anyone's once the server has expired our session, so it is left to the server.
+    if (reason === 'expired' && candidacy.nodePath && this.recipe !== 'single-node') this.leftBehind.push(candidacy.nodePath);
     // A deleted node: volunteer again now. An ended session: the next session's `connected` does.
     if (reason === 'node-deleted' && this.state === 'running') this.requestEvaluation();
   }
@@ -746,7 +865,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         (written) => {
           if (written || this.term === term) this.recordToken = fencingToken;
         },
-        (error: unknown) => this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record'),
+        (error: unknown) => {
+          // Lost to the connection or the session: the next term on this node writes it again.
+          if (isConnectionError(error)) return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
+          // Refused (the election node's ACL): the term goes on, observers just cannot see it.
+          this.emit('error', toZkLeaderError(error, `publishing the leader record on ${this.path} (trackLeader followers and observers read it)`));
+        },
       );
     };
     if (this.takeoverDelayMs > 0) term.delayTimer = this.clock.setTimeout(announce, this.takeoverDelayMs);
@@ -817,7 +941,20 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         this.requestEvaluation();
       }, pauseMs);
     }
-    await this.release(candidacy);
+    try {
+      await this.handOver(candidacy);
+    } catch (error) {
+      // Refused (the election path's ACL does not grant us DELETE): the node is still there,
+      // in our live session, at the head of the queue. Say so, and find it again: this
+      // participant goes on leading on it, which is what everyone else sees.
+      if (this.state === 'running' && !this.candidacy && candidacy.scope.alive) this.candidacy = this.newCandidacy(candidacy.scope, candidacy.guid);
+      this.requestEvaluation();
+      throw new ZkLeaderError(
+        isZooKeeperError(error) ? error.code : 'UNEXPECTED',
+        `could not delete our node ${candidacy.nodePath} to hand over (${isZooKeeperError(error) ? error.code : String(error)}): the ACL of ${this.path} must grant this participant's credentials DELETE; until it does, this participant goes on leading on the same node (stop() with an own session closes the session, which removes it)`,
+        { cause: error },
+      );
+    }
     this.requestEvaluation();
     return true;
   }
@@ -854,15 +991,19 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       const candidacy = this.candidacy;
       this.candidacy = null;
       // A shared session lives on: our node must go now, and so must one a resign() is still
-      // removing. An own session that is connected deletes them in one round trip each; one
-      // that is not takes them along when it closes or expires.
+      // removing. An own session deletes them in one round trip each, also one that is
+      // suspended: its deletes wait for the reconnect, or end when the session is lost (which
+      // takes the nodes along), so stop() resolves once no node of ours is left, at most a
+      // session timeout later. Between sessions there is no node to wait for.
       if (candidacy) void this.release(candidacy);
-      if (!this.ownsSession || this.session.state === 'connected') {
+      if (!this.ownsSession || this.session.state === 'connected' || this.session.state === 'suspended') {
         const results = await Promise.allSettled([...this.releases]);
         for (const result of results) {
-          if (result.status === 'rejected') this.emit('error', toZkLeaderError(result.reason, 'removing our node'));
+          // A refused delete of an own session's node is no loss: closing the session removes it.
+          if (result.status === 'rejected' && !this.ownsSession) this.emit('error', toZkLeaderError(result.reason, 'removing our node'));
         }
       }
+      this.releaseClaim();
       this.unsubscribe();
       if (this.ownsSession) await this.session.close();
       this.state = 'stopped';
@@ -945,9 +1086,30 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       }
       failures = failed ? failures + 1 : 0;
       if (term.signal.aborted) continue;
-      const pauseMs = failed ? jittered(this.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (failures - 1))) : 0;
-      await this.leaveQueue('resigned', pauseMs);
+      const pauseFor = (count: number) => jittered(this.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (count - 1)));
+      try {
+        await this.leaveQueue('resigned', failed ? pauseFor(failures) : 0);
+      } catch (error) {
+        // The hand-over was refused (leaveQueue says why): still leading on the same node. Pause
+        // as after failed work, so a refusal that does not heal costs no storm of terms.
+        this.emit('error', toZkLeaderError(error));
+        failures += 1;
+        await this.pauseWhileRunning(pauseFor(failures));
+      }
     }
+  }
+
+  /** Resolves after `ms` on the session's clock, or at once when the election stops. */
+  private pauseWhileRunning(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.clock.clearTimeout(timer);
+        this.off('stopped', done);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(done, ms);
+      this.once('stopped', done);
+    });
   }
 
   /**

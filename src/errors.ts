@@ -22,6 +22,8 @@ export type ZkLeaderErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_STATE'
   | 'CONNECT_TIMEOUT'
+  | 'CHROOT_NOT_FOUND'
+  | 'REQUEST_TOO_LARGE'
   | 'SESSION_CLOSED'
   | 'BACKEND_NOT_INSTALLED'
   | 'ZOOKEEPER_NOT_FOUND'
@@ -127,6 +129,11 @@ export type LossReason =
   | 'resigned'
   | 'stopped'
   | 'node-deleted'
+  /**
+   * The leader can no longer check that it leads: a read of its node or a listing of the
+   * queue was refused (an operator changed an ACL), so a deletion would go unheard.
+   */
+  | 'unverifiable'
   | 'session-closed'
   /** Our node still exists, but another candidate sorts ahead of it. */
   | 'superseded';

@@ -47,12 +47,16 @@ export class Liveness {
     private readonly hooks: LivenessHooks,
   ) {}
 
-  /** A connection is up (new or again) with this negotiated timeout: the clock starts now. */
-  connected(timeoutMs: number): void {
+  /**
+   * A connection is up (new or again) with this negotiated timeout. The clock starts when its
+   * handshake was sent (`sentAt`, default now): the server renewed the session when it read
+   * the handshake, so an answer that took long buys no time.
+   */
+  connected(timeoutMs: number, sentAt: number = this.clock.now()): void {
     this.stop();
     this.mode = 'connected';
     this.timeoutMs = timeoutMs;
-    this.heardAt = this.clock.now();
+    this.heardAt = Math.min(sentAt, this.clock.now());
     this.scheduleHeartbeat();
     this.armDeadline();
   }

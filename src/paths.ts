@@ -40,3 +40,9 @@ export function ancestorsAndSelf(path: string): string[] {
 export function joinPath(parent: string, child: string): string {
   return parent === '/' ? `/${child}` : `${parent}/${child}`;
 }
+
+/** The parent of an absolute path: `/a` for `/a/b`, `/` for `/a`. */
+export function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}

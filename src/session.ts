@@ -33,7 +33,8 @@ import { publish, requestChannel, sessionChannel, type RequestMessage, type Sess
 import { Liveness } from './liveness.js';
 import { validateMs } from './options.js';
 import { silentLogger, type Logger } from './logger.js';
-import { ancestorsAndSelf, validatePath } from './paths.js';
+import { validateJuteMaxBuffer } from './limits.js';
+import { ancestorsAndSelf, parentOf, validatePath } from './paths.js';
 import { runtimeWith, type Runtime } from './runtime.js';
 
 /**
@@ -105,6 +106,12 @@ export interface SessionOptions {
   backend?: BackendName;
   /** Digest credentials sent on every connection, e.g. `{ scheme: 'digest', credential: 'user:secret' }`. */
   auth?: DigestAuth | DigestAuth[];
+  /**
+   * The servers' `jute.maxbuffer`, if it was raised: the largest request they accept. Data
+   * that would make a larger request is refused before it is sent (a server closes the
+   * connection on such a request). Default 1,048,575 (0xfffff), ZooKeeper's default.
+   */
+  juteMaxBufferBytes?: number;
   /**
    * Backoff between attempts at a new session after an expiry or a failed connect:
    * exponential with full jitter. Default `{ initialMs: 200, maxMs: 5000 }`.
@@ -180,6 +187,11 @@ export class SessionScope {
     let count = 0;
     for (const watch of this.watches.values()) count += watch.handlers.size;
     return count;
+  }
+
+  /** `path` as the server sees it: below the connect string's chroot. */
+  chrootedPath(path: string): string {
+    return this.owner.chroot === '' ? path : path === '/' ? this.owner.chroot : `${this.owner.chroot}${path}`;
   }
 
   /** @internal The session has ended: nothing of it may act any more. */
@@ -323,6 +335,14 @@ export class SessionScope {
         await this.create(node, Buffer.alloc(0), 'persistent', own ? acl : openAcl);
       } catch (error) {
         if (isZooKeeperError(error, 'NODE_EXISTS')) continue;
+        // Only a chroot can be missing above a top-level node: a configuration error that no
+        // retry heals (zk-leader does not create the chroot: its ACL is the operator's call).
+        if (isZooKeeperError(error, 'NO_NODE') && parentOf(node) === '/' && this.owner.chroot !== '') {
+          throw new ZkLeaderError(
+            'CHROOT_NOT_FOUND',
+            `the connect string's chroot ${this.owner.chroot} does not exist on the server: create it (for example with zkCli.sh: create ${this.owner.chroot}), or drop it from the connect string`,
+          );
+        }
         if (!own || !isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
         // Our create may have been applied, possibly without its ACL yet: finish it.
         await this.sync(node);
@@ -349,6 +369,10 @@ export class Session extends SafeEmitter<SessionEvents> {
   readonly requestedSessionTimeoutMs: number;
   /** How long the first connect may take before `ready()` fails. */
   readonly connectTimeoutMs: number;
+  /** The servers' jute.maxbuffer as configured: the largest request they accept. */
+  readonly juteMaxBufferBytes: number;
+  /** The connect string's chroot (`/apps/a` of `host:2181/apps/a`), '' when it has none. */
+  readonly chroot: string;
   private readonly auth: DigestAuth[];
   /** @internal Time, randomness and the client library this session and its recipes use. */
   readonly runtime: Runtime;
@@ -371,6 +395,9 @@ export class Session extends SafeEmitter<SessionEvents> {
   private suspensions = 0;
   private expiries = 0;
 
+  /** Fixed node names (the single-node recipe's) that a participant on this Session races for. */
+  private readonly fixedNodeClaims = new Set<string>();
+
   /** Requests sent on behalf of recipes, by operation (heartbeats are counted as 'heartbeat'). */
   readonly requestCounts: Record<string, number> = {};
 
@@ -380,7 +407,7 @@ export class Session extends SafeEmitter<SessionEvents> {
    */
   static validateOptions(
     options: SessionOptions,
-  ): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions> } {
+  ): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions>; chroot: string } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
     const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
@@ -389,8 +416,11 @@ export class Session extends SafeEmitter<SessionEvents> {
         throw new InvalidArgumentError(`auth must be { scheme: 'digest', credential: 'user:password' }: got ${JSON.stringify(entry)}`);
       }
     }
+    const parsed = parseConnectString(options.connect);
     return {
-      connect: parseConnectString(options.connect).normalized,
+      connect: parsed.normalized,
+      chroot: parsed.chroot ?? '',
+      juteMaxBufferBytes: validateJuteMaxBuffer(options.juteMaxBufferBytes),
       sessionTimeoutMs: validateMs(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs, 'positive'),
       connectTimeoutMs: validateMs(options.connectTimeoutMs, 'connectTimeoutMs', 15_000, 'positive'),
       backend,
@@ -414,6 +444,8 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.requestedSessionTimeoutMs = valid.sessionTimeoutMs;
     this.negotiatedTimeoutMs = this.requestedSessionTimeoutMs;
     this.connectTimeoutMs = valid.connectTimeoutMs;
+    this.juteMaxBufferBytes = valid.juteMaxBufferBytes;
+    this.chroot = valid.chroot;
     this.backend = valid.backend;
     this.auth = valid.auth;
     this.runtime = runtimeWith(options.runtime);
@@ -471,6 +503,22 @@ export class Session extends SafeEmitter<SessionEvents> {
    */
   checkLiveness(): void {
     this.liveness.checkNow();
+  }
+
+  /**
+   * @internal Claims a fixed node name for one participant of this Session: ZooKeeper tells a
+   * node's holder by its session, so two participants racing for one name on one session
+   * cannot tell which of them won. Returns the function that gives the claim back, or null
+   * when another participant holds it.
+   */
+  claimFixedNode(path: string): (() => void) | null {
+    if (this.fixedNodeClaims.has(path)) return null;
+    this.fixedNodeClaims.add(path);
+    let held = true;
+    return () => {
+      if (held) this.fixedNodeClaims.delete(path);
+      held = false;
+    };
   }
 
   /**
@@ -573,6 +621,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     const client = this.runtime.createClient(this.backend, {
       connectString: this.connectString,
       sessionTimeoutMs: this.requestedSessionTimeoutMs,
+      now: () => this.runtime.clock.now(),
     });
     this.client = client;
     client.on('state', (state) => {
@@ -637,7 +686,9 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.negotiatedTimeoutMs = client.negotiatedSessionTimeoutMs() || this.requestedSessionTimeoutMs;
     const previous = this.currentState;
     this.setState('connected');
-    this.liveness.connected(this.negotiatedTimeoutMs);
+    // The server renewed the session when it read the handshake, not when its answer came:
+    // a slow answer must not make us trust the session longer than the server does.
+    this.liveness.connected(this.negotiatedTimeoutMs, client.handshakeSentAt?.() ?? undefined);
     if (this.currentScope?.alive && id === this.currentScope.sessionId) {
       // The same session again: after a suspension that is a reconnect; a repeated
       // 'connected' from the client is nothing new.

@@ -114,13 +114,21 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
   /** The C client refused to start (no server name resolves): it will never connect, nor report closing. */
   private initFailed = false;
   private closedPromise: Promise<void>;
+  /**
+   * The latest moment known to come before the current connection's handshake: the C client
+   * dials (and sends the handshake) after it reports a lost connection, and never says when.
+   */
+  private attemptStartedAt: number | undefined;
 
   constructor(private readonly options: ClientOptions) {
     super();
     const Native = loadNative();
     this.native = new Native();
     this.native.on('connect', () => this.report('connected'));
-    this.native.on('connecting', () => this.report('disconnected'));
+    this.native.on('connecting', () => {
+      this.attemptStartedAt = this.options.now?.();
+      this.report('disconnected');
+    });
     this.closedPromise = new Promise((resolve) => {
       this.native.on('close', (_wrapper, code) => {
         if (code === expiredSessionState) this.report('expired');
@@ -134,7 +142,12 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
     if (!this.closed) this.emit('state', state);
   }
 
+  handshakeSentAt(): number | undefined {
+    return this.attemptStartedAt;
+  }
+
   connect(): void {
+    this.attemptStartedAt = this.options.now?.();
     const credentials = this.options.credentials;
     this.native.init({
       connect: this.options.connectString,

@@ -63,6 +63,8 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   private connections = 0;
   private connected = false;
   private readonly inFlight = new Set<InFlight>();
+  /** When the library wrote the current connection's handshake. */
+  private handshakeAt: number | undefined;
 
   constructor(private readonly options: ClientOptions) {
     super();
@@ -72,6 +74,19 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       retries: 0,
       ...(options.credentials ? { sessionId: Buffer.from(options.credentials.id, 'hex'), sessionPassword: options.credentials.password } : {}),
     });
+    // The library writes the ConnectRequest the moment its socket connects, in
+    // onSocketConnected, which it binds anew for every socket: note the time there.
+    const manager = this.manager();
+    const onSocketConnected = manager.onSocketConnected;
+    const now = options.now;
+    if (now) {
+      manager.onSocketConnected = function (this: unknown, ...args: unknown[]) {
+        adapter.handshakeAt = now();
+        return onSocketConnected.apply(this, args);
+      };
+    }
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the library calls its hook with its own `this`
+    const adapter = this;
     this.client.on('state', (state: zookeeper.State) => {
       if (state === zookeeper.State.SYNC_CONNECTED) {
         this.connections += 1;
@@ -109,6 +124,10 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
 
   negotiatedSessionTimeoutMs(): number {
     return this.client.getSessionTimeout();
+  }
+
+  handshakeSentAt(): number | undefined {
+    return this.handshakeAt;
   }
 
   addAuthInfo(auth: DigestAuth): void {
@@ -209,7 +228,13 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
 
   // The library keeps its connection private and has no read timeout, and it retries a
   // closed socket forever unless told it is closing: we reach in only to drop the connection.
-  private manager(): { socket?: Socket; connect: () => void; connectTimeoutHandler?: NodeJS.Timeout; pendingBuffer: Buffer | null } {
+  private manager(): {
+    socket?: Socket;
+    connect: () => void;
+    connectTimeoutHandler?: NodeJS.Timeout;
+    pendingBuffer: Buffer | null;
+    onSocketConnected: (...args: unknown[]) => unknown;
+  } {
     return (this.client as unknown as { connectionManager: ReturnType<NodeZookeeperClientAdapter['manager']> }).connectionManager;
   }
 

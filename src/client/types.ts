@@ -118,6 +118,8 @@ export interface ClientOptions {
   sessionTimeoutMs: number;
   /** Attach to an existing session instead of creating one. */
   credentials?: SessionCredentials;
+  /** The session's monotonic clock, for `handshakeSentAt()`. */
+  now?: () => number;
 }
 
 export interface ZkClient extends EventEmitter<ClientEvents> {
@@ -134,6 +136,12 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
   sessionCredentials(): SessionCredentials;
   /** The session timeout the server granted, valid once `connected` was emitted. */
   negotiatedSessionTimeoutMs(): number;
+  /**
+   * When the handshake of the current connection was sent, on `ClientOptions.now`'s clock, or
+   * the latest moment known to be no later (the server renews the session when it reads the
+   * handshake); undefined when the backend cannot tell (the answer's arrival is used then).
+   */
+  handshakeSentAt?(): number | undefined;
   addAuthInfo(auth: DigestAuth): void;
   create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string>;
   remove(path: string, version: number): Promise<void>;

@@ -13,7 +13,7 @@ import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 // The single-node recipe: one ephemeral node that every participant races to create.
 
 describe.each(backends)("recipe 'single-node' on %s", (backend) => {
-  const { admin, defer, session } = testResources(backend);
+  const { admin, defer, proxy, session } = testResources(backend);
   const participant = electionFixture(backend);
   const racer = (path: string, id: string) => participant(path, { id, recipe: 'single-node', sessionTimeoutMs: 2000 });
   /** alice holds the node, bob follows her. */
@@ -112,6 +112,80 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     await watching.waitForEvent('election', (fields) => (fields.leader as { id?: string } | null)?.id === 'bob');
     watching.signal('SIGINT');
     expect(await watching.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('a second single-node participant on the same shared Session is refused: ZooKeeper could not tell the two apart', async () => {
+    const path = uniquePath('single-node-shared');
+    const shared = session();
+    const alice = participant(path, { id: 'alice', recipe: 'single-node', session: shared });
+    const bob = participant(path, { id: 'bob', recipe: 'single-node', session: shared });
+    const aliceLeads = nextEvent(alice, 'elected');
+    await alice.start();
+    await aliceLeads;
+    await expect(bob.start()).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining('a Session of its own') });
+    expect(bob.isLeader).toBe(false);
+    expect(alice.isLeader).toBe(true);
+    // Another path on the same session is fine, and so is the same path once alice is gone.
+    const other = participant(uniquePath('single-node-other'), { id: 'carol', recipe: 'single-node', session: shared });
+    const carolLeads = nextEvent(other, 'elected');
+    await other.start();
+    await carolLeads;
+    await alice.stop();
+    const dave = participant(path, { id: 'dave', recipe: 'single-node', session: shared });
+    const daveLeads = nextEvent(dave, 'elected');
+    await dave.start();
+    await daveLeads;
+  });
+
+  it('a participant whose session its own clock expired never deletes the node the next holder created meanwhile', async () => {
+    const path = uniquePath('single-node-left-behind');
+    const cut = await proxy();
+    const alice = participant(path, { id: 'alice', recipe: 'single-node', connect: cut.connectString, sessionTimeoutMs: 2000 });
+    const bob = racer(path, 'bob');
+    const aliceLeads = nextEvent(alice, 'elected');
+    await alice.start();
+    await aliceLeads;
+    const bobFollows = nextEvent(bob, 'follower');
+    await bob.start();
+    await bobFollows;
+    const bobLost: string[] = [];
+    bob.on('lost', ({ reason }) => bobLost.push(reason));
+
+    // alice is cut off: her own clock expires her session, then the server does, and bob wins.
+    const aliceExpired = nextEvent(alice, 'expired');
+    const bobLeads = nextEvent(bob, 'elected');
+    cut.blackhole();
+    await aliceExpired;
+    await bobLeads;
+    // alice comes back on a new session, follows bob, and has deleted nothing of his.
+    const aliceFollows = nextEvent(alice, 'follower');
+    cut.heal();
+    cut.resetConnections();
+    expect((await aliceFollows).leader).toMatchObject({ id: 'bob' });
+    const outside = await admin();
+    expect((await outside.getData(`${path}/lock`)).stat.ephemeralOwner).toBe(bob.session.sessionId);
+    expect(bobLost).toEqual([]);
+    expect(bob.isLeader).toBe(true);
+  });
+
+  it('a holder steps down when a kazoo candidate joins the path, which would not see its node (RECIPE_MISMATCH)', async () => {
+    const path = uniquePath('single-node-peer-joins');
+    participant.expectErrors('RECIPE_MISMATCH');
+    const alice = racer(path, 'alice');
+    const aliceLeads = nextEvent(alice, 'elected');
+    await alice.start();
+    await aliceLeads;
+    const errors: string[] = [];
+    alice.on('error', (error) => errors.push(error.code));
+    const lost = nextEvent(alice, 'lost');
+    const outside = await admin();
+    const kazoo = await outside.create(`${path}/0123456789abcdef0123456789abcdef__lock__`, Buffer.from('kazoo-1'), 'ephemeral-sequential');
+    expect(await lost).toEqual({ reason: 'superseded' });
+    expect(errors).toEqual(['RECIPE_MISMATCH']);
+    // Once the peer is gone, the holder leads again on the node it kept.
+    const again = nextEvent(alice, 'elected');
+    await outside.remove(kazoo);
+    await again;
   });
 
   it('refuses lockName without the single-node recipe, and a bad lockName, in one line', () => {

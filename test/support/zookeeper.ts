@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject, it } from 'vitest';
-import type { BackendName } from '../../src/client/types.js';
+import { createClient } from '../../src/client/index.js';
+import type { AclEntry, BackendName } from '../../src/client/types.js';
 import { isZooKeeperError } from '../../src/errors.js';
 import { Session } from '../../src/session.js';
 import { startZooKeeper, type StartZooKeeperOptions, type ZooKeeperHandle } from '../../src/testing/index.js';
@@ -51,4 +52,21 @@ if (!controllable) console.warn('[zk-leader tests] ZK_CONNECT is set: tests that
 export async function startOwnZooKeeper(options: StartZooKeeperOptions): Promise<ZooKeeperHandle> {
   const { ZK_CONNECT: _ignored, ...env } = process.env;
   return startZooKeeper({ ...options, env });
+}
+
+/**
+ * An operator's `setAcl` from outside (a zk-leader Session has no public setAcl: recipes never
+ * change an ACL after creating a node): one raw client, closed again.
+ */
+export async function operatorSetAcl(path: string, acl: readonly AclEntry[], connect = zkConnect()): Promise<void> {
+  const client = createClient('node-zookeeper-client', { connectString: connect, sessionTimeoutMs: 10_000 });
+  try {
+    await new Promise<void>((resolve) => {
+      client.on('state', (state) => state === 'connected' && resolve());
+      client.connect();
+    });
+    await client.setAcl(path, acl);
+  } finally {
+    await client.close();
+  }
 }
