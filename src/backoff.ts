@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { validateMs } from './options.js';
 
 /**
  * How fast to retry: the first pause is drawn from [0, initialMs), each further one from a
@@ -17,16 +18,8 @@ export const defaultRetry: Required<RetryOptions> = { initialMs: 200, maxMs: 5_0
 export function validateRetry(retry: RetryOptions | undefined, option = 'retry'): Required<RetryOptions> {
   if (retry === undefined) return defaultRetry;
   if (!retry || typeof retry !== 'object') throw new InvalidArgumentError(`${option} must be { initialMs, maxMs }: got ${JSON.stringify(retry)}`);
-  const initialMs = retry.initialMs ?? defaultRetry.initialMs;
-  const maxMs = retry.maxMs ?? Math.max(defaultRetry.maxMs, initialMs);
-  for (const [name, value] of [
-    ['initialMs', initialMs],
-    ['maxMs', maxMs],
-  ] as const) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new InvalidArgumentError(`${option}.${name} must be a number of milliseconds >= 0: got ${JSON.stringify(value)}`);
-    }
-  }
+  const initialMs = validateMs(retry.initialMs, `${option}.initialMs`, defaultRetry.initialMs, 'zero');
+  const maxMs = validateMs(retry.maxMs, `${option}.maxMs`, Math.max(defaultRetry.maxMs, initialMs), 'zero');
   if (maxMs < initialMs) throw new InvalidArgumentError(`${option}.maxMs (${maxMs}) must be at least ${option}.initialMs (${initialMs})`);
   return { initialMs, maxMs };
 }

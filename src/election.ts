@@ -17,7 +17,6 @@ import {
   type Participant,
 } from './candidate.js';
 import type { AclEntry, BackendName, DigestAuth } from './client/types.js';
-import { openAcl } from './client/types.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
@@ -44,7 +43,9 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions, type SessionScope } from './session.js';
 import { eventStream } from './stream.js';
-import { stopOnSignal } from './signals.js';
+import { validateAcl } from './acl.js';
+import { validateMs } from './options.js';
+import { stopOnSignal, validateSignals } from './signals.js';
 
 export { LeadershipLostError, type LossReason } from './errors.js';
 
@@ -162,7 +163,7 @@ export interface LeaderElectionOptions {
   takeoverDelayMs?: number;
   /** Followers emit `leader` on every change: one extra watch (on the election node's data) each. */
   trackLeader?: boolean;
-  /** Stop cleanly (hand over at once) on these signals; `true` means SIGTERM and SIGINT. */
+  /** Stop cleanly (hand over at once) on these signals, e.g. `['SIGTERM']`; `true` means SIGTERM and SIGINT. Not SIGKILL or SIGSTOP. */
   releaseOnSignals?: boolean | NodeJS.Signals[];
   /**
    * How this participant's node is named and what it holds, so that other libraries'
@@ -308,15 +309,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     // The peers' recipes hold the id's UTF-8 bytes: what Curator's getIdBytes and kazoo's identifier write.
     this.payload = this.recipe === 'zk-leader' ? encodePayload({ id: this.id, data: options.data }) : Buffer.from(this.id, 'utf8');
-    this.acl = options.acl ?? openAcl;
+    this.acl = validateAcl(options.acl);
     this.onSuspend = options.onSuspend ?? 'release';
     if (this.onSuspend !== 'release' && this.onSuspend !== 'hold') {
       throw new InvalidArgumentError(`onSuspend must be 'release' or 'hold': got ${JSON.stringify(options.onSuspend)}`);
     }
-    this.takeoverDelayMs = options.takeoverDelayMs ?? 0;
-    if (typeof this.takeoverDelayMs !== 'number' || !(this.takeoverDelayMs >= 0)) {
-      throw new InvalidArgumentError(`takeoverDelayMs must be a number >= 0: got ${JSON.stringify(options.takeoverDelayMs)}`);
-    }
+    this.takeoverDelayMs = validateMs(options.takeoverDelayMs, 'takeoverDelayMs', 0, 'zero');
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
     this.lockName = options.lockName ?? 'lock';
@@ -330,7 +328,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.prefix !== '' && this.recipe !== 'zk-leader') {
       throw new InvalidArgumentError(`prefix names zk-leader's own nodes only: recipe '${this.recipe}' names them as its peers do`);
     }
-    this.signals = options.releaseOnSignals === true ? ['SIGTERM', 'SIGINT'] : options.releaseOnSignals || [];
+    this.signals = validateSignals(options.releaseOnSignals);
     const shared = sharedSession(options);
     if (shared) {
       this.makeSession = () => shared;

@@ -63,18 +63,44 @@ export class InvalidStateError extends ZkLeaderError {
   }
 }
 
-/** No ZooKeeper server answered within the connect timeout. */
+/**
+ * What stood in the way of a connection to one server: its name does not resolve, it refused
+ * (nothing listens on that port), it is unreachable (no route), or it timed out (no answer,
+ * or no session handshake, in time).
+ */
+export type ConnectFailure = 'name does not resolve' | 'refused' | 'unreachable' | 'timed out';
+
+/** One server of the connect string and why it gave no session. */
+export interface ServerFailure {
+  /** `host:port`. */
+  server: string;
+  /** Why. */
+  failure: ConnectFailure;
+}
+
+const connectAdvice: Record<ConnectFailure, string> = {
+  'name does not resolve': 'check the host names in connect',
+  refused: 'check that ZooKeeper runs there and that the port in connect is its client port',
+  unreachable: 'check the network route to the servers',
+  'timed out': 'check that the servers are up and that nothing drops the traffic (a firewall), or raise connectTimeoutMs',
+};
+
+/** No ZooKeeper server answered within the connect timeout; the message says, server by server, why. */
 export class ConnectTimeoutError extends ZkLeaderError {
   constructor(
     /** The servers that did not answer. */
     readonly connectString: string,
     /** How long it waited. */
     readonly timeoutMs: number,
+    /** Why each server gave no session, as far as could be told (empty when it could not be). */
+    readonly failures: readonly ServerFailure[] = [],
   ) {
-    super(
-      'CONNECT_TIMEOUT',
-      `could not connect to ZooKeeper at ${connectString} within ${timeoutMs} ms: check that the servers run and the address is right, or raise connectTimeoutMs`,
-    );
+    const why = failures.length > 0 ? ` (${failures.map(({ server, failure }) => `${server}: ${failure}`).join('; ')})` : '';
+    const advice =
+      failures.length > 0
+        ? [...new Set(failures.map(({ failure }) => connectAdvice[failure]))].join('; ')
+        : 'check that the servers run and the address is right, or raise connectTimeoutMs';
+    super('CONNECT_TIMEOUT', `could not connect to ZooKeeper at ${connectString} within ${timeoutMs} ms${why}: ${advice}`);
   }
 }
 

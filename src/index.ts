@@ -12,7 +12,7 @@ export {
   ZkLeaderError,
   ZooKeeperError,
 } from './errors.js';
-export type { ZkLeaderErrorCode, ZooKeeperErrorCode } from './errors.js';
+export type { ConnectFailure, ServerFailure, ZkLeaderErrorCode, ZooKeeperErrorCode } from './errors.js';
 export { Permission, openAcl } from './client/types.js';
 export type {
   AclEntry,

@@ -1,12 +1,13 @@
 import { loadavg } from 'node:os';
 import { maxNodeDataBytes, validateId } from './candidate.js';
 import type { AclEntry } from './client/types.js';
-import { openAcl } from './client/types.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type MembershipHealth } from './health.js';
 import type { Logger } from './logger.js';
+import { validateAcl } from './acl.js';
+import { validateMs } from './options.js';
 import { joinPath, validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
 
@@ -134,11 +135,8 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   /** @throws INVALID_ARGUMENT for bad options. */
   constructor(options: MembershipOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
-    this.reportEveryMs = options.reportEveryMs ?? 0;
-    if (typeof this.reportEveryMs !== 'number' || this.reportEveryMs < 0) {
-      throw new InvalidArgumentError(`reportEveryMs must be a number >= 0: got ${JSON.stringify(options.reportEveryMs)}`);
-    }
-    this.acl = options.acl ?? openAcl;
+    this.reportEveryMs = validateMs(options.reportEveryMs, 'reportEveryMs', 0, 'zero');
+    this.acl = validateAcl(options.acl);
     ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
   }
 

@@ -5,6 +5,7 @@ import { InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, isZ
 import { sessionPart, type ObserverHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
+import { validateMs } from './options.js';
 import { validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
 
@@ -142,9 +143,11 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
 
   /**
    * Resolves with the leader as soon as there is one.
-   * @throws WAIT_TIMEOUT once `timeoutMs` elapsed; the signal's reason when `signal` aborts.
+   * @throws WAIT_TIMEOUT once `timeoutMs` elapsed; the signal's reason when `signal` aborts;
+   * INVALID_ARGUMENT for a `timeoutMs` that is not from 0 to 2^31 - 1.
    */
   async waitForLeader(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ObservedLeader> {
+    if (options.timeoutMs !== undefined) validateMs(options.timeoutMs, 'timeoutMs', 0, 'zero');
     await this.start();
     if (this.current) return this.current;
     return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { validateBackend } from './client/index.js';
+import { parseConnectString } from './connect-string.js';
 import type {
   AclEntry,
   BackendName,
@@ -16,11 +17,21 @@ import type {
 import { isOpenAcl, openAcl } from './client/types.js';
 import type { TimerHandle } from './clock.js';
 import { SafeEmitter } from './emitter.js';
-import { ConnectTimeoutError, InvalidArgumentError, SessionClosedError, ZkLeaderError, ZooKeeperError, abortReasonOf, isZooKeeperError } from './errors.js';
+import {
+  ConnectTimeoutError,
+  InvalidArgumentError,
+  SessionClosedError,
+  ZkLeaderError,
+  ZooKeeperError,
+  abortReasonOf,
+  isZooKeeperError,
+  type ServerFailure,
+} from './errors.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
 import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
 import { Liveness } from './liveness.js';
+import { validateMs } from './options.js';
 import { silentLogger, type Logger } from './logger.js';
 import { validateJuteMaxBuffer } from './limits.js';
 import { ancestorsAndSelf, parentOf, validatePath } from './paths.js';
@@ -85,11 +96,11 @@ export type SessionHandlers = { [E in keyof SessionEvents]?: (...args: SessionEv
 
 /** Options of `new Session()`: `connect`; the rest is optional. */
 export interface SessionOptions {
-  /** ZooKeeper connect string, "host:port[,host:port...][/chroot]". */
+  /** ZooKeeper connect string, "host:port[,host:port...][/chroot]"; a port left out is 2181. */
   connect: string;
   /** Requested session timeout; the server may narrow it. Default 10 000 ms. */
   sessionTimeoutMs?: number;
-  /** How long the first connect may take before `ready()` fails. Default 15 000 ms. */
+  /** How long the first connect may take before `ready()` fails (and says why). Default 15 000 ms. */
   connectTimeoutMs?: number;
   /** Client library. Default 'node-zookeeper-client'. */
   backend?: BackendName;
@@ -117,33 +128,8 @@ export interface SessionOptions {
 }
 
 const defaultSessionTimeoutMs = 10_000;
-
-function validateConnect(connect: unknown): string {
-  if (typeof connect !== 'string' || connect.trim() === '') {
-    throw new InvalidArgumentError(`connect must be a ZooKeeper connect string such as '127.0.0.1:2181': got ${JSON.stringify(connect)}`);
-  }
-  const [hosts = ''] = connect.split('/');
-  for (const host of hosts.split(',')) {
-    if (!/^[^:\s]+(:\d{1,5})?$/.test(host.trim())) {
-      throw new InvalidArgumentError(`connect has a malformed server '${host}': expected 'host:port' in '${connect}'`);
-    }
-  }
-  return connect;
-}
-
-/** The chroot of a connect string, without a trailing '/'; '' when it has none. */
-function chrootOf(connect: string): string {
-  const slash = connect.indexOf('/');
-  return slash < 0 ? '' : connect.slice(slash).replace(/\/+$/, '');
-}
-
-function validatePositive(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive number of milliseconds: got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
+/** How long a failed connect may spend finding out why, server by server. */
+const diagnoseBudgetMs = 1000;
 
 type WatchKind = 'exists' | 'data' | 'children';
 
@@ -377,7 +363,7 @@ export class SessionScope {
 export class Session extends SafeEmitter<SessionEvents> {
   /** The client library in use. */
   readonly backend: BackendName;
-  /** The connect string, as validated. */
+  /** The connect string, as validated: every server with its port, no blanks. */
   readonly connectString: string;
   /** The session timeout asked for; `sessionTimeoutMs` is what the server granted. */
   readonly requestedSessionTimeoutMs: number;
@@ -404,6 +390,8 @@ export class Session extends SafeEmitter<SessionEvents> {
   private readonly firstConnect: Promise<void>;
   private settleFirstConnect!: (error?: Error) => void;
   private closing: Promise<void> | null = null;
+  /** The client given up on when the first connect timed out, closing. */
+  private failedClient: Promise<void> | null = null;
   private suspensions = 0;
   private expiries = 0;
 
@@ -428,13 +416,13 @@ export class Session extends SafeEmitter<SessionEvents> {
         throw new InvalidArgumentError(`auth must be { scheme: 'digest', credential: 'user:password' }: got ${JSON.stringify(entry)}`);
       }
     }
-    const connect = validateConnect(options.connect);
+    const parsed = parseConnectString(options.connect);
     return {
-      connect,
-      chroot: chrootOf(connect),
+      connect: parsed.normalized,
+      chroot: parsed.chroot ?? '',
       juteMaxBufferBytes: validateJuteMaxBuffer(options.juteMaxBufferBytes),
-      sessionTimeoutMs: validatePositive(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs),
-      connectTimeoutMs: validatePositive(options.connectTimeoutMs, 'connectTimeoutMs', 15_000),
+      sessionTimeoutMs: validateMs(options.sessionTimeoutMs, 'sessionTimeoutMs', defaultSessionTimeoutMs, 'positive'),
+      connectTimeoutMs: validateMs(options.connectTimeoutMs, 'connectTimeoutMs', 15_000, 'positive'),
       backend,
       auth,
       retry: validateRetry(options.retry),
@@ -566,8 +554,11 @@ export class Session extends SafeEmitter<SessionEvents> {
 
   /**
    * Resolves once the first session is established.
-   * @throws CONNECT_TIMEOUT when no server answers within `connectTimeoutMs`; AUTH_FAILED;
-   * SESSION_CLOSED when closed first.
+   * @throws CONNECT_TIMEOUT when no server answers within `connectTimeoutMs` (up to 1 s
+   * later, once it knows for each server whether its name does not resolve, it refused, or it
+   * timed out); SESSION_CLOSED when closed first. A refused credential (AUTH_FAILED) comes
+   * as an `error` event after this resolved: the server answers the connect before it reads
+   * the credentials.
    */
   ready(): Promise<void> {
     return this.firstConnect;
@@ -644,15 +635,29 @@ export class Session extends SafeEmitter<SessionEvents> {
 
   private onConnectTimeout(client: ZkClient): void {
     if (client !== this.client || this.currentState !== 'connecting') return;
-    const error = new ConnectTimeoutError(this.connectString, this.connectTimeoutMs);
-    if (this.generation === 0) {
+    const first = this.generation === 0;
+    // Give up on this client first: a connect that completes while we find out why is too late.
+    const retired = this.retireClient();
+    // close() still resolves only once the client of a failed first connect is closed.
+    if (first) this.failedClient = retired;
+    // After an expiry the old servers may be down for a while: keep trying.
+    if (!first) this.scheduleNewClient();
+    const failed = (failures: ServerFailure[] = []) => this.connectFailed(first, new ConnectTimeoutError(this.connectString, this.connectTimeoutMs, failures));
+    if (!client.diagnoseConnect) return failed();
+    void client.diagnoseConnect(Math.min(diagnoseBudgetMs, this.connectTimeoutMs)).then(failed, (error: unknown) => {
+      this.logger.debug({ err: error }, 'zk-leader: could not tell why the connect failed');
+      failed();
+    });
+  }
+
+  private connectFailed(first: boolean, error: ConnectTimeoutError): void {
+    if (first) {
+      // Unless close() came first, which settled the first connect already.
+      if (this.currentState === 'closed') return;
       this.settleFirstConnect(error);
       void this.close();
-    } else {
-      // After an expiry the old servers may be down for a while: keep trying, say so.
+    } else if (this.currentState === 'connecting') {
       this.logger.warn({ err: error }, 'zk-leader: no new session yet, still trying');
-      this.retireClient();
-      this.scheduleNewClient();
       this.emit('error', error);
     }
   }
@@ -716,16 +721,17 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.setState('connecting');
     this.liveness.stop();
     this.currentScope?.end();
-    this.retireClient();
+    void this.retireClient();
     this.scheduleNewClient();
     publish(sessionChannel, (): SessionMessage => ({ session: this, state: 'connecting', event: 'expired', reason }));
     this.emit('expired', { sessionId, reason });
   }
 
-  private retireClient(): void {
+  /** Closes the current client in the background; resolves when it is closed. */
+  private retireClient(): Promise<void> {
     const old = this.client;
     this.client = null;
-    void old?.close().catch((error: unknown) => this.logger.debug({ err: error }, 'zk-leader: closing a dead client failed'));
+    return old?.close().catch((error: unknown) => this.logger.debug({ err: error }, 'zk-leader: closing a dead client failed')) ?? Promise.resolve();
   }
 
   private scheduleNewClient(): void {
@@ -886,7 +892,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     const client = this.client;
     this.client = null;
     this.closing = (async () => {
-      await client?.close();
+      await Promise.all([client?.close(), this.failedClient]);
       this.emit('closed');
       this.removeAllListeners();
     })();

@@ -1,3 +1,6 @@
+import { constants } from 'node:os';
+import { InvalidArgumentError } from './errors.js';
+
 /**
  * `releaseOnSignals`, process-wide: one handler per signal stops every election that asked
  * for it, all together, and only then lets the signal take its course. (With a handler per
@@ -6,6 +9,43 @@
  */
 interface Stoppable {
   stop(): Promise<void>;
+}
+
+/**
+ * Signals no handler can take: the kernel never delivers SIGKILL or SIGSTOP to one (Node
+ * throws EINVAL), and Node's documentation warns that after a real SIGBUS, SIGFPE, SIGSEGV or
+ * SIGILL it is not safe to run JavaScript at all.
+ */
+const unhandleable: Partial<Record<string, string>> = {
+  SIGKILL: 'no process can handle it',
+  SIGSTOP: 'no process can handle it',
+  SIGBUS: 'after a real one it is not safe to run JavaScript',
+  SIGFPE: 'after a real one it is not safe to run JavaScript',
+  SIGSEGV: 'after a real one it is not safe to run JavaScript',
+  SIGILL: 'after a real one it is not safe to run JavaScript',
+};
+
+/**
+ * Checks `releaseOnSignals`: `true` (SIGTERM and SIGINT), `false`, or a list of this
+ * platform's signal names that a process can handle; returns the signals, each once.
+ * @throws INVALID_ARGUMENT naming the option and the entry at fault.
+ */
+export function validateSignals(value: unknown, option = 'releaseOnSignals'): NodeJS.Signals[] {
+  if (value === undefined || value === false) return [];
+  if (value === true) return ['SIGTERM', 'SIGINT'];
+  if (!Array.isArray(value)) {
+    throw new InvalidArgumentError(`${option} must be true, false or a list of signal names such as ['SIGTERM']: got ${JSON.stringify(value)}`);
+  }
+  for (const signal of value as unknown[]) {
+    if (typeof signal !== 'string' || !Object.hasOwn(constants.signals, signal)) {
+      throw new InvalidArgumentError(
+        `${option} has ${typeof signal === 'string' ? `'${signal}'` : JSON.stringify(signal)}, which is not a signal name here (such as 'SIGTERM')`,
+      );
+    }
+    const why = unhandleable[signal];
+    if (why) throw new InvalidArgumentError(`${option} cannot include ${signal}: ${why}; use SIGTERM or SIGINT`);
+  }
+  return [...new Set(value as NodeJS.Signals[])];
 }
 
 const waiting = new Map<NodeJS.Signals, Set<Stoppable>>();

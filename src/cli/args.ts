@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../client/types.js';
 import { refusalToServe } from '../dashboard/address.js';
+import { maxTimerMs } from '../options.js';
 
 /** What a command line asks for, once read and checked. */
 export interface CliConfig {
@@ -180,7 +181,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
   const connect = values.connect || env.ZK_CONNECT;
   if (!connect) return refuse('no ZooKeeper given: pass --connect host:port or set ZK_CONNECT');
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return refuse(`--timeout takes a whole number of milliseconds: got '${values.timeout}'`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTimerMs) {
+    return refuse(`--timeout takes a whole number of milliseconds from 1 to ${maxTimerMs}: got '${values.timeout}'`);
+  }
   const backend = values.backend as BackendName;
   if (!backends.includes(backend)) return refuse(`--backend takes ${backends.join(' or ')}: got '${values.backend}'`);
 

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { createRequire } from 'node:module';
-import { BackendNotInstalledError } from '../errors.js';
+import { parseConnectString } from '../connect-string.js';
+import { BackendNotInstalledError, type ServerFailure } from '../errors.js';
+import { probeServers } from './probe.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
 import { isOpenAcl } from './types.js';
 import type {
@@ -35,6 +37,8 @@ interface NativeAcl {
 }
 interface NativeClient {
   init(config: Record<string, unknown>): unknown;
+  /** 0 when no C handle exists: `init` failed (no server name resolves) or it is closed. */
+  readonly state: number;
   on(event: 'connect' | 'connecting', listener: () => void): void;
   // The JavaScript wrapper emits the wrapper itself first, then the state code.
   on(event: 'close', listener: (wrapper: unknown, code: number) => void): void;
@@ -107,6 +111,8 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
   readonly createsWithAcl = false;
   private readonly native: NativeClient;
   private closed = false;
+  /** The C client refused to start (no server name resolves): it will never connect, nor report closing. */
+  private initFailed = false;
   private closedPromise: Promise<void>;
   /**
    * The latest moment known to come before the current connection's handshake: the C client
@@ -150,6 +156,13 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
       host_order_deterministic: false,
       ...(credentials ? { client_id: credentials.id.replace(/^0+(?=.)/, ''), client_password: credentials.password.toString('hex') } : {}),
     });
+    // The wrapper drops init's error; without a handle the state stays 0. The session's connect
+    // timeout then gives up on this client, and diagnoseConnect() tells why.
+    this.initFailed = this.native.state === 0;
+  }
+
+  diagnoseConnect(budgetMs: number): Promise<ServerFailure[]> {
+    return probeServers(parseConnectString(this.options.connectString).servers, budgetMs);
   }
 
   sessionCredentials(): SessionCredentials {
@@ -272,9 +285,11 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
   }
 
   async close(): Promise<void> {
-    if (this.closed) return this.closedPromise;
+    if (this.closed) return this.initFailed ? undefined : this.closedPromise;
     this.closed = true;
     this.native.close();
+    // No handle, so no 'close' event will come.
+    if (this.initFailed) return;
     return this.closedPromise;
   }
 }

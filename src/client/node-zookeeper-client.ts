@@ -1,6 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import zookeeper from 'node-zookeeper-client';
 import type { Socket } from 'node:net';
+import { parseConnectString } from '../connect-string.js';
+import type { ServerFailure } from '../errors.js';
+import { probeServers } from './probe.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
 import type { AclEntry, ClientEvents, ClientOptions, CreateMode, DigestAuth, NodeData, NodeStat, SessionCredentials, Watcher, ZkClient } from './types.js';
 
@@ -63,7 +66,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   /** When the library wrote the current connection's handshake. */
   private handshakeAt: number | undefined;
 
-  constructor(options: ClientOptions) {
+  constructor(private readonly options: ClientOptions) {
     super();
     this.client = zookeeper.createClient(options.connectString, {
       sessionTimeout: options.sessionTimeoutMs,
@@ -109,6 +112,10 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
 
   connect(): void {
     this.client.connect();
+  }
+
+  diagnoseConnect(budgetMs: number): Promise<ServerFailure[]> {
+    return probeServers(parseConnectString(this.options.connectString).servers, budgetMs);
   }
 
   sessionCredentials(): SessionCredentials {

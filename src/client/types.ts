@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'eventemitter3';
+import type { ServerFailure } from '../errors.js';
 
 /**
  * The ZooKeeper port: the few operations the recipes need, promise-based, with our own error
@@ -161,4 +162,9 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
   dropConnection(): void;
   /** Closes the session (its ephemeral nodes go); resolves when the client is closed. */
   close(): Promise<void>;
+  /**
+   * After a connect that failed: why, server by server (probed over the network, within
+   * `budgetMs`). Optional: a client that cannot tell (the simulator's) leaves it out.
+   */
+  diagnoseConnect?(budgetMs: number): Promise<ServerFailure[]>;
 }

@@ -1,5 +1,6 @@
 import { createClient } from '../client/index.js';
 import type { SessionCredentials } from '../client/types.js';
+import { validateMs } from '../options.js';
 
 /** Attaches to the session and closes it; false when the server says it had already expired. */
 async function attachAndClose(connectString: string, credentials: SessionCredentials, timeoutMs: number): Promise<boolean> {
@@ -25,8 +26,10 @@ async function attachAndClose(connectString: string, credentials: SessionCredent
  * the same id and password, then closes, which ends the session on the server. The owner may
  * win the session back before the close lands, so this repeats until the server answers that
  * the session has expired.
+ * @throws INVALID_ARGUMENT for a `timeoutMs` that is not above 0 and at most 2^31 - 1.
  */
 export async function expireSession(connectString: string, credentials: SessionCredentials, timeoutMs = 10_000): Promise<void> {
+  validateMs(timeoutMs, 'timeoutMs', 10_000, 'positive');
   for (let attempt = 0; attempt < 20; attempt++) {
     if (!(await attachAndClose(connectString, credentials, timeoutMs))) return;
   }

@@ -1,4 +1,5 @@
 import { ZkLeaderError } from '../errors.js';
+import { validateMs } from '../options.js';
 import { dockerIsReachable, startDockerZooKeeper } from './docker.js';
 import { fourLetterWord, serverVersion } from './four-letter.js';
 import { findZooKeeperInstallation } from './jars.js';
@@ -45,8 +46,11 @@ async function useExternalZooKeeper(connectString: string): Promise<ZooKeeperHan
  * existing server or ensemble, no lifecycle control), a reachable Docker engine
  * (testcontainers), ZooKeeper's jars on this machine (child Java processes). Close the handle
  * (or `await using` it) to stop what was started.
+ * @throws INVALID_ARGUMENT for a millisecond option that is not above 0 and at most 2^31 - 1;
+ * ZOOKEEPER_NOT_FOUND when none of the three is there.
  */
 export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promise<ZooKeeperHandle> {
+  for (const option of ['tickTimeMs', 'startTimeoutMs', 'maxSessionTimeoutMs'] as const) validateMs(options[option], option, 1, 'positive');
   const env = options.env ?? process.env;
   if (env.ZK_CONNECT) return useExternalZooKeeper(env.ZK_CONNECT);
   if (await dockerIsReachable(env)) return startDockerZooKeeper(options);

@@ -186,6 +186,20 @@ describe.each(backends)('the zk-leader command line on %s', (backend) => {
     expect(usage.stderr).toContain('status needs a path');
   });
 
+  it('exits 2 with one line, not a stack trace, for a port above 65535', async () => {
+    const result = await cli(['status', '/x', '--connect', '127.0.0.1:99999']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("zk-leader: connect has a bad port '99999' in '127.0.0.1:99999': a port is a whole number from 1 to 65535\n");
+  });
+
+  it('exits 2 saying the name does not resolve, for a host that does not', async () => {
+    const result = await cli(['status', '/x', '--connect', 'no-such-host.invalid:2181', '--timeout', '300']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^zk-leader: could not connect to ZooKeeper at no-such-host.invalid:2181 within 300 ms \(no-such-host.invalid:2181: name does not resolve\): .*\n$/,
+    );
+  });
+
   it('status shows data written by another program as raw text', async () => {
     const path = uniquePath('cli-foreign');
     const admin = await adminSession();

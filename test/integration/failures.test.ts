@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
 import { electionOrder } from '../../src/candidate.js';
+import { createClient } from '../../src/client/index.js';
+import type { SessionCredentials } from '../../src/client/types.js';
 import { isZooKeeperError } from '../../src/errors.js';
 import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
@@ -22,6 +24,21 @@ function expectAlternatingTerms(log: EventLog, source: string): void {
       expect(leading, `${source} lost without elected`).toBe(true);
       leading = false;
     }
+  }
+}
+
+/** Whether the server still holds this session: a client attaches to it (and then closes it). */
+async function attachesTo(credentials: SessionCredentials): Promise<boolean> {
+  const client = createClient('node-zookeeper-client', { connectString: zkConnect(), sessionTimeoutMs: 10_000, credentials });
+  try {
+    return await new Promise<boolean>((resolve) => {
+      client.on('state', (state) => {
+        if (state === 'connected' || state === 'expired') resolve(state === 'connected');
+      });
+      client.connect();
+    });
+  } finally {
+    await client.close();
   }
 }
 
@@ -57,6 +74,33 @@ describe.each(backends)('LeaderElection under failures on %s', (backend) => {
     expect((await rejoined).leader.id).toBe('next');
     expectAlternatingTerms(log, 'old');
     expectAlternatingTerms(log, 'next');
+  });
+
+  it('after its own clock ended the session, the next session deletes the node left behind, while the server still holds the old one', async () => {
+    const path = uniquePath('own-clock-expiry');
+    const cut = await proxy();
+    const { old, next } = await leaderBehindProxy(participant, path, cut);
+    const leftBehind = `${path}/${old.nodeName}`;
+    const credentials = old.session.credentials()!;
+    const admin = await adminSession();
+    const suspended = nextEvent(old.session, 'suspended');
+    const expired = nextEvent(old.session, 'expired');
+    // The client hears nothing; the server hears its heartbeats until the suspension, and
+    // nothing after (not the close that ends the old client either): only the client's own
+    // clock can end the session, a good while before the server's does.
+    cut.dropReplies();
+    await suspended;
+    cut.dropRequests();
+    expect((await expired).reason).toBe('local-timeout');
+    const nextTerm = nextEvent(next, 'elected');
+    const rejoined = nextEvent(old, 'follower');
+    cut.heal();
+    expect((await rejoined).leader.id).toBe('next');
+    expect(await admin.exists(leftBehind)).toBeNull();
+    // Gone though its session still lives on the server: the new session deleted it.
+    expect(await attachesTo(credentials)).toBe(true);
+    await nextTerm;
+    await admin.close();
   });
 
   it('re-joins on a new session after expiry, and later leads with a larger token', async () => {

@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
+import { createClient } from '../../src/client/index.js';
+import type { BackendName, ClientOptions, ZkClient } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
+import { ZooKeeperError } from '../../src/errors.js';
 import { Membership } from '../../src/membership.js';
 import { expireSession, fourLetterWord } from '../../src/testing/index.js';
 import { electionEvents, electionFixture, expectLostBeforeElected, leaderBehindProxy } from '../support/election.js';
@@ -150,6 +154,46 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     await expect(operator.setData(`${path}/${node}`, Buffer.from('vandal'))).rejects.toMatchObject({ code: 'NO_AUTH' });
     // Deleted by its owner, while the owner's session is still open.
     await alice.stop();
+  });
+
+  it('a node found by our GUID that another session created is not taken for ours', async () => {
+    const path = uniquePath('guid-collision');
+    const guid = randomBytes(16).toString('hex');
+    // GUIDs are random, so two sessions drawing the same one is the only way to put another
+    // session's node under our GUID, and reach the owner check when the candidacy confirms it.
+    const sameGuidFirst = () => {
+      let drawn = false;
+      return () => (drawn ? randomBytes(16).toString('hex') : ((drawn = true), guid));
+    };
+    const holder = participant(path, { id: 'holder', session: session({ runtime: { newGuid: sameGuidFirst() } }) });
+    const holds = nextEvent(holder, 'elected');
+    await holder.start();
+    await holds;
+    // The unlucky one's first create is lost on the way (a connection loss before it reached
+    // the server): the candidacy then looks for its node by GUID, and finds the holder's.
+    let lost = false;
+    const losesFirstCreate = (backendName: BackendName, options: ClientOptions): ZkClient => {
+      const client = createClient(backendName, options);
+      const create = client.create.bind(client);
+      client.create = (...args) => {
+        if (lost) return create(...args);
+        lost = true;
+        return Promise.reject(new ZooKeeperError('CONNECTION_LOSS', 'create', args[0], 'lost on the way (test)'));
+      };
+      return client;
+    };
+    const unlucky = participant(path, { id: 'unlucky', session: session({ runtime: { newGuid: sameGuidFirst(), createClient: losesFirstCreate } }) });
+    const follows = nextEvent(unlucky, 'follower');
+    await unlucky.start();
+    expect(lost).toBe(true);
+    expect((await follows).leader.id).toBe('holder');
+    expect(unlucky.nodeName).not.toBe(holder.nodeName);
+    expect(unlucky.isLeader).toBe(false);
+    expect(holder.isLeader).toBe(true);
+    // Stopping deletes the unlucky one's own node, never the holder's.
+    await unlucky.stop();
+    const operator = await admin();
+    expect(await operator.getChildren(path)).toEqual([holder.nodeName]);
   });
 
   it('start() on a closed shared session fails with SESSION_CLOSED instead of hanging', async () => {

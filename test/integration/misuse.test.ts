@@ -2,8 +2,12 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestAcl } from '../../src/acl.js';
 import { LeaderElection } from '../../src/election.js';
+import { createClient } from '../../src/client/index.js';
+import type { BackendName, ClientOptions, ZkClient } from '../../src/client/types.js';
+import { LeaderObserver } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
 import { fourLetterWord } from '../../src/testing/index.js';
+import { freePort } from '../../src/testing/ports.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -12,8 +16,10 @@ import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../su
 describe.each(backends)('misuse and errors on %s', (backend) => {
   const participant = electionFixture(backend);
   const sessions: Session[] = [];
+  const proxies: TcpProxy[] = [];
   afterEach(async () => {
     await Promise.all(sessions.splice(0).map((session) => session.close()));
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
   });
   function session(auth?: string): Session {
     const created = new Session({ connect: zkConnect(), backend, ...(auth ? { auth: { scheme: 'digest' as const, credential: auth } } : {}) });
@@ -68,6 +74,39 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     await admin.close();
     await cut.close();
     expect(events).toEqual(['stopped']);
+  });
+
+  // A name under .invalid never resolves (RFC 6761); a free port refuses; a proxy into a dead
+  // network accepts the connection and never answers.
+  it.each([
+    ['name does not resolve', () => Promise.resolve('no-such-host.invalid:2181')],
+    ['refused', async () => `127.0.0.1:${await freePort()}`],
+    [
+      'timed out',
+      async () => {
+        const dead = await TcpProxy.to(zkConnect());
+        dead.blackhole();
+        proxies.push(dead);
+        return dead.connectString;
+      },
+    ],
+  ])('start() rejects with CONNECT_TIMEOUT that says the server %s, and the election is stopped', async (outcome, server) => {
+    const connect = await server();
+    const election = new LeaderElection({ path: uniquePath('unreachable'), connect, backend, connectTimeoutMs: 300 });
+    const stopped = nextEvent(election, 'stopped');
+    await expect(election.start()).rejects.toMatchObject({ code: 'CONNECT_TIMEOUT', message: expect.stringContaining(`${connect}: ${outcome}`) });
+    await stopped;
+  });
+
+  it('waitForLeader refuses a timeoutMs Node cannot time, instead of giving up after 1 ms', async () => {
+    const observer = new LeaderObserver({ path: uniquePath('wait-too-long'), session: session() });
+    for (const timeoutMs of [2 ** 31, Infinity]) {
+      await expect(observer.waitForLeader({ timeoutMs })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: `timeoutMs must be a number of milliseconds >= 0 and <= 2147483647 (Node's longest timer, about 24.8 days): got ${timeoutMs}`,
+      });
+    }
+    await observer.close();
   });
 
   it('ensurePath refuses a relative path instead of creating nodes somewhere else', async () => {
@@ -172,6 +211,28 @@ describe.each(backends)('access control on %s', (backend) => {
   const closers: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
+  });
+
+  // Session takes digest credentials only, and ZooKeeper's digest provider accepts any
+  // 'user:password' at connect (a wrong password shows as NO_AUTH on protected nodes, below).
+  // What a stock server does refuse is a scheme it has no provider for: the client sends the
+  // credential under such a scheme here, to reach the real refusal through both backends.
+  // (The server answers the connect before it reads the credentials, so on both backends
+  // ready() has resolved by the time the refusal comes.)
+  it('a session whose credentials the server refuses reports AUTH_FAILED and closes', async () => {
+    const unknownScheme = (backendName: BackendName, options: ClientOptions): ZkClient => {
+      const client = createClient(backendName, options);
+      const addAuthInfo = client.addAuthInfo.bind(client);
+      client.addAuthInfo = (auth) => addAuthInfo({ ...auth, scheme: 'no-such-scheme' as 'digest' });
+      return client;
+    };
+    const refused = new Session({ connect: zkConnect(), backend, auth: { scheme: 'digest', credential: owner }, runtime: { createClient: unknownScheme } });
+    closers.push(() => refused.close());
+    const reported = nextEvent(refused, 'error');
+    const closed = nextEvent(refused, 'closed');
+    expect(await reported).toMatchObject({ code: 'AUTH_FAILED', message: expect.stringContaining('check the auth option') });
+    await closed;
+    expect(refused.state).toBe('closed');
   });
 
   it('with auth and a digest ACL, only holders of the credential can read, join or delete', async () => {

@@ -28,7 +28,9 @@ describe('retry backoff', () => {
   it('refuses a bad retry option in one line that names the field', () => {
     expect(validateRetry(undefined)).toEqual({ initialMs: 200, maxMs: 5000 });
     expect(validateRetry({ initialMs: 10_000 })).toEqual({ initialMs: 10_000, maxMs: 10_000 });
-    expect(() => validateRetry({ initialMs: -1 })).toThrow('retry.initialMs must be a number of milliseconds >= 0: got -1');
+    expect(() => validateRetry({ initialMs: -1 })).toThrow(
+      "retry.initialMs must be a number of milliseconds >= 0 and <= 2147483647 (Node's longest timer, about 24.8 days): got -1",
+    );
     expect(() => validateRetry({ initialMs: 500, maxMs: 100 })).toThrow('retry.maxMs (100) must be at least retry.initialMs (500)');
     expect(() => new Session({ connect: '127.0.0.1:1', retry: { maxMs: Number.NaN } })).toThrow(/retry.maxMs must be a number/);
     expect(() => new LeaderElection({ connect: '127.0.0.1:1', path: '/x', retry: 'fast' as never })).toThrow('retry must be { initialMs, maxMs }: got "fast"');

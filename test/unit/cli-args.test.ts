@@ -97,4 +97,11 @@ describe('the command line', () => {
     expect(refused(['status', '/x', '--port', '80'])).toBe('--port is for the dashboard command, not status');
     expect(refused(['status', '/x', '--group', '/a', '--group', '/b'])).toBe('status takes one --group: got 2');
   });
+
+  it.each(['3000000000', 'Infinity', '0', '1.5'])('refuses --timeout %s: a whole number of milliseconds Node can time', (timeout) => {
+    expect(parse(['status', '/x', '--connect', 'h:2181', '--timeout', timeout])).toEqual({
+      kind: 'usage-error',
+      message: `--timeout takes a whole number of milliseconds from 1 to 2147483647: got '${timeout}'`,
+    });
+  });
 });

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { digestAcl } from '../../src/acl.js';
 import { decodePayload, encodePayload } from '../../src/candidate.js';
+import { Permission, openAcl } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
+import { expireSession, startZooKeeper } from '../../src/testing/index.js';
 
 const connect = '127.0.0.1:2181';
 
@@ -17,8 +20,8 @@ describe('LeaderElection options', () => {
     [{ path: '/jobs', connect: '' }, 'connect must be a ZooKeeper connect string'],
     [{ path: '/jobs', connect: 'host:port:x' }, 'malformed server'],
     [{ path: '/jobs', connect, onSuspend: 'sometimes' }, "onSuspend must be 'release' or 'hold'"],
-    [{ path: '/jobs', connect, takeoverDelayMs: -1 }, 'takeoverDelayMs must be a number >= 0'],
-    [{ path: '/jobs', connect, sessionTimeoutMs: 0 }, 'sessionTimeoutMs must be a positive number'],
+    [{ path: '/jobs', connect, takeoverDelayMs: -1 }, 'takeoverDelayMs must be a number of milliseconds >= 0 and <= 2147483647'],
+    [{ path: '/jobs', connect, sessionTimeoutMs: 0 }, 'sessionTimeoutMs must be a number of milliseconds > 0 and <= 2147483647'],
     [{ path: '/jobs', connect, backend: 'curator' }, "backend must be one of 'node-zookeeper-client', 'zookeeper'"],
     [{ path: '/jobs', connect, auth: { scheme: 'digest', credential: 'nopassword' } }, "credential: 'user:password'"],
   ])('rejects %j at construction', (options, message) => {
@@ -58,6 +61,158 @@ describe('LeaderElection options', () => {
     expect(() => election.session).toThrow(/before start/);
     await election.stop();
     await expect(election.start()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+});
+
+describe('millisecond options', () => {
+  const tooLong = 2 ** 31;
+  const range = (atLeast: string) => `must be a number of milliseconds ${atLeast} and <= 2147483647 (Node's longest timer, about 24.8 days)`;
+  // Node runs a timer of 2^31 ms or more, or of Infinity or NaN, after 1 ms.
+  it.each([
+    ['takeoverDelayMs', 'Infinity', Infinity, `takeoverDelayMs ${range('>= 0')}: got Infinity`],
+    ['takeoverDelayMs', '2147483648', tooLong, `takeoverDelayMs ${range('>= 0')}: got 2147483648`],
+    ['takeoverDelayMs', 'NaN', Number.NaN, `takeoverDelayMs ${range('>= 0')}: got NaN`],
+    ['connectTimeoutMs', '3e9', 3e9, `connectTimeoutMs ${range('> 0')}: got 3000000000`],
+    ['sessionTimeoutMs', 'Infinity', Infinity, `sessionTimeoutMs ${range('> 0')}: got Infinity`],
+    ['sessionTimeoutMs', '"10000"', '10000', `sessionTimeoutMs ${range('> 0')}: got "10000"`],
+    ['retry', '{ initialMs: 2^31 }', { initialMs: tooLong }, `retry.initialMs ${range('>= 0')}: got 2147483648`],
+    ['retry', '{ maxMs: Infinity }', { maxMs: Infinity }, `retry.maxMs ${range('>= 0')}: got Infinity`],
+  ])('LeaderElection refuses %s: %s, which Node cannot time', (option, _shown, value, message) => {
+    expect(() => new LeaderElection({ path: '/jobs', connect, [option]: value })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', message }));
+  });
+
+  it.each([
+    ['connectTimeoutMs', '3e9', 3e9, 'connectTimeoutMs'],
+    ['sessionTimeoutMs', '2^31', tooLong, 'sessionTimeoutMs'],
+    ['retry', '{ maxMs: 2^31 }', { maxMs: tooLong }, 'retry.maxMs'],
+  ])('Session refuses %s: %s in the same words', (option, _shown, value, name) => {
+    expect(() => new Session({ connect, [option]: value })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`${name} ${range(name === 'retry.maxMs' ? '>= 0' : '> 0')}`) }),
+    );
+  });
+
+  it.each([Infinity, tooLong, Number.NaN, -1])('Membership refuses reportEveryMs: %s in the same words', (reportEveryMs) => {
+    const session = Object.create(Session.prototype) as Session;
+    expect(() => new Membership({ session, reportEveryMs })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `reportEveryMs ${range('>= 0')}: got ${reportEveryMs}` }),
+    );
+  });
+
+  it('zk-leader/testing refuses them in the same words', async () => {
+    // ZK_CONNECT: nothing is started, whatever the options say.
+    const env = { ZK_CONNECT: '127.0.0.1:1' };
+    for (const option of ['tickTimeMs', 'startTimeoutMs', 'maxSessionTimeoutMs']) {
+      await expect(startZooKeeper({ env, [option]: Infinity })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: `${option} ${range('> 0')}: got Infinity`,
+      });
+    }
+    const credentials = { id: '0'.repeat(16), password: Buffer.alloc(16) };
+    await expect(expireSession('127.0.0.1:1', credentials, tooLong)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: `timeoutMs ${range('> 0')}: got 2147483648`,
+    });
+  });
+
+  it('takes the longest delay Node can time, and 0 where 0 means none', () => {
+    expect(
+      () => new LeaderElection({ path: '/jobs', connect, takeoverDelayMs: 2 ** 31 - 1, connectTimeoutMs: 2 ** 31 - 1, retry: { initialMs: 0, maxMs: 0 } }),
+    ).not.toThrow();
+  });
+});
+
+describe('acl', () => {
+  const what = "acl must be a non-empty list of { scheme, id, permissions } entries, such as digestAcl('user:password') or openAcl";
+  it.each([
+    ['a string', 'world:anyone:cdrwa', `${what}: got "world:anyone:cdrwa"`],
+    ['an empty list', [], `${what}: got []`],
+    ['an entry that is not an object', ['world:anyone'], 'acl[0] must be { scheme, id, permissions }: got "world:anyone"'],
+    ['an entry without a scheme', [{ id: 'anyone', permissions: 31 }], "acl[0].scheme must be a non-empty string such as 'world' or 'digest': got undefined"],
+    ['an entry without an id', [{ scheme: 'world', permissions: 31 }], "acl[0].id must be a string such as 'anyone' or 'user:base64sha1': got undefined"],
+    [
+      'a digest entry with the password itself',
+      [{ scheme: 'digest', id: 'user:secret', permissions: 31 }],
+      "acl[0].id of a digest entry is 'user:' and the base64 SHA-1 of 'user:password', not the password: use digestAcl('user:password')",
+    ],
+    ['permissions of 0', [{ scheme: 'world', id: 'anyone', permissions: 0 }], 'acl[0].permissions must be a whole number from 1 to 31'],
+    ['permissions of 32', [{ scheme: 'world', id: 'anyone', permissions: 32 }], 'acl[0].permissions must be a whole number from 1 to 31'],
+    ['permissions as letters', [...openAcl, { scheme: 'world', id: 'anyone', permissions: 'cdrwa' }], 'acl[1].permissions must be a whole number from 1 to 31'],
+  ])('LeaderElection and Membership refuse %s, saying what to pass', (_what, acl, message) => {
+    const session = Object.create(Session.prototype) as Session;
+    for (const make of [() => new LeaderElection({ path: '/jobs', connect, acl: acl as never }), () => new Membership({ session, acl: acl as never })]) {
+      expect(make).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }));
+    }
+  });
+
+  it('takes openAcl, digestAcl and entries of its own', () => {
+    for (const acl of [openAcl, digestAcl('user:secret'), [{ scheme: 'ip', id: '127.0.0.1', permissions: Permission.read | Permission.write }]]) {
+      expect(() => new LeaderElection({ path: '/jobs', connect, acl })).not.toThrow();
+    }
+  });
+
+  it('digestAcl refuses a credential without a password, and permissions out of range', () => {
+    expect(() => digestAcl('nopassword')).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("digestAcl needs 'user:password'") }),
+    );
+    expect(() => digestAcl('user:secret', 64)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('permissions must be a whole number from 1 to 31') }),
+    );
+  });
+});
+
+describe('releaseOnSignals', () => {
+  it.each([
+    ['SIGTERM', 'releaseOnSignals must be true, false or a list of signal names such as [\'SIGTERM\']: got "SIGTERM"'],
+    [['SIGKILL'], 'releaseOnSignals cannot include SIGKILL: no process can handle it'],
+    [['SIGSTOP'], 'releaseOnSignals cannot include SIGSTOP: no process can handle it'],
+    [['SIGSEGV'], 'releaseOnSignals cannot include SIGSEGV'],
+    [['SIGTERM', 'TERM'], "releaseOnSignals has 'TERM', which is not a signal name here (such as 'SIGTERM')"],
+    [[15], 'releaseOnSignals has 15, which is not a signal name here'],
+    [{ SIGTERM: true }, 'releaseOnSignals must be true, false or a list of signal names'],
+  ])('refuses %j at construction, before anything runs', (releaseOnSignals, message) => {
+    expect(() => new LeaderElection({ path: '/jobs', connect, releaseOnSignals: releaseOnSignals as never })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }),
+    );
+  });
+
+  it('takes true, false, an empty list and the signals a process can handle', () => {
+    const accepted: (boolean | NodeJS.Signals[])[] = [true, false, [], ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2']];
+    for (const releaseOnSignals of accepted) expect(() => new LeaderElection({ path: '/jobs', connect, releaseOnSignals })).not.toThrow();
+  });
+});
+
+describe('connect strings', () => {
+  it.each([
+    ['127.0.0.1:99999', "bad port '99999'"],
+    ['127.0.0.1:65536', "bad port '65536'"],
+    ['127.0.0.1:0', "bad port '0'"],
+    ['127.0.0.1:21x81', "bad port '21x81'"],
+    ['127.0.0.1:', "bad port ''"],
+    ['127.0.0.1:2181,,127.0.0.2:2181', 'an empty server'],
+    [',127.0.0.1:2181', 'an empty server'],
+    [':2181', "no host before ':2181'"],
+    ['/app', 'no server'],
+    ['zk one:2181', "malformed host 'zk one'"],
+    ['127.0.0.1:2181/app/', 'the chroot'],
+    ['127.0.0.1:2181/app//x', 'the chroot'],
+  ])('refuses %j in one line that says why', (connect, why) => {
+    const refusal = (() => {
+      try {
+        new LeaderElection({ path: '/jobs', connect });
+      } catch (error) {
+        return error as Error & { code: string };
+      }
+      throw new Error('accepted');
+    })();
+    expect(refusal).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(why) });
+    expect(refusal.message).toContain(`'${connect}'`);
+    expect(refusal.message).not.toContain('\n');
+  });
+
+  it('gives every server a port (2181 unless said) and drops the blanks around commas', async () => {
+    const session = new Session({ connect: ' 127.0.0.1 , 127.0.0.2:2182/app', connectTimeoutMs: 100 });
+    expect(session.connectString).toBe('127.0.0.1:2181,127.0.0.2:2182/app');
+    await session.close();
   });
 });
 
