@@ -9,7 +9,7 @@ import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { freePort } from '../../src/testing/ports.js';
 import { nextEvent } from '../support/events.js';
-import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { adminSession, backends, removeTree, unresolvableHost, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -193,10 +193,11 @@ describe.each(backends)('the zk-leader command line on %s', (backend) => {
   });
 
   it('exits 2 saying the name does not resolve, for a host that does not', async () => {
-    const result = await cli(['status', '/x', '--connect', 'no-such-host.invalid:2181', '--timeout', '300']);
+    const server = `${unresolvableHost}:2181`;
+    const result = await cli(['status', '/x', '--connect', server, '--timeout', '300']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
-      /^zk-leader: could not connect to ZooKeeper at no-such-host.invalid:2181 within 300 ms \(no-such-host.invalid:2181: name does not resolve\): .*\n$/,
+      new RegExp(`^zk-leader: could not connect to ZooKeeper at ${server} within 300 ms \\(${server}: name does not resolve\\): .*\n$`),
     );
   });
 

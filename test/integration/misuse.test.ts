@@ -11,7 +11,7 @@ import { freePort } from '../../src/testing/ports.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { adminSession, backends, removeTree, unresolvableHost, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 describe.each(backends)('misuse and errors on %s', (backend) => {
   const participant = electionFixture(backend);
@@ -76,10 +76,10 @@ describe.each(backends)('misuse and errors on %s', (backend) => {
     expect(events).toEqual(['stopped']);
   });
 
-  // A name under .invalid never resolves (RFC 6761); a free port refuses; a proxy into a dead
+  // A name that cannot even be looked up never resolves; a free port refuses; a proxy into a dead
   // network accepts the connection and never answers.
   it.each([
-    ['name does not resolve', () => Promise.resolve('no-such-host.invalid:2181')],
+    ['name does not resolve', () => Promise.resolve(`${unresolvableHost}:2181`)],
     ['refused', async () => `127.0.0.1:${await freePort()}`],
     [
       'timed out',

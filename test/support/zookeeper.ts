@@ -70,3 +70,10 @@ export async function operatorSetAcl(path: string, acl: readonly AclEntry[], con
     await client.close();
   }
 }
+
+/**
+ * A host name that never resolves, and whose lookup sends nothing over the network: a DNS
+ * label has at most 63 characters, so the resolver library cannot even build the query for
+ * this one (and `.invalid` is reserved, RFC 6761). Tests reach no address beyond loopback.
+ */
+export const unresolvableHost = `${'x'.repeat(64)}.invalid`;
