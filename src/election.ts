@@ -445,9 +445,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /**
    * Joins the election. Resolves once this participant's candidacy is in place (it may already
    * lead).
-   * @throws INVALID_STATE when called twice; SESSION_CLOSED for a closed shared session or
-   * when the session closes first; CONNECT_TIMEOUT, AUTH_FAILED, NO_AUTH, or INVALID_STATE
-   * when `stop()` is called before the first join completes.
+   * @throws INVALID_STATE when called twice, for a second single-node participant for the
+   * same node on one Session, or when `stop()` is called before the first join completes;
+   * SESSION_CLOSED for a closed shared session or when the session closes first (after
+   * AUTH_FAILED, say); CONNECT_TIMEOUT; CHROOT_NOT_FOUND; REQUEST_TOO_LARGE; NO_AUTH.
    */
   async start(): Promise<void> {
     if (this.state !== 'idle') {
