@@ -67,6 +67,10 @@ async function probeOnce(env: NodeJS.ProcessEnv): Promise<DockerProbe> {
   if (!env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) {
     return { usable: false, present: false, reason: 'no Docker engine (no DOCKER_HOST, no /var/run/docker.sock)' };
   }
+  // testcontainers would quietly try the default socket instead: the engine asked for is not there.
+  if (env.DOCKER_HOST?.startsWith('unix://') && !existsSync(env.DOCKER_HOST.slice('unix://'.length))) {
+    return { usable: false, present: true, reason: `DOCKER_HOST=${env.DOCKER_HOST} names no socket` };
+  }
   let testcontainers: Testcontainers;
   try {
     testcontainers = await loadTestcontainers();
@@ -127,6 +131,14 @@ function startedWaitStrategy(): WaitStrategy {
   return strategy;
 }
 
+/** Where testcontainers reaches the engine, as the reaper can (a unix socket or plain tcp), or undefined. */
+function engineEndpoint(runtime: RuntimeClient): string | undefined {
+  const modem = runtime.container.dockerode.modem as { socketPath?: string; host?: string; port?: number | string; protocol?: string };
+  if (modem.socketPath) return `unix://${modem.socketPath}`;
+  if (modem.protocol === 'http' && modem.host) return `tcp://${modem.host}:${modem.port ?? 2375}`;
+  return undefined;
+}
+
 /**
  * Starts ZooKeeper containers with testcontainers: one server, or three on their own network.
  * The image is the probe's (`ZK_IMAGE`, the official image or the Debian-based one).
@@ -140,7 +152,7 @@ export async function startDockerZooKeeper(options: StartZooKeeperOptions, image
   const owner = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   const network = count > 1 ? await new Network().start() : null;
   // Started before any container, so that whatever way this process ends, nothing is left.
-  const reaper = reapContainersWithParent(`${ownerLabel}=${owner}`, network?.getName(), process.env.DOCKER_HOST);
+  const reaper = reapContainersWithParent(`${ownerLabel}=${owner}`, network?.getName(), engineEndpoint(runtime));
   const names = Array.from({ length: count }, (_, index) => `zk${index + 1}`);
   const zooServers = names.map((name, index) => `server.${index + 1}=${name}:2888:3888;2181`).join(' ');
   const containers: StartedContainer[] = [];
