@@ -108,7 +108,7 @@ if (labelOf(wanted) !== null) {
   if (pulled.ok) say(`pulled ${wanted}`);
   else if (wanted !== officialImage) fail(`could not pull ZK_IMAGE=${wanted}: ${pulled.output.split('\n').pop()}`);
   else {
-    say(`could not pull ${wanted} (${pulled.output.split('\n').pop()}); building the Debian-based image instead`);
+    say(`could not pull ${wanted} (${pulled.output.split('\n').pop()}); using the Debian-based image instead`);
     buildDebianImage();
   }
 }
