@@ -140,11 +140,26 @@ function engineEndpoint(runtime: RuntimeClient): string | undefined {
 }
 
 /**
+ * A container whose port is published on 127.0.0.1 only, as the local provider listens: tests
+ * talk to 127.0.0.1, and a test server with every four-letter word open is nobody else's.
+ * testcontainers publishes on all addresses and has no option for it, hence the subclass.
+ */
+let LoopbackContainer: new (image: string, containerPort: number, hostPort: number) => InstanceType<Testcontainers['GenericContainer']>;
+
+/**
  * Starts ZooKeeper containers with testcontainers: one server, or three on their own network.
  * The image is the probe's (`ZK_IMAGE`, the official image or the Debian-based one).
  */
 export async function startDockerZooKeeper(options: StartZooKeeperOptions, image: string): Promise<ZooKeeperHandle> {
   const { GenericContainer, Network, getContainerRuntimeClient } = await loadTestcontainers();
+  LoopbackContainer ??= class extends GenericContainer {
+    constructor(image: string, containerPort: number, hostPort: number) {
+      super(image);
+      this.withExposedPorts({ container: containerPort, host: hostPort });
+      // The only binding: withExposedPorts just wrote it, without an address.
+      this.hostConfig.PortBindings = { [`${containerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] };
+    }
+  };
   const runtime = await getContainerRuntimeClient();
   const count = options.servers ?? 1;
   const tickTimeMs = options.tickTimeMs ?? 200;
@@ -161,44 +176,60 @@ export async function startDockerZooKeeper(options: StartZooKeeperOptions, image
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    // Removed by id with force: a stopped, killed or paused container goes the same way.
-    await Promise.all(containers.map((container) => runtime.container.getById(container.getId()).remove({ force: true, v: true })));
+    // Every container with our label, by id with force: stopped, killed, paused, and one whose
+    // start failed (testcontainers leaves it created) go the same way.
+    const ours = await runtime.container.dockerode.listContainers({ all: true, filters: { label: [`${ownerLabel}=${owner}`] } });
+    await Promise.all(ours.map((container) => runtime.container.getById(container.Id).remove({ force: true, v: true })));
     await network?.stop();
     reaper.stop();
   }
 
-  const servers: ZooKeeperServer[] = [];
-  try {
-    const started = await Promise.all(
-      names.map(async (name, index) => {
-        // A fixed host port keeps the connect string valid across restarts.
-        const clientPort = await freePort();
-        let builder = new GenericContainer(image)
-          .withExposedPorts({ container: 2181, host: clientPort })
-          .withLabels({ [ownerLabel]: owner })
-          .withWaitStrategy(startedWaitStrategy())
-          .withEnvironment({
-            ZOO_TICK_TIME: String(tickTimeMs),
-            // As the local provider: ensembles in tests restart often, and every client comes from one address.
-            ZOO_INIT_LIMIT: '50',
-            ZOO_SYNC_LIMIT: '25',
-            ZOO_MAX_CLIENT_CNXNS: '0',
-            ZOO_4LW_COMMANDS_WHITELIST: '*',
-            ZOO_ADMINSERVER_ENABLED: 'false',
-            ZOO_CFG_EXTRA: [
-              `minSessionTimeout=${2 * tickTimeMs}`,
-              `maxSessionTimeout=${options.maxSessionTimeoutMs ?? 120_000}`,
-              `forceSync=${options.forceSync === false ? 'no' : 'yes'}`,
-              'quorumListenOnAllIPs=true',
-            ].join(' '),
-            ...(network ? { ZOO_MY_ID: String(index + 1), ZOO_SERVERS: zooServers } : {}),
-          });
-        if (network) builder = builder.withNetwork(network).withNetworkAliases(name);
+  const environment = {
+    ZOO_TICK_TIME: String(tickTimeMs),
+    // As the local provider: ensembles in tests restart often, and every client comes from one address.
+    ZOO_INIT_LIMIT: '50',
+    ZOO_SYNC_LIMIT: '25',
+    ZOO_MAX_CLIENT_CNXNS: '0',
+    ZOO_4LW_COMMANDS_WHITELIST: '*',
+    ZOO_ADMINSERVER_ENABLED: 'false',
+    ZOO_CFG_EXTRA: [
+      `minSessionTimeout=${2 * tickTimeMs}`,
+      `maxSessionTimeout=${options.maxSessionTimeoutMs ?? 120_000}`,
+      `forceSync=${options.forceSync === false ? 'no' : 'yes'}`,
+      'quorumListenOnAllIPs=true',
+    ].join(' '),
+  };
+
+  /** One server's container on a fixed host port (it keeps the connect string valid across restarts). */
+  async function startServer(name: string, id: number): Promise<{ container: StartedContainer; clientPort: number; id: number }> {
+    const containerName = `zk-leader-${owner}-${name}`;
+    for (let attempt = 1; ; attempt++) {
+      const clientPort = await freePort();
+      let builder = new LoopbackContainer(image, 2181, clientPort)
+        .withName(containerName)
+        .withLabels({ [ownerLabel]: owner })
+        .withWaitStrategy(startedWaitStrategy())
+        .withEnvironment({ ...environment, ...(network ? { ZOO_MY_ID: String(id), ZOO_SERVERS: zooServers } : {}) });
+      if (network) builder = builder.withNetwork(network).withNetworkAliases(name);
+      try {
         const container = await builder.start();
         containers.push(container);
-        return { container, clientPort, id: index + 1 };
-      }),
-    );
+        return { container, clientPort, id };
+      } catch (error) {
+        // The free port was taken between freePort() and the engine's bind (other test
+        // processes pick ports too): remove the container it created and try another port.
+        await runtime.container
+          .getById(containerName)
+          .remove({ force: true, v: true })
+          .catch(() => {});
+        if (attempt >= 3 || !/address already in use|port is already allocated/.test(String(error))) throw error;
+      }
+    }
+  }
+
+  const servers: ZooKeeperServer[] = [];
+  try {
+    const started = await Promise.all(names.map((name, index) => startServer(name, index + 1)));
     for (const { container, clientPort, id } of started.sort((a, b) => a.id - b.id)) {
       servers.push(dockerServer(runtime, container, id, clientPort, startTimeoutMs));
     }
