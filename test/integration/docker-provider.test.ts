@@ -35,11 +35,12 @@ function start(provider: 'docker' | 'local', servers: 1 | 3): Promise<ZooKeeperH
   return startZooKeeper({ servers, env: { ...env, ZK_PROVIDER: provider } });
 }
 
-/** The containers of this engine that a handle of process `pid` started. */
+/** The containers of this engine that a handle of process `pid` started, stopped ones included. */
 async function containersOf(pid: number): Promise<string[]> {
   const { getContainerRuntimeClient } = await import('testcontainers');
   const client = await getContainerRuntimeClient();
-  const all = await client.container.list();
+  // Not client.container.list(): it lists running containers only, and a killed one is exited.
+  const all = await client.container.dockerode.listContainers({ all: true });
   return all.filter((container) => container.Labels[ownerLabel]?.startsWith(`${pid}-`)).map((container) => container.Id);
 }
 
