@@ -28,7 +28,10 @@ export type DockerProbe =
       usable: false;
       /** Whether an engine seemed to be there (a socket or `DOCKER_HOST`): then the reason is worth saying. */
       present: boolean;
+      /** What is wrong, e.g. "the Docker engine does not answer (...)". */
       reason: string;
+      /** What to do about it. */
+      remedy: string;
     };
 
 const probes = new Map<string, Promise<DockerProbe>>();
@@ -55,7 +58,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
+const startEngine = 'start a Docker engine (`bash .ci/docker-engine.sh` installs and starts one on Debian)';
 
 /** Ryuk (testcontainers' own reaper) is an image to pull, which fails where no registry answers; this provider reaps its own containers instead. */
 function loadTestcontainers(): Promise<Testcontainers> {
@@ -65,37 +69,51 @@ function loadTestcontainers(): Promise<Testcontainers> {
 
 async function probeOnce(env: NodeJS.ProcessEnv): Promise<DockerProbe> {
   if (!env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) {
-    return { usable: false, present: false, reason: 'no Docker engine (no DOCKER_HOST, no /var/run/docker.sock)' };
+    return { usable: false, present: false, reason: 'no Docker engine (no DOCKER_HOST, no /var/run/docker.sock)', remedy: startEngine };
   }
   // testcontainers would quietly try the default socket instead: the engine asked for is not there.
   if (env.DOCKER_HOST?.startsWith('unix://') && !existsSync(env.DOCKER_HOST.slice('unix://'.length))) {
-    return { usable: false, present: true, reason: `DOCKER_HOST=${env.DOCKER_HOST} names no socket` };
+    return {
+      usable: false,
+      present: true,
+      reason: `DOCKER_HOST=${env.DOCKER_HOST} names no socket`,
+      remedy: `point DOCKER_HOST at the engine's socket, or ${startEngine}`,
+    };
   }
   let testcontainers: Testcontainers;
   try {
     testcontainers = await loadTestcontainers();
   } catch (error) {
-    return { usable: false, present: true, reason: `testcontainers does not load on Node ${process.version} (${firstLine(error)})` };
+    return {
+      usable: false,
+      present: true,
+      reason: `testcontainers does not load on Node ${process.version} (${firstLine(error)})`,
+      remedy: 'install the devDependencies (`npm install`) on a Node the package supports (^20.19.0 || >=22.12.0)',
+    };
   }
   let client: RuntimeClient;
   try {
     client = await withTimeout(testcontainers.getContainerRuntimeClient(), 5000, 'the Docker engine');
   } catch (error) {
-    return { usable: false, present: true, reason: `the Docker engine does not answer (${firstLine(error)})` };
+    return { usable: false, present: true, reason: `the Docker engine does not answer (${firstLine(error)})`, remedy: startEngine };
   }
   const engine = `Docker ${client.info.containerRuntime.serverVersion}`;
-  if (env.ZK_IMAGE) return { usable: true, image: env.ZK_IMAGE, engine };
-  const has = (image: string) => client.image.exists(testcontainers.ImageName.fromString(image));
-  if (await has(officialImage)) return { usable: true, image: officialImage, engine };
-  if (await has(debianImage)) return { usable: true, image: debianImage, engine };
+  // ZK_IMAGE alone when given; else the official image, and the Debian-based one in its place.
+  const candidates = env.ZK_IMAGE ? [env.ZK_IMAGE] : [officialImage, debianImage];
+  for (const image of candidates) {
+    if (await client.image.exists(testcontainers.ImageName.fromString(image))) return { usable: true, image, engine };
+  }
+  const wanted = candidates[0]!;
   try {
-    await client.image.pull(testcontainers.ImageName.fromString(officialImage));
-    return { usable: true, image: officialImage, engine };
+    await client.image.pull(testcontainers.ImageName.fromString(wanted));
+    return { usable: true, image: wanted, engine };
   } catch (error) {
+    const missing = env.ZK_IMAGE ? `ZK_IMAGE=${wanted} is not` : 'no ZooKeeper image is';
     return {
       usable: false,
       present: true,
-      reason: `${engine} has no ZooKeeper image and ${officialImage} cannot be pulled (${firstLine(error)}); \`npm run zookeeper:image\` readies one`,
+      reason: `${missing} on ${engine}, and ${wanted} cannot be pulled (${firstLine(error)})`,
+      remedy: env.ZK_IMAGE ? `load ${wanted} into the engine, or unset ZK_IMAGE` : '`npm run zookeeper:image` readies it',
     };
   }
 }

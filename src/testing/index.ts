@@ -86,12 +86,8 @@ export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promi
   if (forced !== 'local') {
     const docker = await probeDocker(env);
     if (docker.usable) return startDockerZooKeeper(options, docker.image);
-    if (forced === 'docker') {
-      throw new ZooKeeperNotFoundError(
-        `ZK_PROVIDER=docker, but ${docker.reason}: start a Docker engine (\`bash .ci/docker-engine.sh\` on Debian), or unset ZK_PROVIDER`,
-      );
-    }
-    if (docker.present) sayOnce(`[zk-leader testing] not using Docker: ${docker.reason}; using ZooKeeper as local processes instead`);
+    if (forced === 'docker') throw new ZooKeeperNotFoundError(`ZK_PROVIDER=docker, but ${docker.reason}: ${docker.remedy}, or unset ZK_PROVIDER`);
+    if (docker.present) sayOnce(`[zk-leader testing] not using Docker: ${docker.reason}; using ZooKeeper as local processes instead (${docker.remedy})`);
   }
   const installation = findZooKeeperInstallation(env) ?? (await installDebianZooKeeper(env));
   if (installation) return startLocalZooKeeper(installation, options);

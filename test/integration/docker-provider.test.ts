@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../../src/session.js';
-import { ownerLabel, probeDocker } from '../../src/testing/docker.js';
+import { officialImage, ownerLabel, probeDocker } from '../../src/testing/docker.js';
 import { isServing } from '../../src/testing/four-letter.js';
 import { startZooKeeper, type ZooKeeperHandle, type ZooKeeperProvider } from '../../src/testing/index.js';
 import { findZooKeeperInstallation } from '../../src/testing/jars.js';
@@ -210,6 +210,20 @@ describe('choosing a provider', () => {
 
 describe('the Docker provider without Ryuk', () => {
   const test = runOn.docker ? it : it.skip;
+
+  test('starts the image ZK_IMAGE names, and refuses one the engine cannot get, saying what to do', async () => {
+    const { ZK_CONNECT: _ignored, ...env } = process.env;
+    // The image this engine has (the official or the Debian-based one), named explicitly.
+    const image = docker.usable ? docker.image : officialImage;
+    await using zookeeper = await startZooKeeper({ env: { ...env, ZK_PROVIDER: 'docker', ZK_IMAGE: image } });
+    expect(zookeeper.describe()).toContain(`Docker image ${image}`);
+    await expect(startZooKeeper({ env: { ...env, ZK_PROVIDER: 'docker', ZK_IMAGE: 'zk-leader/no-such-image:0' } })).rejects.toMatchObject({
+      code: 'ZOOKEEPER_NOT_FOUND',
+      message: expect.stringMatching(
+        /ZK_IMAGE=zk-leader\/no-such-image:0 is not on Docker .* cannot be pulled .*: load zk-leader\/no-such-image:0 into the engine/,
+      ),
+    });
+  }, 120_000);
 
   test('leaves no container after close()', async () => {
     const zookeeper = await start('docker', 3);
