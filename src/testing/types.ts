@@ -1,6 +1,9 @@
 /** Where the ZooKeeper came from: `ZK_CONNECT`, a Docker container, or a local Java process. */
 export type ZooKeeperKind = 'external' | 'docker' | 'local-process';
 
+/** The values of `ZK_PROVIDER`, which forces where `startZooKeeper()` gets its ZooKeeper. */
+export type ZooKeeperProvider = 'docker' | 'local' | 'external';
+
 /** One ZooKeeper server whose life a test controls. */
 export interface ZooKeeperServer {
   /** The server's `myid` (1 for a standalone server). */
@@ -49,18 +52,18 @@ export interface StartZooKeeperOptions {
   servers?: 1 | 3;
   /** ZooKeeper's tick; session expiry is checked once a tick. Default 200 ms. */
   tickTimeMs?: number;
-  /** How long to wait for the servers to serve. Default 60 s. */
+  /** How long to wait for the servers to serve. Default 60 s (120 s for containers). */
   startTimeoutMs?: number;
   /**
    * Whether the server fsyncs its transaction log before answering a write (ZooKeeper's
    * `forceSync`). Default true, as in production; false takes the disk out of every write.
    */
   forceSync?: boolean;
-  /**
-   * The longest session timeout the server grants (local Java servers only); a client that
-   * asks for more gets this. Default 120 000 ms.
-   */
+  /** The longest session timeout the server grants; a client that asks for more gets this. Default 120 000 ms. */
   maxSessionTimeoutMs?: number;
-  /** Environment to read `ZK_CONNECT` and `ZOOKEEPER_HOME` from. Default `process.env`. */
+  /**
+   * Environment to read `ZK_PROVIDER`, `ZK_CONNECT`, `ZK_IMAGE`, `DOCKER_HOST` and
+   * `ZOOKEEPER_HOME` from. Default `process.env`.
+   */
   env?: NodeJS.ProcessEnv;
 }

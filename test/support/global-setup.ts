@@ -15,6 +15,9 @@ let zookeeper: ZooKeeperHandle | undefined;
 export async function setup(project: TestProject): Promise<void> {
   zookeeper = await startZooKeeper();
   console.log(`[zk-leader tests] ${zookeeper.describe()}`);
+  // The test files (worker processes, which inherit this environment) start their own servers
+  // from the same provider, without probing Docker again or repeating why it was passed over.
+  if (zookeeper.kind !== 'external') process.env.ZK_PROVIDER ??= zookeeper.kind === 'docker' ? 'docker' : 'local';
   project.provide('zkConnect', zookeeper.connectString);
   project.provide('zkKind', zookeeper.kind);
   project.provide('zkMinSessionTimeoutMs', zookeeper.minSessionTimeoutMs);

@@ -49,8 +49,10 @@ export const controllable = !process.env.ZK_CONNECT || underCi;
 export const itWithOwnServers = controllable ? it : it.skip;
 if (!controllable) console.warn('[zk-leader tests] ZK_CONNECT is set: tests that kill or restart servers are skipped (they need servers this process starts)');
 
+/** Servers of this test's own, from the run's provider: never `ZK_CONNECT`'s (external) ones. */
 export async function startOwnZooKeeper(options: StartZooKeeperOptions): Promise<ZooKeeperHandle> {
   const { ZK_CONNECT: _ignored, ...env } = process.env;
+  if (env.ZK_PROVIDER === 'external') delete env.ZK_PROVIDER;
   return startZooKeeper({ ...options, env });
 }
 
