@@ -3,6 +3,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { shrink } from './shrink.js';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { simulate as simulateCurrent, type Invariant, type Library, type SimOptions, type SimResult } from './simulation.js';
@@ -45,12 +46,13 @@ function count(name: string, value: string | undefined, fallback: number): numbe
 
 const steps = count('steps', values.steps, 2000);
 
-// --src DIR: the library from another checkout's src/ (code before the injected Runtime:
-// run through the legacy shim, see docs/simulation.md).
+// --src DIR: the library from another checkout's src/; code before the injected Runtime (no
+// src/runtime.ts) runs through the legacy shim, see docs/simulation.md.
 const library = values.src === undefined ? undefined : ((await import(pathToFileURL(resolve(values.src, 'index.ts')).href)) as Library);
+const legacy = values.src !== undefined && !existsSync(resolve(values.src, 'runtime.ts'));
 const ignore = values.ignore === undefined ? undefined : new Set(values.ignore.split(',') as Invariant[]);
 const without = values.without === undefined ? undefined : (new Set(values.without.split(',')) as SimOptions['without']);
-const extra: Partial<SimOptions> = { ...(library ? { library, legacy: true } : {}), ...(ignore ? { ignore } : {}), ...(without ? { without } : {}) };
+const extra: Partial<SimOptions> = { ...(library ? { library, legacy } : {}), ...(ignore ? { ignore } : {}), ...(without ? { without } : {}) };
 const simulate = (options: SimOptions) => simulateCurrent({ ...options, ...extra });
 const workerArgs = [
   ...(values.src === undefined ? [] : ['--src', values.src]),
