@@ -3,10 +3,10 @@ import type { Clock, TimerHandle } from '../../src/clock.js';
 import type { ClientOptions, BackendName } from '../../src/client/types.js';
 import type { Runtime } from '../../src/runtime.js';
 import { ZooKeeperError, type ZooKeeperErrorCode } from '../../src/errors.js';
-import { Connection, type InFlight, type Operation, type Result, type ToClient, type ToServer } from './network.js';
+import { Connection, type ClientEndpoint, type InFlight, type Operation, type Result, type ToClient, type ToServer } from './network.js';
 import { Random } from './random.js';
 import { SimClient, type ClientWorld } from './sim-client.js';
-import { ModelError, ZooKeeperModel, type Caller } from './zookeeper-model.js';
+import { ModelError, ZooKeeperModel, maxRequestBytes, requestBytes, type Caller, type ModelNode } from './zookeeper-model.js';
 
 /**
  * The simulated world: one virtual clock, the ZooKeeper model, the network between it and
@@ -28,6 +28,8 @@ export interface SimProcess {
   partitioned: boolean;
   /** Server-to-client traffic held (replies and events late), requests still arrive. */
   repliesHeld: boolean;
+  /** Each connect the server answers is answered this late, and that client's requests are then held this long. */
+  slowHandshake: { delayMs: number; silentMs: number } | null;
 }
 
 interface Timer {
@@ -65,6 +67,12 @@ export class World implements ClientWorld {
   readonly lines: string[] | null;
   /** Who created each node and whom it names (its payload's id), for the invariants. */
   readonly nodeIds = new Map<string, string>();
+  /** Hears of every deletion, with who made it (a session id, 'operator', 'expiry of ...'). */
+  onDelete: ((node: ModelNode, by: string) => void) | null = null;
+  /** Clients whose traffic to the server a stalled proxy holds (after a slow handshake). */
+  readonly stalled = new Set<ClientEndpoint>();
+  /** Who last deleted each path (a session id, 'operator', 'expiry of ...'). */
+  readonly deletedBy = new Map<string, string>();
   /** Nodes an operator deleted, with when. */
   readonly operatorDeleted = new Map<string, number>();
   /** How a delivery to a client runs (the legacy shim runs it in its process's async context). */
@@ -91,8 +99,15 @@ export class World implements ClientWorld {
             const id = (JSON.parse(node.data.toString('utf8')) as { id?: unknown }).id;
             if (typeof id === 'string') this.nodeIds.set(node.path, id);
           } catch {
-            // not a candidate's payload
+            // Not JSON: a peer recipe's payload is the id itself (single-node), or another program's.
+            const text = node.data.length < 64 ? node.data.toString('utf8') : '';
+            if (/^p\d+\.\d+$/.test(text)) this.nodeIds.set(node.path, text);
+            else this.nodeIds.delete(node.path);
           }
+        }
+        if (kind === 'deleted') {
+          this.deletedBy.set(node.path, by);
+          this.onDelete?.(node, by);
         }
         if (kind === 'deleted' && by === 'operator') this.operatorDeleted.set(node.path, this.time);
         this.trace(`zk: ${kind} ${node.path}${kind === 'created' ? ` czxid=${node.czxid}` : ''} by ${by}`);
@@ -119,7 +134,15 @@ export class World implements ClientWorld {
   // ---- processes and their runtime ----
 
   addProcess(): SimProcess {
-    const process: SimProcess = { id: this.processes.size, paused: false, resumedAt: -Infinity, crashed: false, partitioned: false, repliesHeld: false };
+    const process: SimProcess = {
+      id: this.processes.size,
+      paused: false,
+      resumedAt: -Infinity,
+      crashed: false,
+      partitioned: false,
+      repliesHeld: false,
+      slowHandshake: null,
+    };
     this.processes.set(process.id, process);
     return process;
   }
@@ -184,9 +207,9 @@ export class World implements ClientWorld {
     this.enqueue(connection.toClient, message);
   }
 
-  private enqueue<T>(queue: InFlight<T>[], message: T): void {
+  private enqueue<T>(queue: InFlight<T>[], message: T, extraMs = 0): void {
     const previous = queue.length > 0 ? queue[queue.length - 1]!.at : 0;
-    queue.push({ at: Math.max(previous, this.time + latency(this.scheduling)), message });
+    queue.push({ at: Math.max(previous, this.time + latency(this.scheduling) + extraMs), message });
   }
 
   /** The client end closes: requests still on the wire may or may not reach the server. */
@@ -199,6 +222,8 @@ export class World implements ClientWorld {
 
   /** Requests still on the wire when a connection goes: each reached the server, or not; nobody hears the answer. */
   private settleOnTheWire(connection: Connection, when: string): void {
+    // Held by a stalled proxy: those never reach the server.
+    if (this.stalled.has(connection.endpoint)) connection.toServer.length = 0;
     for (const { message } of connection.toServer.splice(0)) {
       if ((message.kind === 'request' || message.kind === 'close-session') && this.scheduling.chance(0.5)) {
         this.trace(`net: ${message.kind === 'request' ? `${message.operation.op} ${message.operation.path}` : 'close-session'} reached the server ${when}`);
@@ -235,6 +260,16 @@ export class World implements ClientWorld {
     if (message.kind === 'connect') return this.handshake(connection, message, answer);
     const sessionId = connection.sessionId;
     if (!sessionId || !this.model.live(sessionId)) return;
+    if (message.kind === 'request' && requestBytes(message.operation) > maxRequestBytes) {
+      // The server reads the length first and drops the connection (the session lives on).
+      this.trace(
+        `zk: ${message.operation.op} ${message.operation.path} of ${requestBytes(message.operation)} bytes is over jute.maxbuffer: connection ${connection.id} closed`,
+      );
+      const session = this.model.sessions.get(sessionId);
+      if (session?.connection === connection.id) session.connection = null;
+      this.serverCloses(connection.id);
+      return;
+    }
     this.model.touch(sessionId);
     const caller: Caller = { sessionId, authIds: connection.authIds };
     switch (message.kind) {
@@ -307,7 +342,18 @@ export class World implements ClientWorld {
     session.connection = connection.id;
     session.lastHeardAt = this.time;
     connection.sessionId = session.id;
-    answer({ kind: 'handshake', sessionId: session.id, password: session.password, timeoutMs: session.timeoutMs });
+    const reply: ToClient = { kind: 'handshake', sessionId: session.id, password: session.password, timeoutMs: session.timeoutMs };
+    const process = this.processes.get(connection.processId)!;
+    const slow = process.slowHandshake;
+    if (!slow || !connection.open) return answer(reply);
+    // The session was refreshed now, at the request; its answer arrives late, and what the
+    // client sends from here on (new connections too) is held by a stalled proxy: the server
+    // hears nothing more from it.
+    const client = connection.endpoint;
+    this.stalled.add(client);
+    this.trace(`net: the connect of ${client.label} answered ${slow.delayMs} ms late; its requests held for ${slow.silentMs} ms`);
+    this.enqueue(connection.toClient, reply, slow.delayMs);
+    this.setTimer(worldProcessId, slow.silentMs, () => this.stalled.delete(client));
   }
 
   // ---- faults ----
@@ -342,7 +388,7 @@ export class World implements ClientWorld {
 
   private deliverableToServer(connection: Connection): boolean {
     const process = this.processes.get(connection.processId)!;
-    return connection.open && connection.toServer.length > 0 && !process.partitioned;
+    return connection.open && connection.toServer.length > 0 && !process.partitioned && !this.stalled.has(connection.endpoint);
   }
 
   private deliverableToClient(connection: Connection): boolean {
