@@ -123,6 +123,11 @@ export interface Scenario {
   chroot: string | null;
   /** The elections' parent (/sim) is not there at the start: the first join creates it. */
   missingParents: boolean;
+  /**
+   * A reconnect after a break lands on a follower that lags this long behind (reads answered
+   * as of the break, until a sync, a write or this time), or every server is up to date (null).
+   */
+  followerLagMs: number | null;
 }
 
 /** The chroot a process with `chrootMissing` names. */
@@ -199,6 +204,8 @@ export function scenarioFor(seed: number): Scenario {
   // Drawn from a stream of its own too: the seeds' plans stay as they were before peers joined.
   const formats = new Random(seed, 5);
   const busy: [number, number][] = [];
+  // And the lagging followers from one more, so that the server faults above stay as they were.
+  const followers = new Random(seed, 7);
   const plan = planFor(random, formats, participants, processes.length, electionCount, busy);
   return {
     elections,
@@ -209,6 +216,7 @@ export function scenarioFor(seed: number): Scenario {
     maxTakeoverDelayMs,
     chroot,
     missingParents,
+    followerLagMs: followers.chance(0.25) ? followers.int(50, 1_500) : null,
   };
 }
 

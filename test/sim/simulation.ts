@@ -40,11 +40,18 @@ export interface SimOptions {
   library?: Library;
   /** Invariants not to check (to look past one known failure at the next, in old code). */
   ignore?: ReadonlySet<Invariant>;
-  /** Scenario features to leave out (to look past old bugs at others): sequences near the wrap, throwing listeners. */
-  without?: ReadonlySet<'wrap' | 'throwing-listeners'>;
+  /**
+   * Scenario features to leave out (to look past one old bug at others): sequences near the
+   * wrap, throwing listeners, and issue 22's: single-node elections, operators' ACL changes,
+   * missing chroots, payloads near the request limit, slow handshakes, lagging followers.
+   */
+  without?: ReadonlySet<Feature>;
   /** The library predates the injected Runtime: shim Node's timers and the client factory (legacy.ts). */
   legacy?: boolean;
 }
+
+export const features = ['wrap', 'throwing-listeners', 'single-node', 'acl', 'missing-chroot', 'payload', 'handshake', 'lag'] as const;
+export type Feature = (typeof features)[number];
 
 export interface SimResult {
   seed: number;
@@ -105,7 +112,14 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const scenario = scenarioFor(options.seed);
   if (options.without?.has('wrap')) for (const election of scenario.elections) election.startSequence = null;
   if (options.without?.has('throwing-listeners')) for (const participant of scenario.participants) participant.throwingListener = false;
+  if (options.without?.has('single-node')) for (const election of scenario.elections) election.recipe = 'zk-leader';
+  if (options.without?.has('acl')) scenario.plan = scenario.plan.filter((event) => event.action.kind !== 'restrict-acl');
+  if (options.without?.has('handshake')) scenario.plan = scenario.plan.filter((event) => event.action.kind !== 'slow-handshake');
+  if (options.without?.has('missing-chroot')) for (const process of scenario.processes) process.chrootMissing = false;
+  if (options.without?.has('payload')) for (const participant of scenario.participants) participant.payloadBytes = null;
+  if (options.without?.has('lag')) scenario.followerLagMs = null;
   const world = new World(options.seed, options.traced ?? false);
+  world.followerLagMs = scenario.followerLagMs;
   const legacy = options.legacy ? new LegacyShim(world) : null;
   // Another checkout's library knows its own error class only.
   if (options.library) world.errorFor = (code, operation, path, detail) => new library.ZooKeeperError(code, operation, path, detail);

@@ -6,7 +6,7 @@ import { ZooKeeperError, type ZooKeeperErrorCode } from '../../src/errors.js';
 import { Connection, type ClientEndpoint, type InFlight, type Operation, type Result, type ToClient, type ToServer } from './network.js';
 import { Random } from './random.js';
 import { SimClient, type ClientWorld } from './sim-client.js';
-import { ModelError, ZooKeeperModel, maxRequestBytes, requestBytes, type Caller, type ModelNode } from './zookeeper-model.js';
+import { ModelError, ZooKeeperModel, maxRequestBytes, requestBytes, type Caller, type ModelNode, type TreeView } from './zookeeper-model.js';
 
 /**
  * The simulated world: one virtual clock, the ZooKeeper model, the network between it and
@@ -69,6 +69,10 @@ export class World implements ClientWorld {
   readonly nodeIds = new Map<string, string>();
   /** Hears of every deletion, with who made it (a session id, 'operator', 'expiry of ...'). */
   onDelete: ((node: ModelNode, by: string) => void) | null = null;
+  /** How long a follower a reconnect lands on lags behind (null: every server is up to date). */
+  followerLagMs: number | null = null;
+  /** The tree as of each client's last break: where its next connection's follower stands. */
+  private readonly staleViews = new Map<SimClient, TreeView>();
   /** Clients whose traffic to the server a stalled proxy holds (after a slow handshake). */
   readonly stalled = new Set<ClientEndpoint>();
   /** Who last deleted each path (a session id, 'operator', 'expiry of ...'). */
@@ -96,7 +100,9 @@ export class World implements ClientWorld {
       changed: (kind, node, by) => {
         if (kind === 'created') {
           try {
-            const id = (JSON.parse(node.data.toString('utf8')) as { id?: unknown }).id;
+            // A payload near the request limit: its id leads (the library writes {"id":...} first).
+            const large = node.data.length > 4096 ? /^\{"id":("[^"]*")/.exec(node.data.subarray(0, 256).toString('utf8')) : null;
+            const id = large ? (JSON.parse(large[1]!) as unknown) : (JSON.parse(node.data.toString('utf8')) as { id?: unknown }).id;
             if (typeof id === 'string') this.nodeIds.set(node.path, id);
           } catch {
             // Not JSON: a peer recipe's payload is the id itself (single-node), or another program's.
@@ -195,7 +201,24 @@ export class World implements ClientWorld {
     if (process.partitioned || process.crashed) return null;
     const connection = new Connection(this.nextConnectionId++, client.processId, client);
     this.connections.set(connection.id, connection);
+    const view = this.staleViews.get(client);
+    if (view && this.followerLagMs !== null) {
+      // The reconnect lands on a follower that has not applied what happened since the break.
+      this.staleViews.delete(client);
+      connection.lag = { view, watches: { data: [], exist: [], child: [] } };
+      this.trace(`net: connection ${connection.id} of ${client.label} lands on a follower at zxid ${view.zxid} (the leader is at ${this.model.zxid})`);
+      this.setTimer(worldProcessId, this.followerLagMs, () => this.catchUp(connection, 'in its own time'));
+    }
     return connection;
+  }
+
+  /** The follower behind `connection` has applied everything: the watches its stale reads set fire for what it missed. */
+  private catchUp(connection: Connection, why: string): void {
+    const lag = connection.lag;
+    if (!lag) return;
+    connection.lag = null;
+    this.trace(`net: the follower of connection ${connection.id} caught up (${why})`);
+    if (connection.open) this.model.setWatches(connection.id, lag.view.zxid, lag.watches);
   }
 
   send(connection: Connection, message: ToServer): void {
@@ -286,6 +309,25 @@ export class World implements ClientWorld {
         return;
       case 'request': {
         const watch = reply && connection.open ? connection.id : null;
+        const { operation } = message;
+        const read = operation.op === 'exists' || operation.op === 'getData' || operation.op === 'getChildren';
+        if (connection.lag && read) {
+          const { view, watches } = connection.lag;
+          try {
+            const result = this.model.readFrom(view, caller, operation.op, operation.path);
+            if (operation.watch && watch !== null) {
+              const list = operation.op === 'getChildren' ? watches.child : operation.op === 'getData' || result ? watches.data : watches.exist;
+              list.push(operation.path);
+            }
+            answer({ kind: 'reply', xid: message.xid, zxid: view.zxid, result });
+          } catch (error) {
+            if (!(error instanceof ModelError)) throw error;
+            answer({ kind: 'reply', xid: message.xid, zxid: view.zxid, error: error.code });
+          }
+          return;
+        }
+        // A sync, or a write (its reply comes once the follower has applied it, and all before it).
+        if (connection.lag) this.catchUp(connection, operation.op);
         try {
           const result = this.apply(caller, message.operation, watch);
           answer({ kind: 'reply', xid: message.xid, zxid: this.model.zxid, result });
@@ -364,6 +406,11 @@ export class World implements ClientWorld {
    * the break the next time it reads.
    */
   breakConnections(processId: number): void {
+    // Taken before what was on the wire is applied: the follower a reconnect lands on may not have it.
+    if (this.followerLagMs !== null) {
+      const view = this.model.snapshot();
+      for (const client of this.clients) if (client.processId === processId) this.staleViews.set(client, view);
+    }
     for (const connection of [...this.connections.values()]) {
       if (connection.processId !== processId || !connection.open) continue;
       this.trace(`net: connection ${connection.id} of ${connection.endpoint.label} broken`);

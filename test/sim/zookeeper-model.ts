@@ -47,6 +47,12 @@ export interface ModelSession {
 
 export type ServerEvent = { type: WatchEventType; path: string };
 
+/** The tree as a follower that has applied every transaction up to `zxid` holds it. */
+export interface TreeView {
+  zxid: bigint;
+  nodes: Map<string, ModelNode>;
+}
+
 /** What the server tells the simulation to send: a watch event to one connection, or to close it. */
 export interface ServerOutput {
   notify(connection: number, event: ServerEvent): void;
@@ -334,6 +340,29 @@ export class ZooKeeperModel {
     if (acl.length === 0) throw new ModelError('INVALID_ACL');
     this.nextZxid();
     node.acl = acl;
+  }
+
+  // ---- a lagging follower ----
+
+  /** A copy of the tree as it is now: what a follower that stops applying transactions here answers reads from. */
+  snapshot(): TreeView {
+    const nodes = new Map<string, ModelNode>();
+    for (const [path, node] of this.nodes) nodes.set(path, { ...node, children: new Set(node.children) });
+    return { zxid: this.zxidCounter, nodes };
+  }
+
+  /** A read answered from `view` (ACLs as the view has them); watches are the caller's to keep. */
+  readFrom(
+    view: TreeView,
+    caller: Caller,
+    op: 'exists' | 'getData' | 'getChildren',
+    path: string,
+  ): NodeStat | null | { data: Buffer; stat: NodeStat } | string[] {
+    const node = view.nodes.get(path);
+    if (op === 'exists') return node ? this.stat(node) : null;
+    if (!node) throw new ModelError('NO_NODE');
+    this.check(node, caller, permission.read);
+    return op === 'getData' ? { data: node.data, stat: this.stat(node) } : [...node.children];
   }
 
   // ---- watches ----
