@@ -99,6 +99,8 @@ interface Incarnation {
   backoffUntil: number;
   /** The last time this incarnation had a candidate node in the true queue. */
   queuedAt: number;
+  /** stop() rejected (with a refusal it could not get past): it promised nothing about its node. */
+  stopRejected: boolean;
 }
 
 class Participant {
@@ -281,6 +283,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       term: null,
       backoffUntil: -Infinity,
       queuedAt: world.now(),
+      stopRejected: false,
     };
     election.on('elected', ({ fencingToken, signal }) => {
       terms += 1;
@@ -416,7 +419,15 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         incarnation.stopped = true;
         world.trace(`${incarnation.id}: stop() resolved`);
       },
-      (error: unknown) => fail('crash', `${incarnation.id}: stop() rejected: ${(error as Error).message}`),
+      (error: unknown) => {
+        react(incarnation);
+        // A typed refusal it could not get past (an ACL without DELETE): no promise about the
+        // node then, but it takes no part any more, and liveness judges what it left behind.
+        if (!excused(participant, error)) return fail('crash', `${incarnation.id}: stop() rejected: ${(error as Error).message}`);
+        world.trace(`${incarnation.id}: stop() rejected: ${(error as Error).message}`);
+        incarnation.stopped = true;
+        incarnation.stopRejected = true;
+      },
     );
   };
 
@@ -723,7 +734,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
 
     // Orphans: after stop() resolved, no node of that election lives on in a session that
     // something still keeps alive.
-    for (const { incarnation } of all()) if (incarnation.stopped) stoppedIds.add(incarnation.id);
+    for (const { incarnation } of all()) if (incarnation.stopped && !incarnation.stopRejected) stoppedIds.add(incarnation.id);
     for (let election = 0; election < scenario.elections.length; election++) {
       for (const node of candidatesOf(election)) {
         const id = world.nodeIds.get(node.path);
@@ -842,12 +853,18 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     }
 
     // A refusal the library must act on (NO_AUTH) is never dropped: within the liveness
-    // window the client sends the same request again (a retry, with whatever backoff), or an
-    // election on it emits an error, loses its term, rejects a call, or stops.
+    // window the client sends the same request again (a retry, with whatever backoff) or lists
+    // the node's parent again (the election looked again), or an election on it emits an
+    // error, loses its term, rejects a call, or stops.
     for (const client of world.clients) {
       while (client.refusals.length > 0 && now - client.refusals[0]!.at > livenessBoundMs) {
         const refusal = client.refusals.shift()!;
-        const retriedAt = client.lastSent.get(`${refusal.op} ${refusal.path}`) ?? -Infinity;
+        // Sent again, or the election listed its queue again (an evaluation that moved on).
+        const parent = refusal.path.slice(0, Math.max(1, refusal.path.lastIndexOf('/')));
+        const retriedAt = Math.max(
+          client.lastSent.get(`${refusal.op} ${refusal.path}`) ?? -Infinity,
+          client.lastSent.get(`getChildren ${parent}`) ?? -Infinity,
+        );
         const used = all().some(({ incarnation }) => incarnation.client.current === client && incarnation.stopCalledAt === null);
         if (client.isDead || !used || retriedAt > refusal.at || (reactedAt.get(client) ?? -Infinity) >= refusal.at) continue;
         fail(
