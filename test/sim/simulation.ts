@@ -165,7 +165,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     return lock ? [lock, ...queue] : queue;
   };
   const aclFaults = scenario.plan.some((event) => event.action.kind === 'restrict-acl');
-  /** A typed error a participant may meet when its configuration or an operator makes the server refuse: its code, or null. */
+  /** Whether `error` is a typed refusal this participant may meet: its configuration, or an operator, makes the server refuse. */
   const excused = (participant: Participant, error: unknown): boolean => {
     const code = (error as { code?: unknown })?.code;
     const message = String((error as Error)?.message ?? '');
