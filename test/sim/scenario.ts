@@ -139,7 +139,7 @@ const timeouts = [400, 800, 1200, 2000];
 const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
 
 /** Virtual time a seed's plan covers; runs end on their step budget long before. */
-const planSpanMs = 600_000;
+const planSpanMs = 1_200_000;
 
 export function scenarioFor(seed: number): Scenario {
   const random = new Random(seed, 3);
