@@ -333,6 +333,7 @@ export class World implements ClientWorld {
           answer({ kind: 'reply', xid: message.xid, zxid: this.model.zxid, result });
         } catch (error) {
           if (!(error instanceof ModelError)) throw error;
+          if (error.code === 'NO_AUTH') this.trace(`zk: ${operation.op} ${operation.path} of ${connection.endpoint.label} refused: NO_AUTH`);
           answer({ kind: 'reply', xid: message.xid, zxid: this.model.zxid, error: error.code });
         }
       }
