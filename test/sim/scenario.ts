@@ -90,7 +90,12 @@ export type PlannedAction =
    * process sends reaches the server for `silentMs` (a stalled proxy). `ofLeader`: the process
    * of a participant that leads then, if there is one, rather than `processId`.
    */
-  | { kind: 'slow-handshake'; processId: number; delayMs: number; silentMs: number; ofLeader: boolean };
+  | { kind: 'slow-handshake'; processId: number; delayMs: number; silentMs: number; ofLeader: boolean }
+  /**
+   * The next create a client of the process sends is applied, and the connection breaks before
+   * its reply (lost): the client must find its node again, by GUID, after the reconnect.
+   */
+  | { kind: 'lose-create-reply'; processId: number };
 
 export type AclTarget = 'election' | 'head' | 'candidate';
 /** What follows the narrowing: the operator writes the node (and deletes it), or the leader's user code resigns or stops it. */
@@ -213,7 +218,7 @@ export function scenarioFor(seed: number): Scenario {
     elections,
     processes,
     participants,
-    plan: withServerFaults(server, plan, busy, processes, participants, electionCount),
+    plan: withLostReplies(followers, withServerFaults(server, plan, busy, processes, participants, electionCount), busy, processes.length),
     maxSessionTimeoutMs,
     maxTakeoverDelayMs,
     chroot,
@@ -339,6 +344,21 @@ function withServerFaults(
   return [...plan, ...added.map((action, index) => ({ index: next + index, at: times[index]!, action }))].sort((a, b) => a.at - b.at || a.index - b.index);
 }
 
+/** Lost create replies (stream 7, after the follower lag drawn from it): in the busy stretches, the first one always. */
+function withLostReplies(followers: Random, plan: PlannedEvent[], busy: [number, number][], processCount: number): PlannedEvent[] {
+  if (!followers.chance(0.25)) return plan;
+  const added: PlannedEvent[] = [];
+  for (const [stretch, [from, to]] of busy.entries()) {
+    if (stretch > 0 && !followers.chance(0.4)) continue;
+    added.push({
+      index: plan.length + added.length,
+      at: followers.int(from, to),
+      action: { kind: 'lose-create-reply', processId: followers.int(0, processCount - 1) },
+    });
+  }
+  return [...plan, ...added].sort((a, b) => a.at - b.at || a.index - b.index);
+}
+
 function workFor(random: Random): Work {
   const roll = random.next();
   if (roll < 0.4) return { kind: 'hold' };
@@ -383,6 +403,8 @@ export function describe(action: PlannedAction, scenario: Scenario): string {
     }
     case 'slow-handshake':
       return `process ${action.ofLeader ? `${action.processId} (or the leader's)` : action.processId}: connections break, the next connect answered ${action.delayMs} ms late, then ${action.silentMs} ms of silence`;
+    case 'lose-create-reply':
+      return `process ${action.processId}: the reply to its next create is lost (the connection breaks)`;
     case 'foreign-child':
       return action.format === 'unparsed'
         ? `operator: foreign sequential child in ${scenario.elections[action.election]!.path} for ${action.forMs} ms`

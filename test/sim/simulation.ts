@@ -43,14 +43,15 @@ export interface SimOptions {
   /**
    * Scenario features to leave out (to look past one old bug at others): sequences near the
    * wrap, throwing listeners, and issue 22's: single-node elections, operators' ACL changes,
-   * missing chroots, payloads near the request limit, slow handshakes, lagging followers.
+   * missing chroots, payloads near the request limit, slow handshakes, lagging followers, lost
+   * create replies.
    */
   without?: ReadonlySet<Feature>;
   /** The library predates the injected Runtime: shim Node's timers and the client factory (legacy.ts). */
   legacy?: boolean;
 }
 
-export const features = ['wrap', 'throwing-listeners', 'single-node', 'acl', 'missing-chroot', 'payload', 'handshake', 'lag'] as const;
+export const features = ['wrap', 'throwing-listeners', 'single-node', 'acl', 'missing-chroot', 'payload', 'handshake', 'lag', 'lost-reply'] as const;
 export type Feature = (typeof features)[number];
 
 export interface SimResult {
@@ -101,6 +102,8 @@ interface Incarnation {
   queuedAt: number;
   /** stop() rejected (with a refusal it could not get past): it promised nothing about its node. */
   stopRejected: boolean;
+  /** Since when it has had more than one node in its election (null: one or none). */
+  duplicatedSince: number | null;
 }
 
 class Participant {
@@ -120,6 +123,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   if (options.without?.has('missing-chroot')) for (const process of scenario.processes) process.chrootMissing = false;
   if (options.without?.has('payload')) for (const participant of scenario.participants) participant.payloadBytes = null;
   if (options.without?.has('lag')) scenario.followerLagMs = null;
+  if (options.without?.has('lost-reply')) scenario.plan = scenario.plan.filter((event) => event.action.kind !== 'lose-create-reply');
   const world = new World(options.seed, options.traced ?? false);
   world.followerLagMs = scenario.followerLagMs;
   const legacy = options.legacy ? new LegacyShim(world) : null;
@@ -284,6 +288,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       backoffUntil: -Infinity,
       queuedAt: world.now(),
       stopRejected: false,
+      duplicatedSince: null,
     };
     election.on('elected', ({ fencingToken, signal }) => {
       terms += 1;
@@ -624,6 +629,13 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
           },
         );
       }
+      case 'lose-create-reply': {
+        const process = world.processes.get(action.processId)!;
+        if (process.crashed) return;
+        disturb();
+        process.loseNextCreateReply = true;
+        return;
+      }
       case 'slow-handshake': {
         const leader = action.ofLeader ? all().find(({ incarnation }) => incarnation.term && !incarnation.term.signal.aborted) : undefined;
         const processId = leader?.participant.spec.processId ?? action.processId;
@@ -688,6 +700,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
 
   const check = () => {
     const now = world.now();
+    if (world.faultAt > disturbedAt) disturbedAt = world.faultAt;
     // Safety: a term is held only by the candidate at the head of the true queue, in a live
     // session; a holder's node may be gone only while the holder cannot have heard of it yet.
     for (const { participant, incarnation } of all()) {
@@ -748,6 +761,29 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
               .map((client) => client.label)
               .join(', ')})`,
           );
+      }
+    }
+
+    // Duplicates: after a quiet spell no participant has two nodes in an election (a create
+    // applied though its reply was lost, then made again: a lookup by GUID that read a lagging
+    // server without a sync first). The other one is a node nobody will delete.
+    const nodesPerId = new Map<string, number>();
+    for (let election = 0; election < scenario.elections.length; election++) {
+      for (const node of candidatesOf(election)) {
+        const id = world.nodeIds.get(node.path);
+        if (id !== undefined && world.model.live(node.ephemeralOwner)) nodesPerId.set(id, (nodesPerId.get(id) ?? 0) + 1);
+      }
+    }
+    for (const { incarnation } of all()) {
+      const count = nodesPerId.get(incarnation.id) ?? 0;
+      if (count < 2) {
+        incarnation.duplicatedSince = null;
+        continue;
+      }
+      incarnation.duplicatedSince ??= now;
+      const since = Math.max(incarnation.duplicatedSince, disturbedAt);
+      if (faultsActive.size === 0 && now - since > livenessBoundMs) {
+        fail('orphan', `${incarnation.id} has had ${count} nodes in its election for ${now - since} ms of quiet (bound ${livenessBoundMs} ms)`);
       }
     }
 

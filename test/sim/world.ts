@@ -30,6 +30,8 @@ export interface SimProcess {
   repliesHeld: boolean;
   /** Each connect the server answers is answered this late, and that client's requests are then held this long. */
   slowHandshake: { delayMs: number; silentMs: number } | null;
+  /** The next create one of its clients sends is applied and its reply lost: the connection breaks. */
+  loseNextCreateReply: boolean;
 }
 
 interface Timer {
@@ -69,6 +71,8 @@ export class World implements ClientWorld {
   readonly nodeIds = new Map<string, string>();
   /** Hears of every deletion, with who made it (a session id, 'operator', 'expiry of ...'). */
   onDelete: ((node: ModelNode, by: string) => void) | null = null;
+  /** When the world last broke something by itself (a lost create reply), for the quiet spells. */
+  faultAt = 0;
   /** How long a follower a reconnect lands on lags behind (null: every server is up to date). */
   followerLagMs: number | null = null;
   /** The tree as of each client's last break: where its next connection's follower stands. */
@@ -148,6 +152,7 @@ export class World implements ClientWorld {
       partitioned: false,
       repliesHeld: false,
       slowHandshake: null,
+      loseNextCreateReply: false,
     };
     this.processes.set(process.id, process);
     return process;
@@ -328,6 +333,21 @@ export class World implements ClientWorld {
         }
         // A sync, or a write (its reply comes once the follower has applied it, and all before it).
         if (connection.lag) this.catchUp(connection, operation.op);
+        const process = this.processes.get(connection.processId)!;
+        if (operation.op === 'create' && process.loseNextCreateReply && watch !== null) {
+          // Applied, and the connection breaks before the reply: a follower the reconnect lands on may not have it.
+          process.loseNextCreateReply = false;
+          const before = this.followerLagMs === null ? undefined : this.model.snapshot();
+          try {
+            this.apply(caller, operation, watch);
+          } catch (error) {
+            if (!(error instanceof ModelError)) throw error;
+          }
+          this.trace(`net: the reply to create ${operation.path} of ${connection.endpoint.label} is lost`);
+          this.faultAt = this.time;
+          this.breakConnections(connection.processId, before);
+          return;
+        }
         try {
           const result = this.apply(caller, message.operation, watch);
           answer({ kind: 'reply', xid: message.xid, zxid: this.model.zxid, result });
@@ -406,10 +426,10 @@ export class World implements ClientWorld {
    * reached the server, replies and events on the wire are lost, and the client learns of
    * the break the next time it reads.
    */
-  breakConnections(processId: number): void {
+  breakConnections(processId: number, before?: TreeView): void {
     // Taken before what was on the wire is applied: the follower a reconnect lands on may not have it.
     if (this.followerLagMs !== null) {
-      const view = this.model.snapshot();
+      const view = before ?? this.model.snapshot();
       for (const client of this.clients) if (client.processId === processId) this.staleViews.set(client, view);
     }
     for (const connection of [...this.connections.values()]) {
