@@ -701,6 +701,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const check = () => {
     const now = world.now();
     if (world.faultAt > disturbedAt) disturbedAt = world.faultAt;
+    // Each election's candidates at the server, listed once per check.
+    const candidates = scenario.elections.map((_, election) => candidatesOf(election));
     // Safety: a term is held only by the candidate at the head of the true queue, in a live
     // session; a holder's node may be gone only while the holder cannot have heard of it yet.
     for (const { participant, incarnation } of all()) {
@@ -749,7 +751,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     // something still keeps alive.
     for (const { incarnation } of all()) if (incarnation.stopped && !incarnation.stopRejected) stoppedIds.add(incarnation.id);
     for (let election = 0; election < scenario.elections.length; election++) {
-      for (const node of candidatesOf(election)) {
+      for (const node of candidates[election]!) {
         const id = world.nodeIds.get(node.path);
         if (!id || !stoppedIds.has(id) || !world.model.live(node.ephemeralOwner)) continue;
         const keptAlive = world.clients.some((client) => client.keepsSessionAlive && client.currentSessionId === node.ephemeralOwner);
@@ -769,7 +771,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     // server without a sync first). The other one is a node nobody will delete.
     const nodesPerId = new Map<string, number>();
     for (let election = 0; election < scenario.elections.length; election++) {
-      for (const node of candidatesOf(election)) {
+      for (const node of candidates[election]!) {
         const id = world.nodeIds.get(node.path);
         if (id !== undefined && world.model.live(node.ephemeralOwner)) nodesPerId.set(id, (nodesPerId.get(id) ?? 0) + 1);
       }
@@ -796,7 +798,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const client = incarnation.client.current;
       if (client && incarnation.stopCalledAt === null) electionsPerClient.set(client, (electionsPerClient.get(client) ?? 0) + 1);
     }
-    const liveNodes = scenario.elections.reduce((sum, _, election) => sum + candidatesOf(election).length, 0);
+    const liveNodes = candidates.reduce((sum, nodes) => sum + nodes.length, 0);
     for (const client of world.clients) {
       // Judged when settled: connected, nothing on the wire (a reconnect's SetWatches fires
       // the watches of nodes deleted meanwhile).
@@ -846,7 +848,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     // Participation: after a quiet spell every running participant is a candidate again (a
     // resign, an expiry or an operator's delete that no evaluation followed up strands it
     // outside the queue, unseen by the leader check while someone else leads).
-    const queuedIds = new Set(scenario.elections.flatMap((_, election) => candidatesOf(election).map((node) => world.nodeIds.get(node.path))));
+    const queuedIds = new Set(candidates.flatMap((nodes) => nodes.map((node) => world.nodeIds.get(node.path))));
     for (const { participant, incarnation } of all()) {
       // Single-node followers hold no node, and a missing chroot's participants cannot: neither is judged here.
       const exempt = singleNode(participant.spec.election) || scenario.processes[participant.spec.processId]!.chrootMissing;
