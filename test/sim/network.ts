@@ -1,5 +1,6 @@
 import type { AclEntry, CreateMode, NodeStat, WatchEventType } from '../../src/client/types.js';
 import type { ZooKeeperErrorCode } from '../../src/errors.js';
+import type { TreeView } from './zookeeper-model.js';
 
 /**
  * What travels over one simulated client connection. Each direction is a FIFO (TCP): a
@@ -50,6 +51,11 @@ export class Connection {
   sessionId: string | null = null;
   /** Digest ids this connection authenticated as, at the server. */
   readonly authIds: string[] = [];
+  /**
+   * The server this connection landed on lags: reads are answered from `view` (and the watches
+   * they set are kept here) until it catches up, at a sync, a write, or after a while.
+   */
+  lag: { view: TreeView; watches: { data: string[]; exist: string[]; child: string[] } } | null = null;
 
   constructor(
     readonly id: number,

@@ -3,9 +3,10 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { shrink } from './shrink.js';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { simulate as simulateCurrent, type Invariant, type Library, type SimOptions, type SimResult } from './simulation.js';
+import { features, simulate as simulateCurrent, type Feature, type Invariant, type Library, type SimOptions, type SimResult } from './simulation.js';
 
 /**
  * `npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N]`: runs seeds S..S+N-1
@@ -15,7 +16,7 @@ import { simulate as simulateCurrent, type Invariant, type Library, type SimOpti
  */
 
 const usage =
-  'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] [--src DIR] [--ignore a,b] [--without wrap,throwing-listeners] | --seed N [--keep i,j,...] [--steps N] [--src DIR] [--ignore a,b]';
+  'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] [--src DIR] [--ignore a,b] [--without wrap,throwing-listeners,single-node,acl,missing-chroot,payload,handshake,lag,lost-reply] | --seed N [--keep i,j,...] [--steps N] [--src DIR] [--ignore a,b]';
 
 const { values } = parseArgs({
   options: {
@@ -45,12 +46,19 @@ function count(name: string, value: string | undefined, fallback: number): numbe
 
 const steps = count('steps', values.steps, 2000);
 
-// --src DIR: the library from another checkout's src/ (code before the injected Runtime:
-// run through the legacy shim, see docs/simulation.md).
+// --src DIR: the library from another checkout's src/; code before the injected Runtime (no
+// src/runtime.ts) runs through the legacy shim, see docs/simulation.md.
 const library = values.src === undefined ? undefined : ((await import(pathToFileURL(resolve(values.src, 'index.ts')).href)) as Library);
+const legacy = values.src !== undefined && !existsSync(resolve(values.src, 'runtime.ts'));
 const ignore = values.ignore === undefined ? undefined : new Set(values.ignore.split(',') as Invariant[]);
-const without = values.without === undefined ? undefined : (new Set(values.without.split(',')) as SimOptions['without']);
-const extra: Partial<SimOptions> = { ...(library ? { library, legacy: true } : {}), ...(ignore ? { ignore } : {}), ...(without ? { without } : {}) };
+const without = values.without === undefined ? undefined : new Set(values.without.split(',') as Feature[]);
+for (const feature of without ?? []) {
+  if (!features.includes(feature)) {
+    console.error(`--without takes ${features.join(', ')}: got '${feature}'\n${usage}`);
+    process.exit(2);
+  }
+}
+const extra: Partial<SimOptions> = { ...(library ? { library, legacy } : {}), ...(ignore ? { ignore } : {}), ...(without ? { without } : {}) };
 const simulate = (options: SimOptions) => simulateCurrent({ ...options, ...extra });
 const workerArgs = [
   ...(values.src === undefined ? [] : ['--src', values.src]),

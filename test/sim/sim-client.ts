@@ -49,6 +49,8 @@ type ClientState = 'idle' | 'connecting' | 'connected' | 'closing' | 'dead';
 const connectAttemptFraction = 1 / 3;
 /** node-zookeeper-client waits this long for the server to confirm a close. */
 const closeGraceMs = 2000;
+/** The window over which repeated failures of one request are counted. */
+export const repeatWindowMs = 10_000;
 
 /**
  * A ZooKeeper client behind the `ZkClient` port, talking to the simulated server over a
@@ -77,6 +79,18 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   private lastReceivedAt = 0;
   /** When a reply (or the handshake) last arrived: the silence the library's liveness clock measures. */
   lastReplyAt = 0;
+  /** The connect string's chroot ('' for none): the client prefixes it to every path it sends and strips it from what it hears. */
+  readonly chroot: string;
+  /** When each of the last second's requests was sent (the storm check). */
+  readonly recentSends: number[] = [];
+  /** When each operation on each path (client paths) was last sent: a retry after a failure. */
+  readonly lastSent = new Map<string, number>();
+  /** Requests the server refused for a reason the library must act on (NO_AUTH): the silent-failure check. */
+  readonly refusals: { at: number; op: string; path: string; code: ZooKeeperErrorCode }[] = [];
+  /** When each request that failed (by operation, path and code) failed within the last window. */
+  private readonly failures = new Map<string, number[]>();
+  /** The request that failed the most times within one window, and how often. */
+  mostRepeated: { key: string; count: number } | null = null;
   private tickTimer: { cancel(): void } | null = null;
   private attemptTimer: { cancel(): void } | null = null;
   private closeWaiter: (() => void) | null = null;
@@ -92,6 +106,32 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     this.createsWithAcl = backend !== 'zookeeper';
     this.sessionId = options.credentials?.id ?? null;
     this.password = options.credentials?.password ?? null;
+    const slash = options.connectString.indexOf('/');
+    this.chroot = slash < 0 || options.connectString.slice(slash) === '/' ? '' : options.connectString.slice(slash);
+  }
+
+  /** Requests sent within the last `windowMs`. */
+  sendsWithin(now: number, windowMs: number): number {
+    while (this.recentSends.length > 0 && this.recentSends[0]! <= now - windowMs) this.recentSends.shift();
+    return this.recentSends.length;
+  }
+
+  /** The operations sent most recently, for a storm's message. */
+  busiest(): string {
+    const latest = [...this.lastSent].sort((a, b) => b[1] - a[1]).slice(0, 4);
+    return latest.map(([key]) => key).join(', ');
+  }
+
+  /** A path as the server sees it: under the chroot. */
+  serverPath(path: string): string {
+    return this.chroot === '' ? path : path === '/' ? this.chroot : `${this.chroot}${path}`;
+  }
+
+  /** A path the server names, as this client's caller sees it; null when it lies outside the chroot. */
+  private clientPath(path: string): string | null {
+    if (this.chroot === '') return path;
+    if (path === this.chroot) return '/';
+    return path.startsWith(`${this.chroot}/`) ? path.slice(this.chroot.length) : null;
   }
 
   /** The session this client holds or last held (for invariants). */
@@ -184,8 +224,11 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   }
 
   private transmit(xid: number, operation: Operation): void {
-    this.lastSentAt = this.world.now();
-    this.world.send(this.connection!, { kind: 'request', xid, operation });
+    const now = (this.lastSentAt = this.world.now());
+    this.recentSends.push(now);
+    while (this.recentSends[0]! <= now - 1_000) this.recentSends.shift();
+    this.lastSent.set(`${operation.op} ${operation.path}`, now);
+    this.world.send(this.connection!, { kind: 'request', xid, operation: { ...operation, path: this.serverPath(operation.path) } });
   }
 
   async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
@@ -268,8 +311,10 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
         return this.onReply(message.xid, message.zxid, message.result, message.error);
       case 'pong':
         return;
-      case 'event':
-        return this.onEvent({ type: message.type, path: message.path });
+      case 'event': {
+        const path = this.clientPath(message.path);
+        return path === null ? undefined : this.onEvent({ type: message.type, path });
+      }
       case 'closed':
         if (this.closeWaiter) return this.closeWaiter();
         return this.connectionLost('closed by the server');
@@ -288,7 +333,8 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     const connection = this.connection!;
     const { data, exist, child } = this.watches;
     if (data.size + exist.size + child.size > 0) {
-      this.world.send(connection, { kind: 'set-watches', lastZxid: this.lastZxid, data: [...data.keys()], exist: [...exist.keys()], child: [...child.keys()] });
+      const paths = (table: Map<string, Watcher[]>) => [...table.keys()].map((path) => this.serverPath(path));
+      this.world.send(connection, { kind: 'set-watches', lastZxid: this.lastZxid, data: paths(data), exist: paths(exist), child: paths(child) });
     }
     for (const credential of this.credentials) this.world.send(connection, { kind: 'auth', id: digestId(credential) });
     for (const { xid, operation } of this.queued.splice(0)) this.transmit(xid, operation);
@@ -307,6 +353,9 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     this.pending.delete(xid);
     this.lastReplyAt = this.world.now();
     const { operation, watcher } = pending;
+    if (operation.op === 'create' && typeof result === 'string') result = this.clientPath(result) ?? result;
+    if (error) this.failed(operation, error);
+    if (error === 'NO_AUTH') this.refusals.push({ at: this.world.now(), op: operation.op, path: operation.path, code: error });
     if (watcher) {
       // As the real clients do: the watch is registered when its reply arrives; exists on a
       // missing node watches for its creation; a failed getData or getChildren sets none.
@@ -397,8 +446,25 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     for (const [xid, pending] of [...this.pending]) {
       if (keep.has(xid)) continue;
       this.pending.delete(xid);
+      this.failed(pending.operation, code);
       pending.reject(this.world.errorFor(code, pending.operation.op, pending.operation.path));
     }
+  }
+
+  /**
+   * Counts a failure of one request (the same operation on the same path, failing the same
+   * way) within the last `repeatWindowMs`; the most repeated one is the storm check's. A race
+   * lost (NODE_EXISTS) is an answer, not a failure.
+   */
+  private failed(operation: Operation, code: ZooKeeperErrorCode): void {
+    if (code === 'NODE_EXISTS') return;
+    const now = this.world.now();
+    const key = `${operation.op} ${operation.path} ${code}`;
+    let times = this.failures.get(key);
+    if (!times) this.failures.set(key, (times = []));
+    times.push(now);
+    while (times[0]! <= now - repeatWindowMs) times.shift();
+    if (times.length > (this.mostRepeated?.count ?? 0) || this.mostRepeated?.key === key) this.mostRepeated = { key, count: times.length };
   }
 
   private die(code: ZooKeeperErrorCode): void {

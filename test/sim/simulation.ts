@@ -1,11 +1,11 @@
 import * as zkLeader from '../../src/index.js';
-import { openAcl } from '../../src/client/types.js';
+import { openAcl, Permission, type AclEntry } from '../../src/client/types.js';
 import type { LeaderElection, Session } from '../../src/index.js';
-import { describe, scenarioFor, type ParticipantSpec, type PlannedEvent, type Scenario, type Work } from './scenario.js';
-import type { SimClient } from './sim-client.js';
+import { describe, missingChroot, scenarioFor, type ParticipantSpec, type PlannedEvent, type Scenario, type Work } from './scenario.js';
+import { repeatWindowMs, type SimClient } from './sim-client.js';
 import { LegacyShim, type LegacyContext } from './legacy.js';
 import { World, worldProcessId } from './world.js';
-import { tickTimeMs } from './zookeeper-model.js';
+import { tickTimeMs, type ModelNode } from './zookeeper-model.js';
 
 /**
  * One seed's run: the scenario's participants as real `LeaderElection`s on the simulated
@@ -21,7 +21,7 @@ export interface Library {
   digestAcl: typeof zkLeader.digestAcl;
 }
 
-export type Invariant = 'safety' | 'fencing' | 'liveness' | 'orphan' | 'leak' | 'hang' | 'crash' | 'error';
+export type Invariant = 'safety' | 'fencing' | 'liveness' | 'orphan' | 'leak' | 'hang' | 'crash' | 'error' | 'storm' | 'trespass' | 'dropped';
 
 export interface Violation {
   invariant: Invariant;
@@ -40,11 +40,19 @@ export interface SimOptions {
   library?: Library;
   /** Invariants not to check (to look past one known failure at the next, in old code). */
   ignore?: ReadonlySet<Invariant>;
-  /** Scenario features to leave out (to look past old bugs at others): sequences near the wrap, throwing listeners. */
-  without?: ReadonlySet<'wrap' | 'throwing-listeners'>;
+  /**
+   * Scenario features to leave out (to look past one old bug at others): sequences near the
+   * wrap, throwing listeners, and issue 22's: single-node elections, operators' ACL changes,
+   * missing chroots, payloads near the request limit, slow handshakes, lagging followers, lost
+   * create replies.
+   */
+  without?: ReadonlySet<Feature>;
   /** The library predates the injected Runtime: shim Node's timers and the client factory (legacy.ts). */
   legacy?: boolean;
 }
+
+export const features = ['wrap', 'throwing-listeners', 'single-node', 'acl', 'missing-chroot', 'payload', 'handshake', 'lag', 'lost-reply'] as const;
+export type Feature = (typeof features)[number];
 
 export interface SimResult {
   seed: number;
@@ -56,11 +64,18 @@ export interface SimResult {
   scenario: Scenario;
   terms: number;
   errors: Record<string, number>;
+  /** The most requests one client sent within one second of virtual time. */
+  maxRequestsPerSecond: number;
 }
 
 const credential = 'sim:secret';
 /** A participant whose process just resumed gets the instant of its resumption to notice. */
 const resumeGraceMs = 0;
+/** Requests one client may send within a second: a floor, and so many per election running on it. */
+const stormBase = 200;
+const stormPerElection = 100;
+/** How often one request may fail the same way within the repeat window: backoff (200 ms doubling to 5 s) allows a handful. */
+const maxRepeatedFailures = 30;
 
 interface Term {
   token: bigint;
@@ -85,6 +100,10 @@ interface Incarnation {
   backoffUntil: number;
   /** The last time this incarnation had a candidate node in the true queue. */
   queuedAt: number;
+  /** stop() rejected (with a refusal it could not get past): it promised nothing about its node. */
+  stopRejected: boolean;
+  /** Since when it has had more than one node in its election (null: one or none). */
+  duplicatedSince: number | null;
 }
 
 class Participant {
@@ -98,12 +117,21 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const scenario = scenarioFor(options.seed);
   if (options.without?.has('wrap')) for (const election of scenario.elections) election.startSequence = null;
   if (options.without?.has('throwing-listeners')) for (const participant of scenario.participants) participant.throwingListener = false;
+  if (options.without?.has('single-node')) for (const election of scenario.elections) election.recipe = 'zk-leader';
+  if (options.without?.has('acl')) scenario.plan = scenario.plan.filter((event) => event.action.kind !== 'restrict-acl');
+  if (options.without?.has('handshake')) scenario.plan = scenario.plan.filter((event) => event.action.kind !== 'slow-handshake');
+  if (options.without?.has('missing-chroot')) for (const process of scenario.processes) process.chrootMissing = false;
+  if (options.without?.has('payload')) for (const participant of scenario.participants) participant.payloadBytes = null;
+  if (options.without?.has('lag')) scenario.followerLagMs = null;
+  if (options.without?.has('lost-reply')) scenario.plan = scenario.plan.filter((event) => event.action.kind !== 'lose-create-reply');
   const world = new World(options.seed, options.traced ?? false);
+  world.followerLagMs = scenario.followerLagMs;
   const legacy = options.legacy ? new LegacyShim(world) : null;
+  // Another checkout's library knows its own error class only.
+  if (options.library) world.errorFor = (code, operation, path, detail) => new library.ZooKeeperError(code, operation, path, detail);
   if (legacy) {
     world.deliverTo = (client, fn) => legacy.deliver(client, fn);
     world.wrapTimer = (callback) => legacy.keepContext(callback);
-    world.errorFor = (code, operation, path, detail) => new library.ZooKeeperError(code, operation, path, detail);
   }
   /** Runs a call into the library as code of one simulated process (only matters for legacy code). */
   const as = <T>(context: LegacyContext, fn: () => T): T => (legacy ? legacy.run(context, fn) : fn());
@@ -120,10 +148,42 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   };
 
   for (const _ of scenario.processes) world.addProcess();
-  world.model.seed('/sim', 0);
-  for (const election of scenario.elections) {
-    if (election.startSequence !== null) world.model.seed(election.path, election.startSequence);
+  // The tree as the server holds it: under the chroot when there is one (the clients add it).
+  const root = scenario.chroot ?? '';
+  if (scenario.chroot) {
+    world.model.seed('/apps', 0);
+    world.model.seed(scenario.chroot, 0);
   }
+  if (!scenario.missingParents) world.model.seed(`${root}/sim`, 0);
+  for (const election of scenario.elections) {
+    if (election.startSequence !== null) world.model.seed(`${root}${election.path}`, election.startSequence);
+  }
+  /** An election's path at the server. */
+  const pathOf = (election: number) => `${root}${scenario.elections[election]!.path}`;
+  const connectFor = (processId: number) => `sim:2181${scenario.processes[processId]!.chrootMissing ? missingChroot : root}`;
+  const singleNode = (election: number) => scenario.elections[election]!.recipe === 'single-node';
+  /** The election's candidates at the server: the queue, and for single-node the one fixed node. */
+  const candidatesOf = (election: number): ModelNode[] => {
+    const queue = world.model.queue(pathOf(election));
+    const lock = singleNode(election) ? world.model.nodes.get(`${pathOf(election)}/lock`) : undefined;
+    return lock ? [lock, ...queue] : queue;
+  };
+  const aclFaults = scenario.plan.some((event) => event.action.kind === 'restrict-acl');
+  /** Whether `error` is a typed refusal this participant may meet: its configuration, or an operator, makes the server refuse. */
+  const excused = (participant: Participant, error: unknown): boolean => {
+    const code = (error as { code?: unknown })?.code;
+    const message = String((error as Error)?.message ?? '');
+    if (typeof code !== 'string' || code === 'UNEXPECTED') return false;
+    if (scenario.processes[participant.spec.processId]!.chrootMissing) return message.includes(missingChroot);
+    if (participant.spec.payloadBytes !== null) return true;
+    return aclFaults && code === 'NO_AUTH';
+  };
+  /** When an election on a client last reacted to anything (an error, a lost term, a rejection, a stop). */
+  const reactedAt = new Map<SimClient, number>();
+  const react = (incarnation: Incarnation) => {
+    const client = incarnation.client.current;
+    if (client) reactedAt.set(client, world.now());
+  };
 
   // Shared sessions, one per process, made when first needed.
   const shared = new Map<
@@ -146,7 +206,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         context,
         () =>
           new library.Session({
-            connect: 'sim:2181',
+            connect: connectFor(processId),
             backend: spec.backend,
             sessionTimeoutMs: spec.sessionTimeoutMs,
             auth: { scheme: 'digest', credential },
@@ -171,10 +231,12 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const { spec } = participant;
     const id = `${spec.name}.${++participant.incarnations}`;
     const electionSpec = scenario.elections[spec.election]!;
+    const padding = spec.payloadBytes === null ? null : { n: participant.incarnations, pad: '' };
+    if (padding) padding.pad = 'x'.repeat(Math.max(0, spec.payloadBytes! - JSON.stringify({ id, data: padding }).length));
     const common = {
       path: electionSpec.path,
       id,
-      data: { n: participant.incarnations },
+      ...(electionSpec.recipe === 'single-node' ? { recipe: 'single-node' as const } : { data: padding ?? { n: participant.incarnations } }),
       onSuspend: spec.onSuspend,
       takeoverDelayMs: spec.takeoverDelayMs,
       trackLeader: spec.trackLeader,
@@ -197,7 +259,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         () =>
           new library.LeaderElection({
             ...common,
-            connect: 'sim:2181',
+            connect: connectFor(spec.processId),
             backend: spec.backend,
             sessionTimeoutMs: spec.sessionTimeoutMs,
             auth: { scheme: 'digest', credential },
@@ -225,6 +287,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       term: null,
       backoffUntil: -Infinity,
       queuedAt: world.now(),
+      stopRejected: false,
+      duplicatedSince: null,
     };
     election.on('elected', ({ fencingToken, signal }) => {
       terms += 1;
@@ -234,7 +298,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const best = maxToken.get(spec.election);
       // A grant on news older than an operator's deletion of our own node is the operator's
       // doing (the deletion is on its way to us, as for a leader): the safety check bounds it.
-      const nodePath = `${electionSpec.path}/${node}`;
+      const nodePath = `${pathOf(spec.election)}/${node}`;
       const deletedByOperator = !world.model.nodes.has(nodePath) && world.operatorDeleted.has(nodePath);
       if (best && !deletedByOperator && (fencingToken < best.token || (fencingToken === best.token && node !== best.node))) {
         fail('fencing', `${id} was elected with token ${fencingToken} (${node}) after token ${best.token} (${best.node}) was handed out`);
@@ -244,7 +308,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     if (spec.resignsWhenElected) {
       election.on('elected', () => {
         world.trace(`${id}: resigns from its elected listener`);
-        void as(context, () => election.resign()).catch((error: unknown) => fail('crash', `${id}: resign() rejected: ${(error as Error).message}`));
+        void as(context, () => election.resign()).catch((error: unknown) => resignRejected(participant, incarnation, error));
       });
     }
     if (spec.resignsAfterReconnectMs !== null) {
@@ -253,7 +317,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         world.setTimer(spec.processId, delayMs, () => {
           if (incarnation.stopCalledAt !== null) return;
           world.trace(`${id}: resigns ${delayMs} ms after a reconnect`);
-          void as(context, () => election.resign()).catch((error: unknown) => fail('crash', `${id}: resign() rejected: ${(error as Error).message}`));
+          void as(context, () => election.resign()).catch((error: unknown) => resignRejected(participant, incarnation, error));
         });
       });
     }
@@ -262,18 +326,23 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         throw new Error('a listener with a bug');
       });
     }
-    election.on('lost', ({ reason }) => world.trace(`${id}: lost (${reason})`));
+    election.on('lost', ({ reason }) => {
+      react(incarnation);
+      world.trace(`${id}: lost (${reason})`);
+    });
     // Stopped by itself (its shared session was closed): no longer running.
     election.on('stopped', () => {
       world.trace(`${id}: stopped`);
+      react(incarnation);
       incarnation.stopCalledAt ??= world.now();
       incarnation.stopped = true;
     });
     election.on('error', (error) => {
       count(error.code);
+      react(incarnation);
       world.trace(`${id}: error ${error.code}: ${error.message}`);
       if (error.code === 'LEADER_WORK_FAILED') incarnation.backoffUntil = world.now() + 30_000;
-      if (!expectedErrors.has(error.code)) fail('error', `${id} emitted an unexpected ${error.code}: ${error.message}`);
+      if (!expectedErrors.has(error.code) && !excused(participant, error)) fail('error', `${id} emitted an unexpected ${error.code}: ${error.message}`);
     });
     return incarnation;
   };
@@ -284,7 +353,14 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     if (!usable(participant)) return;
     let incarnation = participant.current;
     if (!incarnation || incarnation.stopCalledAt !== null) {
-      incarnation = incarnate(participant);
+      try {
+        incarnation = incarnate(participant);
+      } catch (error) {
+        // Refused up front (a payload the server would not take): it never runs.
+        if (excused(participant, error)) world.trace(`${participant.spec.name}: refused: ${(error as Error).message.slice(0, 200)}`);
+        else fail('crash', `${participant.spec.name}: new LeaderElection() threw: ${(error as Error).message}`);
+        return;
+      }
       participant.current = incarnation;
     } else if (work === null || incarnation.running) return;
     const current = incarnation;
@@ -294,8 +370,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       as(current.context, () => current.election.runWhileLeader((signal) => doWork(participant, work, signal))).then(
         () => (current.started = true),
         (error: unknown) => {
-          world.trace(`${current.id}: runWhileLeader rejected: ${(error as Error).message}`);
-          settledOut(current, error);
+          world.trace(`${current.id}: runWhileLeader rejected: ${(error as Error).message.slice(0, 300)}`);
+          settledOut(participant, current, error);
         },
       );
       // runWhileLeader starts the election itself; it counts as started once it has joined.
@@ -311,16 +387,17 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       },
       (error: unknown) => {
         current.started = true;
-        world.trace(`${current.id}: start() rejected: ${(error as Error).message}`);
-        settledOut(current, error);
+        world.trace(`${current.id}: start() rejected: ${(error as Error).message.slice(0, 300)}`);
+        settledOut(participant, current, error);
       },
     );
   };
 
   /** A start that failed leaves the election stopped: it no longer takes part. */
-  const settledOut = (incarnation: Incarnation, error: unknown) => {
+  const settledOut = (participant: Participant, incarnation: Incarnation, error: unknown) => {
     const code = (error as { code?: string })?.code;
-    if (!['SESSION_CLOSED', 'INVALID_STATE', 'CONNECT_TIMEOUT'].includes(code ?? '')) {
+    react(incarnation);
+    if (!['SESSION_CLOSED', 'INVALID_STATE', 'CONNECT_TIMEOUT'].includes(code ?? '') && !excused(participant, error)) {
       fail('error', `${incarnation.id}: start() failed with ${code ?? 'no code'}: ${(error as Error)?.message ?? error}`);
     }
     incarnation.started = true;
@@ -347,7 +424,15 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         incarnation.stopped = true;
         world.trace(`${incarnation.id}: stop() resolved`);
       },
-      (error: unknown) => fail('crash', `${incarnation.id}: stop() rejected: ${(error as Error).message}`),
+      (error: unknown) => {
+        react(incarnation);
+        // A typed refusal it could not get past (an ACL without DELETE): no promise about the
+        // node then, but it takes no part any more, and liveness judges what it left behind.
+        if (!excused(participant, error)) return fail('crash', `${incarnation.id}: stop() rejected: ${(error as Error).message}`);
+        world.trace(`${incarnation.id}: stop() rejected: ${(error as Error).message}`);
+        incarnation.stopped = true;
+        incarnation.stopRejected = true;
+      },
     );
   };
 
@@ -355,10 +440,15 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const incarnation = participant.current;
     if (!incarnation || incarnation.stopCalledAt !== null || !usable(participant)) return;
     world.trace(`${incarnation.id}: resign()`);
-    as(incarnation.context, () => incarnation.election.resign()).catch((error: unknown) =>
-      fail('crash', `${incarnation.id}: resign() rejected: ${(error as Error).message}`),
-    );
+    as(incarnation.context, () => incarnation.election.resign()).catch((error: unknown) => resignRejected(participant, incarnation, error));
   };
+
+  /** resign() may reject only with a typed error the server's refusal explains (then the election must still tell the truth). */
+  function resignRejected(participant: Participant, incarnation: Incarnation, error: unknown): void {
+    react(incarnation);
+    if (excused(participant, error)) world.trace(`${incarnation.id}: resign() rejected: ${(error as Error).message}`);
+    else fail('crash', `${incarnation.id}: resign() rejected: ${(error as Error).message}`);
+  }
 
   // ---- faults and the operator ----
 
@@ -375,7 +465,6 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       disturb();
     });
   };
-  const candidatesOf = (election: number) => world.model.queue(scenario.elections[election]!.path);
   let foreignCount = 0;
   let peersJoined = 0;
   /** Candidates of a peer library on an election path, with when they joined. */
@@ -458,7 +547,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         return world.model.remove(operator, victim.path, -1);
       }
       case 'delete-election': {
-        const path = scenario.elections[action.election]!.path;
+        const path = pathOf(action.election);
         const node = world.model.nodes.get(path);
         if (!node) return;
         disturb();
@@ -482,8 +571,90 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         if (victim) world.model.setData(operator, victim.path, Buffer.from('{"id":"overwritten"}'), -1);
         return;
       }
+      case 'restrict-acl': {
+        const queue = candidatesOf(action.election);
+        const target =
+          action.target === 'election'
+            ? world.model.nodes.get(pathOf(action.election))
+            : action.target === 'head'
+              ? queue[0]
+              : queue[Math.floor(action.pick * queue.length)];
+        if (!target) return;
+        disturb();
+        const original = target.acl;
+        const narrowed: AclEntry[] =
+          action.acl === 'world-write-only'
+            ? [{ scheme: 'world', id: 'anyone', permissions: Permission.write }]
+            : original.map((entry) => ({ ...entry, permissions: entry.permissions & ~(action.acl as { without: number }).without }));
+        world.model.setAcl(operator, target.path, narrowed);
+        world.trace(`zk: ACL of ${target.path} set to ${JSON.stringify(narrowed)} by operator`);
+        const same = () => {
+          const node = world.model.nodes.get(target.path);
+          return node && node.czxid === target.czxid ? node : null;
+        };
+        if (action.then === 'leader-resigns' || action.then === 'leader-stops') {
+          const then = action.then;
+          world.setTimer(worldProcessId, Math.floor(action.forMs / 3), () => {
+            const leader = all().find(({ incarnation }) => incarnation.term && !incarnation.term.signal.aborted);
+            if (!leader) return;
+            disturb();
+            if (then === 'leader-resigns') resign(leader.participant);
+            else stop(leader.participant);
+          });
+        }
+        if (action.then === 'write' || action.then === 'write-delete') {
+          world.setTimer(worldProcessId, 20, () => {
+            if (same()) world.model.setData(operator, target.path, Buffer.from('{"id":"overwritten"}'), -1);
+          });
+        }
+        if (action.then === 'write-delete') {
+          world.setTimer(worldProcessId, 20 + Math.floor(action.forMs / 4), () => {
+            if (!same()) return;
+            disturb();
+            try {
+              world.model.remove(operator, target.path, -1);
+            } catch {
+              // it has children (the election node): leave it
+            }
+          });
+        }
+        return during(
+          `acl${event.index}`,
+          action.forMs,
+          () => {},
+          () => {
+            if (!same()) return;
+            world.model.setAcl(operator, target.path, original);
+            world.trace(`zk: ACL of ${target.path} restored by operator`);
+          },
+        );
+      }
+      case 'lose-create-reply': {
+        const process = world.processes.get(action.processId)!;
+        if (process.crashed) return;
+        disturb();
+        process.loseNextCreateReply = true;
+        return;
+      }
+      case 'slow-handshake': {
+        const leader = action.ofLeader ? all().find(({ incarnation }) => incarnation.term && !incarnation.term.signal.aborted) : undefined;
+        const processId = leader?.participant.spec.processId ?? action.processId;
+        const process = world.processes.get(processId)!;
+        if (process.crashed || process.partitioned || process.slowHandshake) return;
+        disturb();
+        if (leader) world.trace(`(the process of ${leader.incarnation.id}, which leads)`);
+        return during(
+          `handshake${processId}`,
+          action.delayMs + action.silentMs + 300,
+          () => {
+            process.slowHandshake = { delayMs: action.delayMs, silentMs: action.silentMs };
+            world.breakConnections(processId);
+          },
+          () => (process.slowHandshake = null),
+        );
+      }
       case 'foreign-child': {
-        const path = scenario.elections[action.election]!.path;
+        const path = pathOf(action.election);
         if (!world.model.nodes.has(path)) return;
         disturb();
         peersJoined += 1;
@@ -513,9 +684,25 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const stoppedIds = new Set<string>();
   const livenessBoundMs = 3 * scenario.maxSessionTimeoutMs + scenario.maxTakeoverDelayMs + 2 * tickTimeMs + 1_000;
   const leaderSeenAt = scenario.elections.map(() => 0);
+  let maxRequestsPerSecond = 0;
+  world.onDelete = (node, by) => {
+    // Trespass: a session deletes only what is provably its own: a node of its session, or one
+    // its own participant left behind in an earlier session (the node names that participant).
+    if (by === 'operator' || by.startsWith('expiry of') || by.startsWith('close of') || node.ephemeralOwner === by) return;
+    const id = world.nodeIds.get(node.path);
+    const deleters = all().filter(({ incarnation }) => incarnation.client.current?.currentSessionId === by);
+    if (id !== undefined && deleters.some(({ incarnation }) => incarnation.id === id)) return;
+    fail(
+      'trespass',
+      `session ${by} (${deleters.map(({ incarnation }) => incarnation.id).join(', ') || 'nobody running'}) deleted ${node.path} of session ${node.ephemeralOwner}${id ? `, which holds ${id}` : ''}`,
+    );
+  };
 
   const check = () => {
     const now = world.now();
+    if (world.faultAt > disturbedAt) disturbedAt = world.faultAt;
+    // Each election's candidates at the server, listed once per check.
+    const candidates = scenario.elections.map((_, election) => candidatesOf(election));
     // Safety: a term is held only by the candidate at the head of the true queue, in a live
     // session; a holder's node may be gone only while the holder cannot have heard of it yet.
     for (const { participant, incarnation } of all()) {
@@ -523,16 +710,23 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       if (!term || term.signal.aborted) continue;
       const process = world.processes.get(participant.spec.processId)!;
       if (process.crashed || process.paused || now - process.resumedAt <= resumeGraceMs) continue;
-      const electionPath = scenario.elections[participant.spec.election]!.path;
+      const election = participant.spec.election;
+      const electionPath = pathOf(election);
       const nodePath = `${electionPath}/${term.node}`;
-      const node = world.model.nodes.get(nodePath);
-      const head = world.model.queue(electionPath)[0];
+      // Single-node: the fixed name is reused, so our node is the one whose czxid is our token;
+      // it heads the election while it holds this participant's id.
+      const atPath = world.model.nodes.get(nodePath);
+      const node = singleNode(election) && atPath?.czxid !== term.token ? undefined : atPath;
+      const head = singleNode(election) ? (world.nodeIds.get(nodePath) === incarnation.id ? node : undefined) : world.model.queue(electionPath)[0];
       const timeoutMs = incarnation.client.current?.negotiatedSessionTimeoutMs() || participant.spec.sessionTimeoutMs;
       const noticeMs = (participant.spec.onSuspend === 'release' ? 0.75 : 1) * timeoutMs + 1;
       // A peer's candidate anywhere on the path (a kazoo or Curator process that joined behind
       // us): it leads in its own eyes, so we must step down as soon as we can have heard of it.
+      // A queue leader holds a children watch and hears of the join at once; a single-node leader
+      // watches only its own node, so it is given the liveness window to find out.
+      const peerWindowMs = singleNode(election) ? livenessBoundMs : noticeMs;
       const peer = [...peerNodes].find(
-        ([path, joined]) => joined.election === participant.spec.election && now - joined.since > noticeMs && world.model.nodes.has(path),
+        ([path, joined]) => joined.election === participant.spec.election && now - joined.since > peerWindowMs && world.model.nodes.has(path),
       );
       if (peer && node)
         fail(
@@ -545,17 +739,19 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const why = !node
         ? deletedAt !== undefined
           ? `its node ${term.node} was deleted by an operator ${now - deletedAt} ms ago`
-          : `its node ${term.node} is gone (its session ended at the server)`
-        : `its node ${term.node} is not at the head of the queue (${head?.path ?? 'empty'})`;
+          : `its node ${term.node} (czxid ${term.token}) is gone (deleted by ${world.deletedBy.get(nodePath) ?? 'nobody yet'})`
+        : singleNode(election)
+          ? `its node ${term.node} holds ${world.nodeIds.get(nodePath) ?? 'another id'} in session ${node.ephemeralOwner}`
+          : `its node ${term.node} is not at the head of the queue (${head?.path ?? 'empty'})`;
       const state = `session ${incarnation.sessionOf()?.state ?? 'none'}, client ${incarnation.client.current?.describe() ?? 'none'}`;
       fail('safety', `${incarnation.id} (onSuspend ${participant.spec.onSuspend}) still leads with token ${term.token}: ${why} (${state})`);
     }
 
     // Orphans: after stop() resolved, no node of that election lives on in a session that
     // something still keeps alive.
-    for (const { incarnation } of all()) if (incarnation.stopped) stoppedIds.add(incarnation.id);
-    for (const election of scenario.elections) {
-      for (const node of world.model.queue(election.path)) {
+    for (const { incarnation } of all()) if (incarnation.stopped && !incarnation.stopRejected) stoppedIds.add(incarnation.id);
+    for (let election = 0; election < scenario.elections.length; election++) {
+      for (const node of candidates[election]!) {
         const id = world.nodeIds.get(node.path);
         if (!id || !stoppedIds.has(id) || !world.model.live(node.ephemeralOwner)) continue;
         const keptAlive = world.clients.some((client) => client.keepsSessionAlive && client.currentSessionId === node.ephemeralOwner);
@@ -570,6 +766,29 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       }
     }
 
+    // Duplicates: after a quiet spell no participant has two nodes in an election (a create
+    // applied though its reply was lost, then made again: a lookup by GUID that read a lagging
+    // server without a sync first). The other one is a node nobody will delete.
+    const nodesPerId = new Map<string, number>();
+    for (let election = 0; election < scenario.elections.length; election++) {
+      for (const node of candidates[election]!) {
+        const id = world.nodeIds.get(node.path);
+        if (id !== undefined && world.model.live(node.ephemeralOwner)) nodesPerId.set(id, (nodesPerId.get(id) ?? 0) + 1);
+      }
+    }
+    for (const { incarnation } of all()) {
+      const count = nodesPerId.get(incarnation.id) ?? 0;
+      if (count < 2) {
+        incarnation.duplicatedSince = null;
+        continue;
+      }
+      incarnation.duplicatedSince ??= now;
+      const since = Math.max(incarnation.duplicatedSince, disturbedAt);
+      if (faultsActive.size === 0 && now - since > livenessBoundMs) {
+        fail('orphan', `${incarnation.id} has had ${count} nodes in its election for ${now - since} ms of quiet (bound ${livenessBoundMs} ms)`);
+      }
+    }
+
     // Leaks: watches stay bounded by what the live elections need. A one-shot watch stays
     // set until it fires (ZooKeeper 3.4 clients cannot remove one), so stale ones on nodes
     // that still exist are allowed, one per node and kind, never one per election that came
@@ -579,7 +798,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const client = incarnation.client.current;
       if (client && incarnation.stopCalledAt === null) electionsPerClient.set(client, (electionsPerClient.get(client) ?? 0) + 1);
     }
-    const liveNodes = scenario.elections.reduce((sum, election) => sum + world.model.queue(election.path).length, 0);
+    const liveNodes = candidates.reduce((sum, nodes) => sum + nodes.length, 0);
     for (const client of world.clients) {
       // Judged when settled: connected, nothing on the wire (a reconnect's SetWatches fires
       // the watches of nodes deleted meanwhile).
@@ -605,6 +824,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         ({ participant, incarnation }) =>
           participant.spec.election === e &&
           usable(participant) &&
+          // Configured for a chroot that is not there: it cannot take part (the hang check judges its start()).
+          !scenario.processes[participant.spec.processId]!.chrootMissing &&
           incarnation.stopCalledAt === null &&
           incarnation.backoffUntil < now &&
           // One that resigns whenever elected never stays leader: only the others count.
@@ -627,9 +848,11 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     // Participation: after a quiet spell every running participant is a candidate again (a
     // resign, an expiry or an operator's delete that no evaluation followed up strands it
     // outside the queue, unseen by the leader check while someone else leads).
-    const queuedIds = new Set(scenario.elections.flatMap((election) => world.model.queue(election.path).map((node) => world.nodeIds.get(node.path))));
+    const queuedIds = new Set(candidates.flatMap((nodes) => nodes.map((node) => world.nodeIds.get(node.path))));
     for (const { participant, incarnation } of all()) {
-      if (queuedIds.has(incarnation.id) || incarnation.stopCalledAt !== null || !usable(participant)) {
+      // Single-node followers hold no node, and a missing chroot's participants cannot: neither is judged here.
+      const exempt = singleNode(participant.spec.election) || scenario.processes[participant.spec.processId]!.chrootMissing;
+      if (exempt || queuedIds.has(incarnation.id) || incarnation.stopCalledAt !== null || !usable(participant)) {
         incarnation.queuedAt = now;
         continue;
       }
@@ -649,6 +872,44 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         fail('hang', `${incarnation.id}: stop() has not resolved after ${now - quietSince} ms of quiet`);
       else if (incarnation.stopCalledAt === null && !incarnation.started && !incarnation.running)
         fail('hang', `${incarnation.id}: start() has not resolved after ${now - quietSince} ms of quiet`);
+    }
+
+    // Storms: no client sends more than a bounded number of requests in any second of
+    // virtual time (a retry loop without backoff spins at the speed of the network).
+    for (const client of world.clients) {
+      if (client.isDead) continue;
+      const sent = client.sendsWithin(now, 1_000);
+      if (sent > maxRequestsPerSecond) maxRequestsPerSecond = sent;
+      const elections = Math.max(1, electionsPerClient.get(client) ?? 0);
+      const bound = stormBase + stormPerElection * elections;
+      const repeated = client.mostRepeated;
+      if (repeated && repeated.count > maxRepeatedFailures) {
+        fail('storm', `${client.label}: ${repeated.key} ${repeated.count} times within ${repeatWindowMs / 1000} s: a request retried without backoff or bound`);
+      }
+      if (sent > bound)
+        fail('storm', `${client.label} sent ${sent} requests within one second (bound ${bound} for ${elections} running elections): ${client.busiest()}`);
+    }
+
+    // A refusal the library must act on (NO_AUTH) is never dropped: within the liveness
+    // window the client sends the same request again (a retry, with whatever backoff) or lists
+    // the node's parent again (the election looked again), or an election on it emits an
+    // error, loses its term, rejects a call, or stops.
+    for (const client of world.clients) {
+      while (client.refusals.length > 0 && now - client.refusals[0]!.at > livenessBoundMs) {
+        const refusal = client.refusals.shift()!;
+        // Sent again, or the election listed its queue again (an evaluation that moved on).
+        const parent = refusal.path.slice(0, Math.max(1, refusal.path.lastIndexOf('/')));
+        const retriedAt = Math.max(
+          client.lastSent.get(`${refusal.op} ${refusal.path}`) ?? -Infinity,
+          client.lastSent.get(`getChildren ${parent}`) ?? -Infinity,
+        );
+        const used = all().some(({ incarnation }) => incarnation.client.current === client && incarnation.stopCalledAt === null);
+        if (client.isDead || !used || retriedAt > refusal.at || (reactedAt.get(client) ?? -Infinity) >= refusal.at) continue;
+        fail(
+          'dropped',
+          `${client.label}: ${refusal.op} ${refusal.path} failed ${refusal.code} ${now - refusal.at} ms ago, and nothing followed: no retry, no error event, no lost term, no rejection`,
+        );
+      }
     }
   };
 
@@ -681,5 +942,16 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     process.off('uncaughtException', onException);
     process.off('warning', onWarning);
   }
-  return { seed: options.seed, steps: step, virtualMs: world.now(), violation, trace: world.lines, plan: scenario.plan, scenario, terms, errors };
+  return {
+    seed: options.seed,
+    steps: step,
+    virtualMs: world.now(),
+    violation,
+    trace: world.lines,
+    plan: scenario.plan,
+    scenario,
+    terms,
+    errors,
+    maxRequestsPerSecond,
+  };
 }

@@ -3,10 +3,10 @@ import type { Clock, TimerHandle } from '../../src/clock.js';
 import type { ClientOptions, BackendName } from '../../src/client/types.js';
 import type { Runtime } from '../../src/runtime.js';
 import { ZooKeeperError, type ZooKeeperErrorCode } from '../../src/errors.js';
-import { Connection, type InFlight, type Operation, type Result, type ToClient, type ToServer } from './network.js';
+import { Connection, type ClientEndpoint, type InFlight, type Operation, type Result, type ToClient, type ToServer } from './network.js';
 import { Random } from './random.js';
 import { SimClient, type ClientWorld } from './sim-client.js';
-import { ModelError, ZooKeeperModel, type Caller } from './zookeeper-model.js';
+import { ModelError, ZooKeeperModel, maxRequestBytes, requestBytes, type Caller, type ModelNode, type TreeView } from './zookeeper-model.js';
 
 /**
  * The simulated world: one virtual clock, the ZooKeeper model, the network between it and
@@ -28,6 +28,10 @@ export interface SimProcess {
   partitioned: boolean;
   /** Server-to-client traffic held (replies and events late), requests still arrive. */
   repliesHeld: boolean;
+  /** Each connect the server answers is answered this late, and that client's requests are then held this long. */
+  slowHandshake: { delayMs: number; silentMs: number } | null;
+  /** The next create one of its clients sends is applied and its reply lost: the connection breaks. */
+  loseNextCreateReply: boolean;
 }
 
 interface Timer {
@@ -65,6 +69,18 @@ export class World implements ClientWorld {
   readonly lines: string[] | null;
   /** Who created each node and whom it names (its payload's id), for the invariants. */
   readonly nodeIds = new Map<string, string>();
+  /** Hears of every deletion, with who made it (a session id, 'operator', 'expiry of ...'). */
+  onDelete: ((node: ModelNode, by: string) => void) | null = null;
+  /** When the world last broke something by itself (a lost create reply), for the quiet spells. */
+  faultAt = 0;
+  /** How long a follower a reconnect lands on lags behind (null: every server is up to date). */
+  followerLagMs: number | null = null;
+  /** The tree as of each client's last break: where its next connection's follower stands. */
+  private readonly staleViews = new Map<SimClient, TreeView>();
+  /** Clients whose traffic to the server a stalled proxy holds (after a slow handshake). */
+  readonly stalled = new Set<ClientEndpoint>();
+  /** Who last deleted each path (a session id, 'operator', 'expiry of ...'). */
+  readonly deletedBy = new Map<string, string>();
   /** Nodes an operator deleted, with when. */
   readonly operatorDeleted = new Map<string, number>();
   /** How a delivery to a client runs (the legacy shim runs it in its process's async context). */
@@ -88,11 +104,20 @@ export class World implements ClientWorld {
       changed: (kind, node, by) => {
         if (kind === 'created') {
           try {
-            const id = (JSON.parse(node.data.toString('utf8')) as { id?: unknown }).id;
+            // A payload near the request limit: its id leads (the library writes {"id":...} first).
+            const large = node.data.length > 4096 ? /^\{"id":("[^"]*")/.exec(node.data.subarray(0, 256).toString('utf8')) : null;
+            const id = large ? (JSON.parse(large[1]!) as unknown) : (JSON.parse(node.data.toString('utf8')) as { id?: unknown }).id;
             if (typeof id === 'string') this.nodeIds.set(node.path, id);
           } catch {
-            // not a candidate's payload
+            // Not JSON: a peer recipe's payload is the id itself (single-node), or another program's.
+            const text = node.data.length < 64 ? node.data.toString('utf8') : '';
+            if (/^p\d+\.\d+$/.test(text)) this.nodeIds.set(node.path, text);
+            else this.nodeIds.delete(node.path);
           }
+        }
+        if (kind === 'deleted') {
+          this.deletedBy.set(node.path, by);
+          this.onDelete?.(node, by);
         }
         if (kind === 'deleted' && by === 'operator') this.operatorDeleted.set(node.path, this.time);
         this.trace(`zk: ${kind} ${node.path}${kind === 'created' ? ` czxid=${node.czxid}` : ''} by ${by}`);
@@ -119,7 +144,16 @@ export class World implements ClientWorld {
   // ---- processes and their runtime ----
 
   addProcess(): SimProcess {
-    const process: SimProcess = { id: this.processes.size, paused: false, resumedAt: -Infinity, crashed: false, partitioned: false, repliesHeld: false };
+    const process: SimProcess = {
+      id: this.processes.size,
+      paused: false,
+      resumedAt: -Infinity,
+      crashed: false,
+      partitioned: false,
+      repliesHeld: false,
+      slowHandshake: null,
+      loseNextCreateReply: false,
+    };
     this.processes.set(process.id, process);
     return process;
   }
@@ -172,7 +206,24 @@ export class World implements ClientWorld {
     if (process.partitioned || process.crashed) return null;
     const connection = new Connection(this.nextConnectionId++, client.processId, client);
     this.connections.set(connection.id, connection);
+    const view = this.staleViews.get(client);
+    if (view && this.followerLagMs !== null) {
+      // The reconnect lands on a follower that has not applied what happened since the break.
+      this.staleViews.delete(client);
+      connection.lag = { view, watches: { data: [], exist: [], child: [] } };
+      this.trace(`net: connection ${connection.id} of ${client.label} lands on a follower at zxid ${view.zxid} (the leader is at ${this.model.zxid})`);
+      this.setTimer(worldProcessId, this.followerLagMs, () => this.catchUp(connection, 'in its own time'));
+    }
     return connection;
+  }
+
+  /** The follower behind `connection` has applied everything: the watches its stale reads set fire for what it missed. */
+  private catchUp(connection: Connection, why: string): void {
+    const lag = connection.lag;
+    if (!lag) return;
+    connection.lag = null;
+    this.trace(`net: the follower of connection ${connection.id} caught up (${why})`);
+    if (connection.open) this.model.setWatches(connection.id, lag.view.zxid, lag.watches);
   }
 
   send(connection: Connection, message: ToServer): void {
@@ -184,9 +235,9 @@ export class World implements ClientWorld {
     this.enqueue(connection.toClient, message);
   }
 
-  private enqueue<T>(queue: InFlight<T>[], message: T): void {
+  private enqueue<T>(queue: InFlight<T>[], message: T, extraMs = 0): void {
     const previous = queue.length > 0 ? queue[queue.length - 1]!.at : 0;
-    queue.push({ at: Math.max(previous, this.time + latency(this.scheduling)), message });
+    queue.push({ at: Math.max(previous, this.time + latency(this.scheduling) + extraMs), message });
   }
 
   /** The client end closes: requests still on the wire may or may not reach the server. */
@@ -199,6 +250,8 @@ export class World implements ClientWorld {
 
   /** Requests still on the wire when a connection goes: each reached the server, or not; nobody hears the answer. */
   private settleOnTheWire(connection: Connection, when: string): void {
+    // Held by a stalled proxy: those never reach the server.
+    if (this.stalled.has(connection.endpoint)) connection.toServer.length = 0;
     for (const { message } of connection.toServer.splice(0)) {
       if ((message.kind === 'request' || message.kind === 'close-session') && this.scheduling.chance(0.5)) {
         this.trace(`net: ${message.kind === 'request' ? `${message.operation.op} ${message.operation.path}` : 'close-session'} reached the server ${when}`);
@@ -235,6 +288,16 @@ export class World implements ClientWorld {
     if (message.kind === 'connect') return this.handshake(connection, message, answer);
     const sessionId = connection.sessionId;
     if (!sessionId || !this.model.live(sessionId)) return;
+    if (message.kind === 'request' && requestBytes(message.operation) > maxRequestBytes) {
+      // The server reads the length first and drops the connection (the session lives on).
+      this.trace(
+        `zk: ${message.operation.op} ${message.operation.path} of ${requestBytes(message.operation)} bytes is over jute.maxbuffer: connection ${connection.id} closed`,
+      );
+      const session = this.model.sessions.get(sessionId);
+      if (session?.connection === connection.id) session.connection = null;
+      this.serverCloses(connection.id);
+      return;
+    }
     this.model.touch(sessionId);
     const caller: Caller = { sessionId, authIds: connection.authIds };
     switch (message.kind) {
@@ -251,11 +314,46 @@ export class World implements ClientWorld {
         return;
       case 'request': {
         const watch = reply && connection.open ? connection.id : null;
+        const { operation } = message;
+        const read = operation.op === 'exists' || operation.op === 'getData' || operation.op === 'getChildren';
+        if (connection.lag && read) {
+          const { view, watches } = connection.lag;
+          try {
+            const result = this.model.readFrom(view, caller, operation.op, operation.path);
+            if (operation.watch && watch !== null) {
+              const list = operation.op === 'getChildren' ? watches.child : operation.op === 'getData' || result ? watches.data : watches.exist;
+              list.push(operation.path);
+            }
+            answer({ kind: 'reply', xid: message.xid, zxid: view.zxid, result });
+          } catch (error) {
+            if (!(error instanceof ModelError)) throw error;
+            answer({ kind: 'reply', xid: message.xid, zxid: view.zxid, error: error.code });
+          }
+          return;
+        }
+        // A sync, or a write (its reply comes once the follower has applied it, and all before it).
+        if (connection.lag) this.catchUp(connection, operation.op);
+        const process = this.processes.get(connection.processId)!;
+        if (operation.op === 'create' && process.loseNextCreateReply && watch !== null) {
+          // Applied, and the connection breaks before the reply: a follower the reconnect lands on may not have it.
+          process.loseNextCreateReply = false;
+          const before = this.followerLagMs === null ? undefined : this.model.snapshot();
+          try {
+            this.apply(caller, operation, watch);
+          } catch (error) {
+            if (!(error instanceof ModelError)) throw error;
+          }
+          this.trace(`net: the reply to create ${operation.path} of ${connection.endpoint.label} is lost`);
+          this.faultAt = this.time;
+          this.breakConnections(connection.processId, before);
+          return;
+        }
         try {
           const result = this.apply(caller, message.operation, watch);
           answer({ kind: 'reply', xid: message.xid, zxid: this.model.zxid, result });
         } catch (error) {
           if (!(error instanceof ModelError)) throw error;
+          if (error.code === 'NO_AUTH') this.trace(`zk: ${operation.op} ${operation.path} of ${connection.endpoint.label} refused: NO_AUTH`);
           answer({ kind: 'reply', xid: message.xid, zxid: this.model.zxid, error: error.code });
         }
       }
@@ -307,7 +405,18 @@ export class World implements ClientWorld {
     session.connection = connection.id;
     session.lastHeardAt = this.time;
     connection.sessionId = session.id;
-    answer({ kind: 'handshake', sessionId: session.id, password: session.password, timeoutMs: session.timeoutMs });
+    const reply: ToClient = { kind: 'handshake', sessionId: session.id, password: session.password, timeoutMs: session.timeoutMs };
+    const process = this.processes.get(connection.processId)!;
+    const slow = process.slowHandshake;
+    if (!slow || !connection.open) return answer(reply);
+    // The session was refreshed now, at the request; its answer arrives late, and what the
+    // client sends from here on (new connections too) is held by a stalled proxy: the server
+    // hears nothing more from it.
+    const client = connection.endpoint;
+    this.stalled.add(client);
+    this.trace(`net: the connect of ${client.label} answered ${slow.delayMs} ms late; its requests held for ${slow.silentMs} ms`);
+    this.enqueue(connection.toClient, reply, slow.delayMs);
+    this.setTimer(worldProcessId, slow.silentMs, () => this.stalled.delete(client));
   }
 
   // ---- faults ----
@@ -317,7 +426,12 @@ export class World implements ClientWorld {
    * reached the server, replies and events on the wire are lost, and the client learns of
    * the break the next time it reads.
    */
-  breakConnections(processId: number): void {
+  breakConnections(processId: number, before?: TreeView): void {
+    // Taken before what was on the wire is applied: the follower a reconnect lands on may not have it.
+    if (this.followerLagMs !== null) {
+      const view = before ?? this.model.snapshot();
+      for (const client of this.clients) if (client.processId === processId) this.staleViews.set(client, view);
+    }
     for (const connection of [...this.connections.values()]) {
       if (connection.processId !== processId || !connection.open) continue;
       this.trace(`net: connection ${connection.id} of ${connection.endpoint.label} broken`);
@@ -342,7 +456,7 @@ export class World implements ClientWorld {
 
   private deliverableToServer(connection: Connection): boolean {
     const process = this.processes.get(connection.processId)!;
-    return connection.open && connection.toServer.length > 0 && !process.partitioned;
+    return connection.open && connection.toServer.length > 0 && !process.partitioned && !this.stalled.has(connection.endpoint);
   }
 
   private deliverableToClient(connection: Connection): boolean {

@@ -1,6 +1,7 @@
 import { digestAcl } from '../../src/acl.js';
 import { Permission as permission, openAcl, type AclEntry, type CreateMode, type NodeStat, type WatchEventType } from '../../src/client/types.js';
 import type { ZooKeeperErrorCode } from '../../src/errors.js';
+import type { Operation } from './network.js';
 
 /**
  * ZooKeeper's data tree, sessions and watches, as the Programmer's Guide specifies them, for
@@ -46,6 +47,12 @@ export interface ModelSession {
 
 export type ServerEvent = { type: WatchEventType; path: string };
 
+/** The tree as a follower that has applied every transaction up to `zxid` holds it. */
+export interface TreeView {
+  zxid: bigint;
+  nodes: Map<string, ModelNode>;
+}
+
 /** What the server tells the simulation to send: a watch event to one connection, or to close it. */
 export interface ServerOutput {
   notify(connection: number, event: ServerEvent): void;
@@ -69,6 +76,8 @@ export interface Caller {
 }
 
 export const tickTimeMs = 100;
+/** jute.maxbuffer's default: the server closes a connection whose next request is longer. */
+export const maxRequestBytes = 1_048_575;
 const minSessionTimeoutMs = 2 * tickTimeMs;
 const maxSessionTimeoutMs = 20 * tickTimeMs;
 const noOwner = '0000000000000000';
@@ -81,6 +90,35 @@ export function formatSequence(sequence: number): string {
 /** The digest id ZooKeeper derives from "user:password" (the library's own derivation). */
 export function digestId(credential: string): string {
   return digestAcl(credential)[0]!.id;
+}
+
+const stringBytes = (text: string) => 4 + Buffer.byteLength(text, 'utf8');
+const aclBytes = (acl: readonly AclEntry[]) => 4 + acl.reduce((sum, entry) => sum + 4 + stringBytes(entry.scheme) + stringBytes(entry.id), 0);
+
+/**
+ * How long a request is on the wire as ZooKeeper's jute encodes it (the length prefix not
+ * counted): the request header (xid, type) and the request record. The server reads the
+ * length first and closes the connection when it is over `maxRequestBytes`
+ * (NIOServerCnxn/NettyServerCnxn: "Len error"), before it looks at the request.
+ */
+export function requestBytes(operation: Operation): number {
+  const header = 8 + stringBytes(operation.path);
+  switch (operation.op) {
+    case 'create':
+      return header + 4 + operation.data.length + aclBytes(operation.acl) + 4;
+    case 'setData':
+      return header + 4 + operation.data.length + 4;
+    case 'setAcl':
+      return header + aclBytes(operation.acl) + 4;
+    case 'delete':
+      return header + 4;
+    case 'exists':
+    case 'getData':
+    case 'getChildren':
+      return header + 1;
+    case 'sync':
+      return header;
+  }
 }
 
 function parentOf(path: string): string {
@@ -302,6 +340,29 @@ export class ZooKeeperModel {
     if (acl.length === 0) throw new ModelError('INVALID_ACL');
     this.nextZxid();
     node.acl = acl;
+  }
+
+  // ---- a lagging follower ----
+
+  /** A copy of the tree as it is now: what a follower that stops applying transactions here answers reads from. */
+  snapshot(): TreeView {
+    const nodes = new Map<string, ModelNode>();
+    for (const [path, node] of this.nodes) nodes.set(path, { ...node, children: new Set(node.children) });
+    return { zxid: this.zxidCounter, nodes };
+  }
+
+  /** A read answered from `view` (ACLs as the view has them); watches are the caller's to keep. */
+  readFrom(
+    view: TreeView,
+    caller: Caller,
+    op: 'exists' | 'getData' | 'getChildren',
+    path: string,
+  ): NodeStat | null | { data: Buffer; stat: NodeStat } | string[] {
+    const node = view.nodes.get(path);
+    if (op === 'exists') return node ? this.stat(node) : null;
+    if (!node) throw new ModelError('NO_NODE');
+    this.check(node, caller, permission.read);
+    return op === 'getData' ? { data: node.data, stat: this.stat(node) } : [...node.children];
   }
 
   // ---- watches ----
