@@ -282,6 +282,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** While set, this participant stays out of the queue (runWhileLeader's backoff). */
   private rejoinTimer: TimerHandle | null = null;
   private stopping: Promise<void> | null = null;
+  /** Why a stop() left a node of ours behind in a shared session (its delete was refused). */
+  private leftInShared: ZkLeaderError | null = null;
   /** Removals of our nodes still under way (a resign, a stop): stop() resolves after them. */
   private readonly releases = new Set<Promise<void>>();
   /** A resign's removal of our node still under way: no new candidacy joins before it settles. */
@@ -968,13 +970,20 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * closes our own session (a shared one stays open), emits `stopped`. Resolves when our node
    * is gone (or its session has ended, which takes it too). Calling it again, or before
    * `start()`, is a no-op.
+   * @throws NO_AUTH (the election is stopped all the same; once) when the server refused to delete
+   * our node in a shared session: the path's ACL denies DELETE, and the node stays until that
+   * session closes. (An own session is closed, which removes it.)
    */
-  stop(): Promise<void> {
-    if (this.state === 'idle' || this.state === 'stopped') {
+  async stop(): Promise<void> {
+    if (this.state !== 'idle' && this.state !== 'stopped') await this.finish('stopped');
+    else {
       this.state = 'stopped';
-      return this.stopping ?? Promise.resolve();
+      await this.stopping;
     }
-    return this.finish('stopped');
+    // Said once, to the stop() that found it; calling stop() again is a no-op.
+    const left = this.leftInShared;
+    this.leftInShared = null;
+    if (left) throw left;
   }
 
   private finish(reason: LossReason): Promise<void> {
@@ -1002,9 +1011,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       if (candidacy) void this.release(candidacy);
       if (!this.ownsSession || this.session.state === 'connected' || this.session.state === 'suspended') {
         const results = await Promise.allSettled([...this.releases]);
-        for (const result of results) {
-          // A refused delete of an own session's node is no loss: closing the session removes it.
-          if (result.status === 'rejected' && !this.ownsSession) this.emit('error', toZkLeaderError(result.reason, 'removing our node'));
+        // A refused delete of an own session's node is no loss: closing the session removes it.
+        // In a shared session the node stays: stop() says so.
+        const refused = results.find((result) => result.status === 'rejected');
+        if (refused && !this.ownsSession) {
+          const cause: unknown = refused.reason;
+          this.leftInShared = new ZkLeaderError(
+            isZooKeeperError(cause) ? cause.code : 'UNEXPECTED',
+            `stop() could not delete our node (${isZooKeeperError(cause) ? `${cause.code} on ${cause.path ?? this.path}` : String(cause)}): the ACL of ${this.path} must grant this participant's credentials DELETE; the node stays until the shared session closes`,
+            { cause },
+          );
         }
       }
       this.releaseClaim();

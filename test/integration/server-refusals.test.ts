@@ -13,7 +13,7 @@ import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zook
 // (issue 22; docs/reliability.md).
 
 describe.each(backends)('when the server refuses, on %s', (backend) => {
-  const { admin, proxy } = testResources(backend);
+  const { admin, proxy, session } = testResources(backend);
   const participant = electionFixture(backend);
 
   /** alice leads, bob follows her; both recorded in `log`. */
@@ -140,6 +140,25 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
     const bobLeads = nextEvent(bob, 'elected');
     await alice.stop();
     expect((await bobLeads).fencingToken).toBeGreaterThan(term.fencingToken);
+  });
+
+  it('stop() on a shared session without DELETE on the path rejects with NO_AUTH, stopped all the same: the node stays until the session closes', async () => {
+    const path = uniquePath('no-delete-shared');
+    const operator = await admin();
+    await operator.ensurePath(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.delete }]);
+    const shared = session();
+    const alice = participant(path, { id: 'alice', session: shared });
+    const leads = nextEvent(alice, 'elected');
+    await alice.start();
+    await leads;
+    const node = `${path}/${alice.nodeName}`;
+    const stopped = nextEvent(alice, 'stopped');
+    await expect(alice.stop()).rejects.toMatchObject({ code: 'NO_AUTH', message: expect.stringContaining('the node stays until the shared session closes') });
+    await stopped;
+    expect(alice.health().state).toBe('stopped');
+    expect(await operator.exists(node)).not.toBeNull();
+    await shared.close();
+    expect(await operator.exists(node)).toBeNull();
   });
 
   it('runWhileLeader without DELETE on the path reports the failed hand-over and goes on, without a storm of attempts', async () => {

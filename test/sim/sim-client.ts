@@ -66,6 +66,7 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   private state: ClientState = 'idle';
   private connection: Connection | null = null;
   private handshaken = false;
+  private handshakeAt: number | undefined;
   private sessionId: string | null;
   private password: Buffer | null;
   private negotiatedMs = 0;
@@ -188,11 +189,17 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     }
     this.connection = connection;
     this.handshaken = false;
+    this.handshakeAt = this.world.now();
     this.world.send(connection, { kind: 'connect', sessionId: this.sessionId, password: this.password, timeoutMs: this.options.sessionTimeoutMs });
     this.attemptTimer = this.world.setTimer(this.processId, timeoutMs, () => {
       this.attemptTimer = null;
       if (this.connection === connection && !this.handshaken) this.connectionLost('connect attempt timed out');
     });
+  }
+
+  /** When the current connection's handshake was sent: the server renews the session when it reads it. */
+  handshakeSentAt(): number | undefined {
+    return this.handshakeAt;
   }
 
   sessionCredentials(): SessionCredentials {
