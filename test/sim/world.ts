@@ -101,6 +101,10 @@ export class World implements ClientWorld {
         if (connection?.open) this.deliverLater(connection, { kind: 'event', type: event.type, path: event.path });
       },
       closeConnection: (connectionId) => this.serverCloses(connectionId),
+      readerOf: (connectionId) => {
+        const connection = this.connections.get(connectionId);
+        return connection ? { sessionId: '', authIds: connection.authIds } : undefined;
+      },
       changed: (kind, node, by) => {
         if (kind === 'created') {
           try {

@@ -57,6 +57,8 @@ export interface TreeView {
 export interface ServerOutput {
   notify(connection: number, event: ServerEvent): void;
   closeConnection(connection: number): void;
+  /** Who is behind a connection, for the READ check a watch event passes before it is sent. */
+  readerOf?(connection: number): Caller | undefined;
   /** A node was created or deleted: the simulation's trace and invariants follow the tree. */
   changed?(kind: 'created' | 'deleted' | 'data', node: ModelNode, by: string): void;
 }
@@ -269,8 +271,8 @@ export class ZooKeeperModel {
     parent.pzxid = zxid;
     if (ephemeral) this.sessions.get(caller.sessionId)?.ephemerals.add(fullPath);
     this.output.changed?.('created', node, caller.superUser ? 'operator' : caller.sessionId);
-    this.trigger(this.dataWatches, fullPath, 'created');
-    this.trigger(this.childWatches, parent.path, 'children-changed');
+    this.trigger(this.dataWatches, fullPath, 'created', undefined, node);
+    this.trigger(this.childWatches, parent.path, 'children-changed', undefined, parent);
     return fullPath;
   }
 
@@ -292,9 +294,9 @@ export class ZooKeeperModel {
     parent.pzxid = zxid;
     if (node.ephemeralOwner !== noOwner) this.sessions.get(node.ephemeralOwner)?.ephemerals.delete(node.path);
     this.output.changed?.('deleted', node, by);
-    const told = this.trigger(this.dataWatches, node.path, 'deleted');
-    this.trigger(this.childWatches, node.path, 'deleted', told);
-    this.trigger(this.childWatches, parent.path, 'children-changed');
+    const told = this.trigger(this.dataWatches, node.path, 'deleted', undefined, node);
+    this.trigger(this.childWatches, node.path, 'deleted', told, node);
+    this.trigger(this.childWatches, parent.path, 'children-changed', undefined, parent);
   }
 
   exists(caller: Caller, path: string, watch: number | null): NodeStat | null {
@@ -321,7 +323,7 @@ export class ZooKeeperModel {
     node.data = data;
     node.version += 1;
     this.output.changed?.('data', node, caller.superUser ? 'operator' : caller.sessionId);
-    this.trigger(this.dataWatches, path, 'data-changed');
+    this.trigger(this.dataWatches, path, 'data-changed', undefined, node);
     return this.stat(node);
   }
 
@@ -373,12 +375,22 @@ export class ZooKeeperModel {
     watchers.add(connection);
   }
 
-  /** Fires and removes the watches on `path`; returns who was told, so one delete tells each connection once. */
-  private trigger(table: Map<string, Set<number>>, path: string, type: WatchEventType, skip?: Set<number>): Set<number> {
+  /**
+   * Fires and removes the watches on `path`; returns who was told, so one delete tells each
+   * connection once. As ZooKeeper 3.8 does, a watcher whose session may not READ `node` (the
+   * node whose ACL governs the event) loses its watch and is told nothing: an operator who takes
+   * READ from a node silences every watch on it, its deletion's included.
+   */
+  private trigger(table: Map<string, Set<number>>, path: string, type: WatchEventType, skip?: Set<number>, node?: ModelNode): Set<number> {
     const watchers = table.get(path);
     if (!watchers) return new Set();
     table.delete(path);
-    for (const connection of watchers) if (!skip?.has(connection)) this.output.notify(connection, { type, path });
+    for (const connection of watchers) {
+      if (skip?.has(connection)) continue;
+      const reader = node && this.output.readerOf?.(connection);
+      if (reader && !this.allowed(node, reader, permission.read)) continue;
+      this.output.notify(connection, { type, path });
+    }
     return watchers;
   }
 
