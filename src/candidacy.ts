@@ -245,14 +245,11 @@ export class Candidacy {
   private async findByGuid(): Promise<string | null> {
     const { fixedName, electionPath } = this.spec;
     if (fixedName !== undefined) {
+      // exists, not getData: ZooKeeper checks no ACL on it, so an operator who took READ from
+      // the node does not keep us from knowing it ours.
       const path = joinPath(electionPath, fixedName);
-      try {
-        const { stat } = await this.scope.getData(path);
-        return stat.ephemeralOwner === this.scope.sessionId ? path : null;
-      } catch (error) {
-        if (isZooKeeperError(error, 'NO_NODE')) return null;
-        throw error;
-      }
+      const stat = await this.scope.exists(path);
+      return stat?.ephemeralOwner === this.scope.sessionId ? path : null;
     }
     try {
       const mine = (await this.scope.getChildren(this.spec.electionPath)).find((name) => isNameOf(name, this.guid));
@@ -408,14 +405,30 @@ export class Candidacy {
     }
   }
 
-  /** The version of `path` if this session owns it, else null. */
+  /**
+   * The version of `path` if it is the node this candidacy made (our session owns it and, once
+   * known, its czxid is our token), else null. By `exists`, which needs no READ. A version alone
+   * does not tell nodes apart (every new node has version 0), so between this answer and the
+   * delete another session's node of that name could still be hit: only if an operator deleted
+   * ours in that round trip and someone created it again.
+   */
   private async ownedVersion(path: string): Promise<number | null> {
-    try {
-      const { stat } = await this.scope.getData(path);
-      return stat.ephemeralOwner === this.scope.sessionId ? stat.version : null;
-    } catch (error) {
-      if (isZooKeeperError(error, 'NO_NODE')) return null;
-      throw error;
-    }
+    const stat = await this.scope.exists(path);
+    if (!stat || stat.ephemeralOwner !== this.scope.sessionId) return null;
+    if (this.own && stat.czxid !== this.own.fencingToken) return null;
+    return stat.version;
+  }
+
+  /**
+   * Single-node: whether the node is still the one this candidacy holds, by `exists` (no READ
+   * needed). False ends the candidacy: the node was deleted, perhaps made again by another.
+   */
+  async stillHeld(): Promise<boolean> {
+    const own = this.node;
+    if (!own) return false;
+    const stat = await this.scope.exists(own.path);
+    if (stat && stat.ephemeralOwner === this.scope.sessionId && stat.czxid === own.fencingToken) return true;
+    this.missingFromListing();
+    return false;
   }
 }

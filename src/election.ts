@@ -716,6 +716,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.mayLead = candidacy;
     const queue = await readQueue({ getChildren: (path: string) => candidacy.list(path, () => this.onQueueChanged(candidacy)) }, this.path);
     if (this.isStale(candidacy, epoch)) return;
+    // The node's own watch goes silent when an operator takes READ from it: the children watch
+    // brought us here, so make sure the node is still the one we made before leading on it.
+    if (!(await candidacy.stillHeld()) || this.isStale(candidacy, epoch)) return;
     if (queue.candidates.length === 0) return this.grant(candidacy);
     this.reportMismatch(queue.candidates);
     this.endTerm('superseded');
@@ -729,9 +732,15 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.endTerm('superseded');
     const epoch = this.listingEpoch;
     const path = joinPath(this.path, this.lockName);
-    const watched = await candidacy.watch(path, () => {
+    const again = () => {
       if (this.candidacy === candidacy && this.state === 'running') this.requestEvaluation();
+    };
+    // The holder's node may be unreadable (an operator's ACL), which silences its watch, its
+    // deletion's notice included: the path's children watch still hears it go.
+    await candidacy.list(this.path, again).catch((error: unknown) => {
+      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
     });
+    const watched = await candidacy.watch(path, again);
     if (this.candidacy !== candidacy || this.state !== 'running' || epoch !== this.listingEpoch) return;
     // Gone between our create and the watch: race again.
     if (!watched) return this.requestEvaluation();

@@ -61,11 +61,14 @@ export class Liveness {
     this.armDeadline();
   }
 
-  /** The connection is down or distrusted: no more heartbeats, but the expiry clock runs on. */
+  /**
+   * The connection is down or distrusted: the expiry clock runs on. Heartbeats go on too (the
+   * session sends them only where they can be answered: a connection the client kept, which
+   * it may have re-made by itself without saying so), so that answers can resume it.
+   */
   suspended(): void {
     if (this.mode !== 'connected') return;
     this.mode = 'suspended';
-    this.clearHeartbeat();
     this.armDeadline();
   }
 
@@ -77,7 +80,6 @@ export class Liveness {
   resume(): boolean {
     if (this.mode !== 'suspended' || this.silentMs >= this.timeoutMs * livenessFractions.silence) return false;
     this.mode = 'connected';
-    this.scheduleHeartbeat();
     this.armDeadline();
     return true;
   }
@@ -109,7 +111,7 @@ export class Liveness {
     this.heartbeatTimer = this.clock.setTimeout(
       () => {
         this.heartbeatTimer = null;
-        if (this.mode !== 'connected') return;
+        if (this.mode === 'stopped') return;
         this.scheduleHeartbeat();
         this.hooks.heartbeat();
       },

@@ -30,7 +30,7 @@ import {
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
 import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
-import { Liveness } from './liveness.js';
+import { Liveness, livenessFractions } from './liveness.js';
 import { validateMs } from './options.js';
 import { silentLogger, type Logger } from './logger.js';
 import { validateJuteMaxBuffer } from './limits.js';
@@ -688,7 +688,12 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.setState('connected');
     // The server renewed the session when it read the handshake, not when its answer came:
     // a slow answer must not make us trust the session longer than the server does.
-    this.liveness.connected(this.negotiatedTimeoutMs, client.handshakeSentAt?.() ?? undefined);
+    const handshakeAt = client.handshakeSentAt?.();
+    this.liveness.connected(this.negotiatedTimeoutMs, handshakeAt);
+    // Only a bound well before the handshake is known (the C client does not say when it
+    // dialled again): one request now moves the clock to a time the server surely heard us,
+    // and brings a session that looked silent on that bound straight back.
+    if (handshakeAt !== undefined && this.runtime.clock.now() - handshakeAt > this.negotiatedTimeoutMs * livenessFractions.heartbeat) this.heartbeat();
     if (this.currentScope?.alive && id === this.currentScope.sessionId) {
       // The same session again: after a suspension that is a reconnect; a repeated
       // 'connected' from the client is nothing new.
@@ -745,7 +750,10 @@ export class Session extends SafeEmitter<SessionEvents> {
 
   private heartbeat(): void {
     const client = this.client;
-    if (!client || this.currentState !== 'connected') return;
+    // Suspended for silence, a client that keeps its connection (the C client, which may also
+    // have re-made it without a word) can still carry an answer, and one resumes the session.
+    const answerable = this.currentState === 'connected' || (this.currentState === 'suspended' && this.suspendedBy === 'silent');
+    if (!client || !answerable) return;
     this.count('heartbeat');
     const sentAt = this.runtime.clock.now();
     client.exists('/').then(

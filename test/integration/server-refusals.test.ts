@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Permission } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
 import { electionEvents, electionFixture } from '../support/election.js';
-import { EventLog, nextEvent, sleep, until } from '../support/events.js';
+import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -209,6 +209,34 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
     await until(() => log.index('old', 'lost') >= 0, 'the old leader to give up', 20_000);
     cut.heal();
     expect(log.index('old', 'lost'), 'the old leader stopped before the next one started').toBeLessThan(log.index('next', 'elected'));
+  });
+
+  it("onSuspend 'hold': a leader rides out an outage of half its session timeout, also where the client does not say when it dialled again (found by review)", async () => {
+    const path = uniquePath('hold-outage');
+    const cut = await proxy();
+    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 4000, onSuspend: 'hold' });
+    const next = participant(path, { id: 'next', sessionTimeoutMs: 4000 });
+    const oldLeads = nextEvent(old, 'elected');
+    await old.start();
+    const term = await oldLeads;
+    const follows = nextEvent(next, 'follower');
+    await next.start();
+    await follows;
+    const lost: string[] = [];
+    old.on('lost', ({ reason }) => lost.push(reason));
+    cut.blackhole();
+    cut.resetConnections();
+    await sleep(2000);
+    cut.heal();
+    cut.resetConnections();
+    // The fault was a lost session 19/20 of a timeout after the cut, with the C client's
+    // reconnect counted from its first 'connecting' report: wait a whole timeout, then look.
+    await sleep(4000);
+    await drained(old.session);
+    expect(lost, 'terms the old leader lost').toEqual([]);
+    expect(old.session.health().expiries).toBe(0);
+    expect(term.signal.aborted).toBe(false);
+    expect(next.isLeader).toBe(false);
   });
 
   it('stop() on a suspended own session resolves only once the node is gone', async () => {

@@ -8,7 +8,9 @@ import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
-import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { createClient } from '../../src/client/index.js';
+import { Permission } from '../../src/client/types.js';
 
 // The single-node recipe: one ephemeral node that every participant races to create.
 
@@ -186,6 +188,42 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     const again = nextEvent(alice, 'elected');
     await outside.remove(kazoo);
     await again;
+  });
+
+  it('a holder whose node an operator made unreadable, then deleted, stops leading, and a follower takes the node (found by review)', async () => {
+    const path = uniquePath('single-node-unreadable');
+    const { alice, bob } = await holderAndFollower(path);
+    const outside = await admin();
+    // ZooKeeper sends no notice about a node to a session that cannot read it: both the
+    // holder's and the follower's watches on it go silent; the path's children watch does not.
+    await operatorSetAcl(`${path}/lock`, [{ scheme: 'world', id: 'anyone', permissions: Permission.write }]);
+    const lost = nextEvent(alice, 'lost');
+    const bobLeads = nextEvent(bob, 'elected');
+    await outside.remove(`${path}/lock`);
+    expect(await lost).toEqual({ reason: 'node-deleted' });
+    await bobLeads;
+    await until(() => !alice.isLeader && alice.health().leader?.id === 'bob', 'alice to follow bob');
+  });
+
+  it("a holder whose node's watch cannot be set again (READ taken right after a write) ends its term and hands the node over (found by review)", async () => {
+    const path = uniquePath('single-node-unwatchable');
+    participant.expectErrors('NO_AUTH');
+    const { alice, bob } = await holderAndFollower(path);
+    const lost = nextEvent(alice, 'lost');
+    const bobLeads = nextEvent(bob, 'elected');
+    // One raw client pipelines the write and the ACL change: alice's re-arm comes after both.
+    const client = createClient('node-zookeeper-client', { connectString: zkConnect(), sessionTimeoutMs: 10_000 });
+    defer(() => client.close());
+    await new Promise<void>((resolve) => {
+      client.on('state', (state) => state === 'connected' && resolve());
+      client.connect();
+    });
+    await Promise.all([
+      client.setData(`${path}/lock`, Buffer.from('tool'), -1),
+      client.setAcl(`${path}/lock`, [{ scheme: 'world', id: 'anyone', permissions: Permission.write }]),
+    ]);
+    expect(await lost).toEqual({ reason: 'unverifiable' });
+    await bobLeads;
   });
 
   it('refuses lockName without the single-node recipe, and a bad lockName, in one line', () => {
