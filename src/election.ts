@@ -966,7 +966,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.requestEvaluation();
       throw new ZkLeaderError(
         isZooKeeperError(error) ? error.code : 'UNEXPECTED',
-        `could not delete our node ${candidacy.nodePath} to hand over (${isZooKeeperError(error) ? error.code : String(error)}): the ACL of ${this.path} must grant this participant's credentials DELETE; until it does, this participant goes on leading on the same node (stop() with an own session closes the session, which removes it)`,
+        `could not delete our node ${candidacy.nodePath} to hand over (${isZooKeeperError(error) ? error.code : String(error)}): the ACL of ${this.path} must grant this participant's credentials DELETE; this participant goes on leading on the same node: call resign() again once the ACL is fixed (stop() with an own session closes the session, which removes the node)`,
         { cause: error },
       );
     }
