@@ -399,7 +399,9 @@ export class Candidacy {
         await this.scope.remove(path, version);
         return;
       } catch (error) {
-        if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED', 'BAD_VERSION')) return;
+        if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED')) return;
+        // Written since we read its version (an operator): still ours, look again.
+        if (isZooKeeperError(error, 'BAD_VERSION')) continue;
         if (!isZooKeeperError(error, 'CONNECTION_LOSS', 'OPERATION_TIMEOUT')) throw error;
       }
     }
