@@ -732,15 +732,24 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.endTerm('superseded');
     const epoch = this.listingEpoch;
     const path = joinPath(this.path, this.lockName);
+    let heard = false;
     const again = () => {
       if (this.candidacy === candidacy && this.state === 'running') this.requestEvaluation();
     };
     // The holder's node may be unreadable (an operator's ACL), which silences its watch, its
-    // deletion's notice included: the path's children watch still hears it go.
-    await candidacy.list(this.path, again).catch((error: unknown) => {
-      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+    // deletion's notice included: the path's children watch still hears it go. ZooKeeper sends
+    // the node's own notice first, so the children watch adds a race only when that stayed silent.
+    await candidacy
+      .list(this.path, () => {
+        if (!heard) again();
+      })
+      .catch((error: unknown) => {
+        if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+      });
+    const watched = await candidacy.watch(path, () => {
+      heard = true;
+      again();
     });
-    const watched = await candidacy.watch(path, again);
     if (this.candidacy !== candidacy || this.state !== 'running' || epoch !== this.listingEpoch) return;
     // Gone between our create and the watch: race again.
     if (!watched) return this.requestEvaluation();
