@@ -376,6 +376,16 @@ export class Candidacy {
     return this.removal;
   }
 
+  /**
+   * Tries the removal of a released candidacy's node once more (after a refused delete: the
+   * ACL may have been fixed since); resolves when it is gone or its session ended.
+   * @throws what the delete throws (NO_AUTH while the ACL still denies it).
+   */
+  async removeAgain(): Promise<void> {
+    const path = this.own?.path ?? this.created;
+    if (path) await this.removeNode(path);
+  }
+
   /** Our node by GUID, once the server we talk to has caught up; null when there is none or the session ended. */
   private async findAgain(): Promise<string | null> {
     while (this.scope.alive) {

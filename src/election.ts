@@ -286,6 +286,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private leftInShared: ZkLeaderError | null = null;
   /** Removals of our nodes still under way (a resign, a stop): stop() resolves after them. */
   private readonly releases = new Set<Promise<void>>();
+  /** The candidacy each removal under way belongs to. */
+  private readonly released = new Map<Promise<void>, Candidacy>();
   /** A resign's removal of our node still under way: no new candidacy joins before it settles. */
   private handingOver: Promise<void> | null = null;
   /** Single-node: gives back this election's claim on its node name in the session. */
@@ -592,7 +594,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // eyes, so a leader with the wrong recipe must step down as soon as that node appears.
     // A follower further back leaves one stray watch at most, which does nothing (onQueueChanged).
     const watchingJoins = this.term?.candidacy === candidacy || this.mayLead === candidacy;
-    const reader = watchingJoins ? { getChildren: (path: string) => candidacy.list(path, () => this.onQueueChanged(candidacy)) } : candidacy.scope;
+    const reader = watchingJoins ? this.watchedLister(candidacy) : candidacy.scope;
     // An empty queue also covers an election node deleted by an operator: ours went with it,
     // and our node's own watch ends the candidacy.
     const queue = await readQueue(reader, this.path, { order: orderFor(this.recipe) });
@@ -714,7 +716,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private async holdSingleNode(candidacy: Candidacy): Promise<void> {
     const epoch = this.listingEpoch;
     this.mayLead = candidacy;
-    const queue = await readQueue({ getChildren: (path: string) => candidacy.list(path, () => this.onQueueChanged(candidacy)) }, this.path);
+    const queue = await readQueue(this.watchedLister(candidacy), this.path);
     if (this.isStale(candidacy, epoch)) return;
     // The node's own watch goes silent when an operator takes READ from it: the children watch
     // brought us here, so make sure the node is still the one we made before leading on it.
@@ -770,6 +772,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         `${joinPath(this.path, name)} is a ${recipe} candidate, and this participant uses recipe '${this.recipe}', which ${recipe} participants do not order with theirs: it will not lead while that node exists (use recipe: '${recipe}' on every zk-leader participant of this path)`,
       );
     }
+  }
+
+  /** Lists the election with the children watch of the leader and the one behind it. */
+  private watchedLister(candidacy: Candidacy): { getChildren: (path: string) => Promise<string[]> } {
+    return { getChildren: (path: string) => candidacy.list(path, () => this.onQueueChanged(candidacy)) };
   }
 
   /**
@@ -948,9 +955,27 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private release(candidacy: Candidacy): Promise<void> {
     const removal = candidacy.release();
     this.releases.add(removal);
-    const forget = () => this.releases.delete(removal);
+    this.released.set(removal, candidacy);
+    const forget = () => {
+      this.releases.delete(removal);
+      this.released.delete(removal);
+    };
     removal.then(forget, forget);
     return removal;
+  }
+
+  /**
+   * A stopped election's node whose delete the server refused stays in the shared session, at
+   * the head of the queue for everyone behind it: the delete is tried again, slowly, until it
+   * succeeds (an operator fixed the ACL) or the session ends.
+   */
+  private removeLater(candidacy: Candidacy): void {
+    const backoff = new Backoff(this.retry, this.session.runtime.random);
+    const attempt = () => {
+      if (!candidacy.scope.alive) return;
+      candidacy.removeAgain().catch(() => this.clock.setTimeout(attempt, backoff.slow()));
+    };
+    this.clock.setTimeout(attempt, backoff.slow());
   }
 
   private async leaveQueue(reason: LossReason, pauseMs: number): Promise<boolean> {
@@ -1028,11 +1053,17 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       // session timeout later. Between sessions there is no node to wait for.
       if (candidacy) void this.release(candidacy);
       if (!this.ownsSession || this.session.state === 'connected' || this.session.state === 'suspended') {
+        // Whose each removal is, read now: a settled removal forgets its candidacy.
+        const owners = [...this.releases].map((removal) => this.released.get(removal));
         const results = await Promise.allSettled([...this.releases]);
         // A refused delete of an own session's node is no loss: closing the session removes it.
         // In a shared session the node stays: stop() says so.
         const refused = results.find((result) => result.status === 'rejected');
         if (refused && !this.ownsSession) {
+          results.forEach((result, index) => {
+            const candidacy = result.status === 'rejected' ? owners[index] : undefined;
+            if (candidacy) this.removeLater(candidacy);
+          });
           const cause: unknown = refused.reason;
           this.leftInShared = new ZkLeaderError(
             isZooKeeperError(cause) ? cause.code : 'UNEXPECTED',

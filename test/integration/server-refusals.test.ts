@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Permission } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
-import { electionEvents, electionFixture } from '../support/election.js';
+import { electionEvents, electionFixture, leaderBehindProxy } from '../support/election.js';
 import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
@@ -184,17 +184,7 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
   it("onSuspend 'hold': a slow connect handshake buys no time the server did not give, and the old leader stops before the next one leads", async () => {
     const path = uniquePath('slow-handshake');
     const cut = await proxy();
-    const log = new EventLog();
-    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 4000, onSuspend: 'hold' });
-    const next = participant(path, { id: 'next', sessionTimeoutMs: 4000 });
-    log.record('old', old, ['elected', 'lost', 'reconnected']);
-    log.record('next', next, ['elected', 'follower']);
-    const oldLeads = nextEvent(old, 'elected');
-    await old.start();
-    await oldLeads;
-    const following = nextEvent(next, 'follower');
-    await next.start();
-    await following;
+    const { old, next, log } = await leaderBehindProxy(participant, path, cut, { sessionTimeoutMs: 4000, onSuspend: 'hold' });
 
     // The connection drops; the reconnect's handshake reaches the server (which renews the
     // session then) but its answer comes 1.5 s late, and after it nothing gets through.
@@ -214,14 +204,7 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
   it("onSuspend 'hold': a leader rides out an outage of half its session timeout, also where the client does not say when it dialled again (found by review)", async () => {
     const path = uniquePath('hold-outage');
     const cut = await proxy();
-    const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 4000, onSuspend: 'hold' });
-    const next = participant(path, { id: 'next', sessionTimeoutMs: 4000 });
-    const oldLeads = nextEvent(old, 'elected');
-    await old.start();
-    const term = await oldLeads;
-    const follows = nextEvent(next, 'follower');
-    await next.start();
-    await follows;
+    const { old, next, signal } = await leaderBehindProxy(participant, path, cut, { sessionTimeoutMs: 4000, onSuspend: 'hold' });
     const lost: string[] = [];
     old.on('lost', ({ reason }) => lost.push(reason));
     cut.blackhole();
@@ -235,7 +218,7 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
     await drained(old.session);
     expect(lost, 'terms the old leader lost').toEqual([]);
     expect(old.session.health().expiries).toBe(0);
-    expect(term.signal.aborted).toBe(false);
+    expect(signal.aborted).toBe(false);
     expect(next.isLeader).toBe(false);
   });
 

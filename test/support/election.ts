@@ -50,16 +50,22 @@ export const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reco
 
 /**
  * `old` leads through `cut` (a proxy: partition it), `next` follows on a direct connection;
- * both with a 3 s session timeout, their events recorded in `log`.
+ * both with a 3 s session timeout unless given, their events recorded in `log`; `onSuspend`
+ * is the old leader's.
  */
-export async function leaderBehindProxy(participant: ReturnType<typeof electionFixture>, path: string, cut: TcpProxy) {
+export async function leaderBehindProxy(
+  participant: ReturnType<typeof electionFixture>,
+  path: string,
+  cut: TcpProxy,
+  { sessionTimeoutMs = 3000, onSuspend = 'release' }: { sessionTimeoutMs?: number; onSuspend?: 'release' | 'hold' } = {},
+) {
   const log = new EventLog();
-  const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs: 3000 });
+  const old = participant(path, { id: 'old', connect: cut.connectString, sessionTimeoutMs, onSuspend });
   log.record('old', old, electionEvents);
   const oldTerm = nextEvent(old, 'elected');
   await old.start();
   const { signal } = await oldTerm;
-  const next = participant(path, { id: 'next', sessionTimeoutMs: 3000 });
+  const next = participant(path, { id: 'next', sessionTimeoutMs });
   log.record('next', next, electionEvents);
   await next.start();
   return { old, next, log, signal };
