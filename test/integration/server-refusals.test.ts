@@ -16,10 +16,10 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
   const { admin, proxy, session } = testResources(backend);
   const participant = electionFixture(backend);
 
-  /** alice leads, bob follows her; both recorded in `log`. */
-  async function leaderAndFollower(path: string, options: { sessionTimeoutMs?: number } = {}) {
+  /** alice leads (on `aliceConnect` when given: a proxy, say), bob follows her; both recorded in `log`. */
+  async function leaderAndFollower(path: string, options: { sessionTimeoutMs?: number } = {}, aliceConnect?: string) {
     const log = new EventLog();
-    const alice = participant(path, { id: 'alice', ...options });
+    const alice = participant(path, { id: 'alice', ...options, ...(aliceConnect ? { connect: aliceConnect } : {}) });
     const bob = participant(path, { id: 'bob', ...options });
     log.record('alice', alice, electionEvents);
     log.record('bob', bob, electionEvents);
@@ -225,14 +225,7 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
   it('stop() on a suspended own session resolves only once the node is gone', async () => {
     const path = uniquePath('stop-suspended');
     const cut = await proxy();
-    const alice = participant(path, { id: 'alice', connect: cut.connectString, sessionTimeoutMs: 4000 });
-    const bob = participant(path, { id: 'bob', sessionTimeoutMs: 4000 });
-    const aliceLeads = nextEvent(alice, 'elected');
-    await alice.start();
-    await aliceLeads;
-    const bobFollows = nextEvent(bob, 'follower');
-    await bob.start();
-    await bobFollows;
+    const { alice } = await leaderAndFollower(path, { sessionTimeoutMs: 4000 }, cut.connectString);
     const node = `${path}/${alice.nodeName}`;
     const operator = await admin();
 

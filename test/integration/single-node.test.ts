@@ -17,10 +17,11 @@ import { Permission } from '../../src/client/types.js';
 describe.each(backends)("recipe 'single-node' on %s", (backend) => {
   const { admin, defer, proxy, session } = testResources(backend);
   const participant = electionFixture(backend);
-  const racer = (path: string, id: string) => participant(path, { id, recipe: 'single-node', sessionTimeoutMs: 2000 });
-  /** alice holds the node, bob follows her. */
-  async function holderAndFollower(path: string) {
-    const [alice, bob] = [racer(path, 'alice'), racer(path, 'bob')];
+  const racer = (path: string, id: string, options: { connect?: string } = {}) =>
+    participant(path, { id, recipe: 'single-node', sessionTimeoutMs: 2000, ...options });
+  /** alice holds the node (on `aliceConnect` when given: a proxy, say), bob follows her. */
+  async function holderAndFollower(path: string, aliceConnect?: string) {
+    const [alice, bob] = [racer(path, 'alice', aliceConnect ? { connect: aliceConnect } : {}), racer(path, 'bob')];
     const elected = nextEvent(alice, 'elected');
     await alice.start();
     await elected;
@@ -142,14 +143,7 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
   it('a participant whose session its own clock expired never deletes the node the next holder created meanwhile', async () => {
     const path = uniquePath('single-node-left-behind');
     const cut = await proxy();
-    const alice = participant(path, { id: 'alice', recipe: 'single-node', connect: cut.connectString, sessionTimeoutMs: 2000 });
-    const bob = racer(path, 'bob');
-    const aliceLeads = nextEvent(alice, 'elected');
-    await alice.start();
-    await aliceLeads;
-    const bobFollows = nextEvent(bob, 'follower');
-    await bob.start();
-    await bobFollows;
+    const { alice, bob } = await holderAndFollower(path, cut.connectString);
     const bobLost: string[] = [];
     bob.on('lost', ({ reason }) => bobLost.push(reason));
 
