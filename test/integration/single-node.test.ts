@@ -9,7 +9,6 @@ import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
-import { createClient } from '../../src/client/index.js';
 import { Permission } from '../../src/client/types.js';
 
 // The single-node recipe: one ephemeral node that every participant races to create.
@@ -202,20 +201,18 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
   it("a holder whose node's watch cannot be set again (READ taken right after a write) ends its term and hands the node over (found by review)", async () => {
     const path = uniquePath('single-node-unwatchable');
     participant.expectErrors('NO_AUTH');
-    const { alice, bob } = await holderAndFollower(path);
+    const cut = await proxy();
+    const { alice, bob } = await holderAndFollower(path, cut.connectString);
     const lost = nextEvent(alice, 'lost');
     const bobLeads = nextEvent(bob, 'elected');
-    // One raw client pipelines the write and the ACL change: alice's re-arm comes after both.
-    const client = createClient('node-zookeeper-client', { connectString: zkConnect(), sessionTimeoutMs: 10_000 });
-    defer(() => client.close());
-    await new Promise<void>((resolve) => {
-      client.on('state', (state) => state === 'connected' && resolve());
-      client.connect();
-    });
-    await Promise.all([
-      client.setData(`${path}/lock`, Buffer.from('tool'), -1),
-      client.setAcl(`${path}/lock`, [{ scheme: 'world', id: 'anyone', permissions: Permission.write }]),
-    ]);
+    // alice hears of the write only once READ is gone, so her re-arm is refused. Without the
+    // hold her re-arm could reach the server between the two (a read is not ordered after
+    // another session's write), succeed, and leave nothing to test.
+    cut.holdReplies();
+    const outside = await admin();
+    await outside.setData(`${path}/lock`, Buffer.from('tool'), -1);
+    await operatorSetAcl(`${path}/lock`, [{ scheme: 'world', id: 'anyone', permissions: Permission.write }]);
+    cut.heal();
     expect(await lost).toEqual({ reason: 'unverifiable' });
     await bobLeads;
   });
