@@ -1,5 +1,5 @@
 import { candidateNameStem } from './candidate.js';
-import type { AclEntry, NodeData, WatchEvent, Watcher } from './client/types.js';
+import type { AclEntry, NodeData, NodeStat, WatchEvent, Watcher } from './client/types.js';
 import { ZkLeaderError, isConnectionError, isZooKeeperError } from './errors.js';
 import { createRequestBytes, defaultJuteMaxBufferBytes } from './limits.js';
 import { joinPath } from './paths.js';
@@ -324,6 +324,11 @@ export class Candidacy {
   list(path: string, onEvent: (event: WatchEvent) => void): Promise<string[]> {
     if (this.status === 'gone') return this.scope.getChildren(path);
     return this.watchedRead(`children:${path}`, onEvent, (handler) => this.scope.getChildren(path, handler));
+  }
+
+  /** `exists` of `path` without a watch, in this candidacy's session (for a `WatchAudit`). */
+  exists(path: string): Promise<NodeStat | null> {
+    return this.scope.exists(path);
   }
 
   /** Whether a children watch of this candidacy on `path` is set and has not fired yet. */

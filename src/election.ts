@@ -43,6 +43,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions, type SessionScope } from './session.js';
 import { eventStream } from './stream.js';
+import { WatchAudit, type AuditItem } from './watch-audit.js';
 import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -281,6 +282,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private retryTimer: TimerHandle | null = null;
   /** While set, this participant stays out of the queue (runWhileLeader's backoff). */
   private rejoinTimer: TimerHandle | null = null;
+  /** What our watches should tell us, looked at again at a bounded period (they can go silent). */
+  private readonly audit = new WatchAudit(
+    () => this.clock,
+    () => {
+      if (this.state === 'running') this.requestEvaluation();
+    },
+  );
   private stopping: Promise<void> | null = null;
   /** Why a stop() left a node of ours behind in a shared session (its delete was refused). */
   private leftInShared: ZkLeaderError | null = null;
@@ -607,6 +615,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const { position, blocker, predecessorName, headName } = place;
     if (position === 0 && !blocker) {
       this.grant(candidacy);
+      this.auditFor(candidacy, []);
       // Elected from a listing that set no watch (a first join, say): list once more with one.
       if (!watchingJoins) this.requestEvaluation();
       return;
@@ -638,6 +647,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.isStale(candidacy, epoch)) return;
     // Gone between the listing and the watch: re-list rather than wait for nothing.
     if (!watched) return this.requestEvaluation();
+    this.auditFor(candidacy, [{ kind: 'node', path: joinPath(this.path, predecessorName), mzxid: watched.stat.mzxid }]);
     // Re-evaluations that change nothing (a repeated trigger) stay quiet.
     this.knownLeader = { id: leader.id, node: leader.node };
     const followerKey = `${leader.node}:${position}`;
@@ -721,6 +731,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // The node's own watch goes silent when an operator takes READ from it: the children watch
     // brought us here, so make sure the node is still the one we made before leading on it.
     if (!(await candidacy.stillHeld()) || this.isStale(candidacy, epoch)) return;
+    this.auditFor(candidacy, []);
     if (queue.candidates.length === 0) return this.grant(candidacy);
     this.reportMismatch(queue.candidates);
     this.endTerm('superseded');
@@ -755,6 +766,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.candidacy !== candidacy || this.state !== 'running' || epoch !== this.listingEpoch) return;
     // Gone between our create and the watch: race again.
     if (!watched) return this.requestEvaluation();
+    this.auditFor(candidacy, [{ kind: 'node', path, mzxid: watched.stat.mzxid }]);
     const leader = participantFrom(this.lockName, watched, 'single-node');
     this.knownLeader = { id: leader.id, node: leader.node };
     const followerKey = `${leader.sessionId}:${leader.fencingToken}`;
@@ -772,6 +784,20 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         `${joinPath(this.path, name)} is a ${recipe} candidate, and this participant uses recipe '${this.recipe}', which ${recipe} participants do not order with theirs: it will not lead while that node exists (use recipe: '${recipe}' on every zk-leader participant of this path)`,
       );
     }
+  }
+
+  /**
+   * Has `audit` check what this participant's watches wait for: `items` (the node it follows),
+   * and the path's joins and leaves while it leads or may take over without listing. The
+   * leader and the one behind it look every half session timeout (a peer that joined unheard
+   * must be found within the notice a peer gets), the others every session timeout (only
+   * their turn is late meanwhile).
+   */
+  private auditFor(candidacy: Candidacy, items: AuditItem[]): void {
+    const nearHead = this.term?.candidacy === candidacy || this.mayLead === candidacy;
+    const all: AuditItem[] = nearHead ? [{ kind: 'children', path: this.path }, ...items] : items;
+    const timeoutMs = this.session.sessionTimeoutMs;
+    this.audit.expect(candidacy, all, nearHead ? timeoutMs / 2 : timeoutMs);
   }
 
   /** Lists the election with the children watch of the leader and the one behind it. */
@@ -1037,6 +1063,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       for (const timer of [this.retryTimer, this.rejoinTimer]) if (timer) this.clock.clearTimeout(timer);
       this.retryTimer = null;
       this.rejoinTimer = null;
+      this.audit.stop();
       for (const release of this.signalReleases.splice(0)) release();
       this.endTerm(reason);
       const firstJoin = this.firstJoin;

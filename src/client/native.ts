@@ -23,6 +23,7 @@ import type {
 interface NativeStat {
   czxid: number;
   mzxid: number;
+  pzxid: number;
   version: number;
   ephemeralOwner: string;
   ctime: Date;
@@ -79,6 +80,7 @@ function toStat(raw: NativeStat): NodeStat {
   return {
     czxid: BigInt(raw.czxid),
     mzxid: BigInt(raw.mzxid),
+    pzxid: BigInt(raw.pzxid),
     version: raw.version,
     ephemeralOwner: sessionIdHex(raw.ephemeralOwner),
     createdAtMs: raw.ctime instanceof Date ? raw.ctime.getTime() : Number(raw.ctime),

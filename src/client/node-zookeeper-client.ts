@@ -18,6 +18,7 @@ function toStat(raw: RawStat): NodeStat {
   return {
     czxid: long(raw.czxid),
     mzxid: long(raw.mzxid),
+    pzxid: long(raw.pzxid),
     version: Number(raw.version),
     ephemeralOwner: sessionIdHex(raw.ephemeralOwner),
     createdAtMs: Number(long(raw.ctime)),

@@ -52,6 +52,8 @@ export interface NodeStat {
   czxid: bigint;
   /** The zxid of the last change of its data. */
   mzxid: bigint;
+  /** The zxid of the last change of its children (a join or a leave), or of its creation. */
+  pzxid: bigint;
   /** How many times its data changed. */
   version: number;
   /** The owning session id as 16 lowercase hex digits, "0000000000000000" for persistent nodes. */

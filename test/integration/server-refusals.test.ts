@@ -53,6 +53,40 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
     expect(log.names().filter((name) => name.endsWith(':elected'))).toEqual(['alice:elected', 'bob:elected']);
   });
 
+  it('the third in line whose predecessor was made unreadable, then deleted, moves up and leads once the leader leaves', async () => {
+    const path = uniquePath('unreadable-predecessor');
+    const { alice, bob } = await leaderAndFollower(path);
+    const carol = participant(path, { id: 'carol' });
+    const carolFollows = nextEvent(carol, 'follower');
+    await carol.start();
+    expect((await carolFollows).position).toBe(2);
+    const bobNode = `${path}/${bob.nodeName}`;
+    const operator = await admin();
+
+    // carol's watch on bob's node is used up without a notice: she could not READ it when it went.
+    await operatorSetAcl(bobNode, [{ scheme: 'world', id: 'anyone', permissions: Permission.write }]);
+    const carolMovesUp = nextEvent(carol, 'follower');
+    await operator.remove(bobNode);
+    expect(await carolMovesUp).toMatchObject({ leader: { id: 'alice' }, position: 1 });
+    const carolLeads = nextEvent(carol, 'elected');
+    await alice.stop();
+    await carolLeads;
+  });
+
+  it('a leader whose children watch went unheard while the path was unreadable steps down for a kazoo candidate that joined then, once READ is back', async () => {
+    const path = uniquePath('unreadable-path-join');
+    participant.expectErrors('RECIPE_MISMATCH');
+    const { alice } = await leaderAndFollower(path);
+    const operator = await admin();
+    await operatorSetAcl(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.read }]);
+    // A kazoo process does not see our nodes and leads in its own eyes; alice's children watch
+    // fires for its join, but the notice is not sent to a session that cannot READ the path.
+    await operator.create(`${path}/0123456789abcdef0123456789abcdef__lock__`, Buffer.from('kazoo-1'), 'ephemeral-sequential');
+    const lost = nextEvent(alice, 'lost');
+    await operatorSetAcl(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all }]);
+    expect(await lost).toEqual({ reason: 'superseded' });
+  });
+
   it('a chroot that does not exist fails start() at once with CHROOT_NOT_FOUND naming it, and sends no storm of requests', async () => {
     const chroot = `/zk-leader-test-missing-chroot-${Date.now()}`;
     const election = participant('/services/leader', { connect: `${zkConnect()}${chroot}` });

@@ -170,6 +170,7 @@ export class ZooKeeperModel {
     return {
       czxid: node.czxid,
       mzxid: node.mzxid,
+      pzxid: node.pzxid,
       version: node.version,
       ephemeralOwner: node.ephemeralOwner,
       createdAtMs: node.ctime,
