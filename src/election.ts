@@ -897,7 +897,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.lastFollowerKey = null;
     this.term = term;
     const announce = () => {
-      term.delayTimer = null;
       // After a process pause this timer may run before the liveness deadline that fell due
       // first: let the session notice its silence now, which ends the term if it must.
       this.session.checkLiveness();
@@ -930,8 +929,24 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         },
       );
     };
-    if (this.takeoverDelayMs > 0) term.delayTimer = this.clock.setTimeout(announce, this.takeoverDelayMs);
-    else announce();
+    if (this.takeoverDelayMs === 0) return announce();
+    // What the grant saw is a delay old: the node may have gone meanwhile, its notice still on
+    // the way. A read answered after the delay comes behind any such notice (one connection,
+    // in order), so the term is announced only if our node is still there then.
+    term.delayTimer = this.clock.setTimeout(() => {
+      term.delayTimer = null;
+      candidacy.stillHeld().then(
+        (held) => {
+          if (held && this.term === term) announce();
+        },
+        (error: unknown) => {
+          if (this.term !== term) return;
+          // Not announced, so nothing to tell: the evaluation that follows grants it anew.
+          this.endTerm('superseded');
+          this.onEvaluationError(error);
+        },
+      );
+    }, this.takeoverDelayMs);
   }
 
   /** Ends the term (state first: aborted, cleared), then tells the listeners. */

@@ -4,6 +4,7 @@ import { LeaderElection } from '../../src/election.js';
 import { electionEvents, electionFixture, leaderBehindProxy } from '../support/election.js';
 import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
+import { fourLetterWord } from '../../src/testing/index.js';
 import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // What an election does when the server refuses what it asks, or when what it asked for took
@@ -85,6 +86,28 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
     const lost = nextEvent(alice, 'lost');
     await operatorSetAcl(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all }]);
     expect(await lost).toEqual({ reason: 'superseded' });
+  });
+
+  it('a term whose node is deleted during takeoverDelayMs, the notice still on its way, is never announced', async () => {
+    const path = uniquePath('takeover-late-notice');
+    const cut = await proxy();
+    const alice = participant(path, { id: 'alice', takeoverDelayMs: 1000, connect: cut.connectString });
+    const elected = nextEvent(alice, 'elected', 10_000);
+    await alice.start();
+    const node = `${path}/${alice.nodeName}`;
+    // Granted: a sole participant lists once more, with the children watch, as the delay starts.
+    const [host, port] = zkConnect().split(',')[0]!.split(':');
+    await until(async () => ((await fourLetterWord(host!, Number(port), 'wchp')) ?? '').includes(path), 'alice to watch the path');
+    const operator = await admin();
+    const deletedToken = (await operator.exists(node))!.czxid;
+    cut.holdReplies();
+    await operator.remove(node);
+    // The delay ends while the deletion's notice is held back: what the grant saw is stale.
+    await sleep(1300);
+    cut.heal();
+    const first = await elected;
+    expect(first.fencingToken).not.toBe(deletedToken);
+    expect(`${path}/${alice.nodeName}`).not.toBe(node);
   });
 
   it('a chroot that does not exist fails start() at once with CHROOT_NOT_FOUND naming it, and sends no storm of requests', async () => {
