@@ -298,8 +298,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const best = maxToken.get(spec.election);
       // A grant on news older than an operator's deletion of our own node is the operator's
       // doing (the deletion is on its way to us, as for a leader): the safety check bounds it.
-      const nodePath = `${pathOf(spec.election)}/${node}`;
-      const deletedByOperator = !world.model.nodes.has(nodePath) && world.operatorDeleted.has(nodePath);
+      // Our node is the one whose czxid is the token (a fixed name is made again by others).
+      const deletedByOperator = world.operatorDeletedCzxids.has(fencingToken);
       if (best && !deletedByOperator && (fencingToken < best.token || (fencingToken === best.token && node !== best.node))) {
         fail('fencing', `${id} was elected with token ${fencingToken} (${node}) after token ${best.token} (${best.node}) was handed out`);
       }

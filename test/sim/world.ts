@@ -83,6 +83,8 @@ export class World implements ClientWorld {
   readonly deletedBy = new Map<string, string>();
   /** Nodes an operator deleted, with when. */
   readonly operatorDeleted = new Map<string, number>();
+  /** The czxids of the nodes an operator deleted (a fixed name is made again with a new one). */
+  readonly operatorDeletedCzxids = new Set<bigint>();
   /** How a delivery to a client runs (the legacy shim runs it in its process's async context). */
   deliverTo: (client: SimClient, deliver: () => void) => void = (_client, deliver) => deliver();
   /** The error a failed request rejects with: the library's own ZooKeeperError. */
@@ -123,7 +125,10 @@ export class World implements ClientWorld {
           this.deletedBy.set(node.path, by);
           this.onDelete?.(node, by);
         }
-        if (kind === 'deleted' && by === 'operator') this.operatorDeleted.set(node.path, this.time);
+        if (kind === 'deleted' && by === 'operator') {
+          this.operatorDeleted.set(node.path, this.time);
+          this.operatorDeletedCzxids.add(node.czxid);
+        }
         this.trace(`zk: ${kind} ${node.path}${kind === 'created' ? ` czxid=${node.czxid}` : ''} by ${by}`);
       },
     });
