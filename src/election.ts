@@ -160,7 +160,10 @@ export interface LeaderElectionOptions {
    * session: exponential with full jitter. Default `{ initialMs: 200, maxMs: 5000 }`.
    */
   retry?: RetryOptions;
-  /** Wait this long after winning before `elected`, so an old leader can finish. Default 0. */
+  /**
+   * Wait this long after winning before `elected`, so an old leader can finish. The wait ends
+   * with one `exists` of our node: a node deleted meanwhile is never announced. Default 0.
+   */
   takeoverDelayMs?: number;
   /** Followers emit `leader` on every change: one extra watch (on the election node's data) each. */
   trackLeader?: boolean;
