@@ -149,7 +149,14 @@ export interface TlsCredentials {
   /** The client certificate's private key, PEM (PKCS#8, unencrypted). */
   readonly key: string;
   /** The same three as files on disk (removed by `close()`). */
-  readonly files: { readonly ca: string; readonly cert: string; readonly key: string };
+  readonly files: {
+    /** Path of the CA certificate. */
+    readonly ca: string;
+    /** Path of the client certificate. */
+    readonly cert: string;
+    /** Path of the client certificate's private key. */
+    readonly key: string;
+  };
   /**
    * The client certificate's subject as ZooKeeper's x509 provider names the connection
    * (RFC 2253), e.g. `CN=zk-leader-client,O=zk-leader`: the id of an `x509` ACL entry.
