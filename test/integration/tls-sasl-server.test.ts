@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ZooKeeperHandle } from '../../src/testing/index.js';
+import { startZooKeeper, type ZooKeeperHandle } from '../../src/testing/index.js';
 import { kazooPython, peersDir } from '../peers/index.js';
 import { startOwnZooKeeper, underCi } from '../support/zookeeper.js';
 
@@ -187,5 +187,18 @@ describe.skipIf(!python)('ZooKeeper with TLS and SASL (startZooKeeper({ tls, sas
     const path = unique('required');
     const loggedIn = await kazoo({ connect: required.connectString, sasl: alice, create: path, get: path });
     expect(loggedIn).toMatchObject({ ok: true, data: 'tls-sasl' });
+  });
+});
+
+describe('startZooKeeper({ tls, sasl }) refuses what it cannot serve', () => {
+  it('tls with the Docker provider or ZK_CONNECT fails with INVALID_ARGUMENT, naming ZK_PROVIDER=local', async () => {
+    await expect(startZooKeeper({ tls: {}, env: { ZK_PROVIDER: 'docker' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /ZK_PROVIDER=local/ });
+    await expect(startZooKeeper({ sasl: { users: { alice: 'a' } }, env: { ZK_CONNECT: '127.0.0.1:2181' } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('a SASL password the JAAS file cannot hold fails with INVALID_ARGUMENT before a server starts', async () => {
+    await expect(startZooKeeper({ sasl: { users: { alice: 'say "hi"' } }, env: { ZK_PROVIDER: 'local' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
