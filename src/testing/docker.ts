@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { InvalidArgumentError } from '../errors.js';
 import { freePort } from './ports.js';
 import { isServing, serverVersion } from './four-letter.js';
 import { reapContainersWithParent } from './reaper.js';
@@ -178,6 +179,9 @@ export async function startDockerZooKeeper(options: StartZooKeeperOptions, image
       this.hostConfig.PortBindings = { [`${containerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] };
     }
   };
+  if (options.tls || options.sasl) {
+    throw new InvalidArgumentError('tls and sasl are served by ZooKeeper as local processes only for now: set ZK_PROVIDER=local');
+  }
   const runtime = await getContainerRuntimeClient();
   const count = options.servers ?? 1;
   const tickTimeMs = options.tickTimeMs ?? 200;

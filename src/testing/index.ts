@@ -1,30 +1,27 @@
-import { InvalidArgumentError, ZkLeaderError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { validateMs } from '../options.js';
 import { probeDocker, startDockerZooKeeper } from './docker.js';
+import { ZooKeeperNotFoundError } from './errors.js';
 import { fourLetterWord, serverVersion } from './four-letter.js';
 import { installDebianZooKeeper } from './install.js';
 import { findZooKeeperInstallation } from './jars.js';
 import { startLocalZooKeeper } from './local-process.js';
 import type { StartZooKeeperOptions, ZooKeeperHandle, ZooKeeperProvider } from './types.js';
 
-export type { StartZooKeeperOptions, ZooKeeperHandle, ZooKeeperKind, ZooKeeperProvider, ZooKeeperServer } from './types.js';
+export type {
+  StartZooKeeperOptions,
+  TlsCredentials,
+  ZooKeeperHandle,
+  ZooKeeperKind,
+  ZooKeeperProvider,
+  ZooKeeperSasl,
+  ZooKeeperSaslOptions,
+  ZooKeeperServer,
+  ZooKeeperTls,
+  ZooKeeperTlsOptions,
+} from './types.js';
 export { fourLetterWord } from './four-letter.js';
-
-/** No ZooKeeper could be found or started. */
-export class ZooKeeperNotFoundError extends ZkLeaderError {
-  constructor(message?: string) {
-    super(
-      'ZOOKEEPER_NOT_FOUND',
-      message ??
-        [
-          'no ZooKeeper server available. Get one in any of three ways:',
-          '  1. point ZK_CONNECT at a running server or ensemble (ZK_CONNECT=127.0.0.1:2181);',
-          '  2. run a Docker engine (the official zookeeper image is started with testcontainers; `npm run zookeeper:image` readies it);',
-          "  3. install ZooKeeper's jars and Java: `apt-get install zookeeper` (Debian/Ubuntu), `brew install zookeeper`, or set ZOOKEEPER_HOME to an unpacked Apache ZooKeeper release.",
-        ].join('\n'),
-    );
-  }
-}
+export { ZooKeeperNotFoundError } from './errors.js';
 
 async function useExternalZooKeeper(connectString: string): Promise<ZooKeeperHandle> {
   const [host = '127.0.0.1', port = '2181'] = (connectString.split(',')[0] ?? '').split('/')[0]!.split(':');
@@ -74,14 +71,40 @@ function sayOnce(line: string): void {
  * is there but cannot serve is reported in one line before the fallback. Close the handle (or
  * `await using` it) to stop and remove what was started.
  *
+ * With `tls` or `sasl` the servers are always local processes (the other providers cannot
+ * configure them yet): a forced `docker` or `external` provider, or `ZK_CONNECT`, is refused.
+ *
+ * @example A TLS server that needs a client certificate, and a check that it speaks TLS
+ * ```ts
+ * await using zookeeper = await startZooKeeper({ tls: { clientAuth: 'need' } });
+ * const { ca, cert, key } = zookeeper.tls!.client;
+ * const [host, port] = zookeeper.tls!.connectString.split(',')[0]!.split(':');
+ * const socket = tls.connect({ host, port: Number(port), ca, cert, key, servername: 'localhost' });
+ * ```
+ *
  * @throws {ZooKeeperNotFoundError} `ZOOKEEPER_NOT_FOUND` when no provider can serve (or the forced one cannot); the message says what to install or set.
- * @throws {InvalidArgumentError} `INVALID_ARGUMENT` when `ZK_PROVIDER` names no provider, or for a
- * millisecond option that is not above 0 and at most 2^31 - 1.
+ * @throws {InvalidArgumentError} `INVALID_ARGUMENT` when `ZK_PROVIDER` names no provider, for a
+ * millisecond option that is not above 0 and at most 2^31 - 1, for `tls` or `sasl` with the
+ * Docker provider or `ZK_CONNECT`, or for a SASL user name or password the JAAS file cannot hold.
  */
 export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promise<ZooKeeperHandle> {
   for (const option of ['tickTimeMs', 'startTimeoutMs', 'maxSessionTimeoutMs'] as const) validateMs(options[option], option, 1, 'positive');
   const env = options.env ?? process.env;
   const forced = forcedProvider(env);
+  if (options.tls || options.sasl) {
+    // Only the local-process provider writes TLS and SASL into the server's configuration.
+    const asked = [options.tls && 'tls', options.sasl && 'sasl'].filter(Boolean).join(' and ');
+    if (forced === 'docker' || forced === 'external' || (!forced && env.ZK_CONNECT)) {
+      const where =
+        forced === 'docker' ? 'ZK_PROVIDER=docker' : `ZK_CONNECT's servers (${forced === 'external' ? 'ZK_PROVIDER=external' : 'ZK_CONNECT is set'})`;
+      throw new InvalidArgumentError(
+        `${asked} need ZooKeeper as local processes for now, not ${where}: set ZK_PROVIDER=local, or unset ZK_CONNECT and ZK_PROVIDER`,
+      );
+    }
+    const installation = findZooKeeperInstallation(env) ?? (await installDebianZooKeeper(env));
+    if (installation) return startLocalZooKeeper(installation, options);
+    throw new ZooKeeperNotFoundError();
+  }
   if (forced === 'external' || (!forced && env.ZK_CONNECT)) {
     if (!env.ZK_CONNECT) throw new ZooKeeperNotFoundError('ZK_PROVIDER=external needs ZK_CONNECT: set it to the servers to use (ZK_CONNECT=127.0.0.1:2181)');
     return useExternalZooKeeper(env.ZK_CONNECT);

@@ -35,9 +35,11 @@ export function findZooKeeperInstallation(env = process.env): ZooKeeperInstallat
   const debianJar = '/usr/share/java/zookeeper.jar';
   if (existsSync(debianJar)) {
     // slf4j-simple sends the server's log to stderr, which the provider writes to a file.
-    const logBinding = '/usr/share/java/slf4j-simple.jar';
-    const classpath = existsSync(logBinding) ? `${debianJar}:${logBinding}` : debianJar;
-    return { classpath, source: "Debian's zookeeper package (/usr/share/java)" };
+    // netty-codec (libnetty-java, which libzookeeper-java depends on) is missing from the
+    // jar's manifest, yet the Netty connection factory that serves TLS needs it (without it,
+    // every connection fails with ClassNotFoundException: io.netty.handler.codec.ByteToMessageDecoder).
+    const extras = ['/usr/share/java/slf4j-simple.jar', '/usr/share/java/netty-codec.jar'].filter((jar) => existsSync(jar));
+    return { classpath: [debianJar, ...extras].join(':'), source: "Debian's zookeeper package (/usr/share/java)" };
   }
   for (const prefix of ['/opt/homebrew', '/usr/local']) {
     const found = fromDistribution(join(prefix, 'opt/zookeeper/libexec'), 'Homebrew zookeeper');
