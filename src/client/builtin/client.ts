@@ -316,8 +316,9 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
       const pending: PendingRequest = {
         xid,
         replied: (header, body) => {
-          this.sent.delete(request);
+          // Taken off only once its body parsed: one that does not is failed with the connection.
           request.replied(header.err, body);
+          this.sent.delete(request);
         },
         ended: (end) => {
           if (!this.sent.delete(request)) return;

@@ -465,6 +465,10 @@ export function readGetDataResponse(reader: JuteReader): { data: Buffer | null; 
   return { data: reader.buffer_(), stat: readStat(reader) };
 }
 
+export function readGetChildrenResponse(reader: JuteReader): string[] {
+  return readStrings(reader);
+}
+
 export function readGetChildren2Response(reader: JuteReader): { children: string[]; stat: Stat } {
   return { children: readStrings(reader), stat: readStat(reader) };
 }
