@@ -152,9 +152,12 @@ describe('builtin client against a real server', () => {
 
   it('close() ends the session at once: its ephemeral node is gone when close resolves', async () => {
     const path = await scratch('builtin-close');
-    const { client } = await connected(zkConnect(), 30_000);
+    const { client, states } = await connected(zkConnect(), 30_000);
     await client.create(`${path}/mine`, Buffer.alloc(0), 'ephemeral', openAcl);
     await client.close();
+    // The server's end of the connection after closeSession is no 'disconnected', and no reconnect follows.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(states).toEqual(['connected']);
     const admin = await adminSession();
     cleanups.push(() => admin.close());
     expect(await admin.exists(`${path}/mine`)).toBeNull();

@@ -174,6 +174,18 @@ describe('builtin client: faults at the protocol layer are connection losses', (
     expect(states).toEqual([]);
   });
 
+  it('close() against a server that drops the connection on closeSession reports nothing and dials no more', async () => {
+    const { client, states, fake } = await connectedClient((socket, request) => {
+      if (request.type === -11) socket.destroy();
+    });
+    let connections = 0;
+    fake.server.on('connection', () => (connections += 1));
+    await client.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(states).toEqual(['connected']);
+    expect(connections).toBe(0);
+  });
+
   it('a handshake answered with timeout 0 is an expiry: requests fail SESSION_EXPIRED and it dials no more', async () => {
     let handshakes = 0;
     const server = createServer((socket) => {

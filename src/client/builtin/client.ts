@@ -265,7 +265,8 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     this.connection = null;
     const wasReported = this.reported;
     this.reported = false;
-    if (this.state === 'closed') return;
+    // Closing: the server ends the connection after closeSession; that is no disconnect to report or repair.
+    if (this.state === 'closed' || this.closing) return;
     if (end.kind === 'expired' || end.kind === 'auth-failed') {
       this.state = end.kind;
       const code = end.kind === 'expired' ? sessionExpired : authFailed;
