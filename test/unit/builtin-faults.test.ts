@@ -56,7 +56,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function connectedClient(behaviour: Behaviour, tunables?: { maxFrameBytes?: number }) {
+async function connectedClient(behaviour: Behaviour, tunables?: { maxFrameBytes?: number; maxOutstanding?: number }) {
   const fake = await fakeServer(behaviour);
   const client = new BuiltinAdapter({ connectString: `127.0.0.1:${fake.port}`, sessionTimeoutMs: 900 }, tunables);
   const states: ClientState[] = [];
@@ -172,6 +172,30 @@ describe('builtin client: faults at the protocol layer are connection losses', (
     await client.close();
     await expect(request).rejects.toMatchObject({ code: 'CONNECTION_LOSS' });
     expect(states).toEqual([]);
+  });
+
+  it('no more than maxOutstanding requests are on the wire; the rest go out, in order, as replies make room', async () => {
+    const held: { socket: Socket; xid: number }[] = [];
+    const seen: number[] = [];
+    const { client } = await connectedClient(
+      (socket, request) => {
+        if (request.xid <= 0) return answerPings(socket, request);
+        seen.push(request.xid);
+        held.push({ socket, xid: request.xid });
+      },
+      { maxOutstanding: 2 },
+    );
+    const requests = Array.from({ length: 5 }, () => client.exists('/x'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen).toHaveLength(2);
+    // exists answered NONODE: null, without a body.
+    while (seen.length < 5 || held.length > 0) {
+      const next = held.shift();
+      if (next) reply(next.socket, next.xid, -101);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await Promise.all(requests)).toEqual([null, null, null, null, null]);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
   });
 
   it('close() against a server that drops the connection on closeSession reports nothing and dials no more', async () => {
