@@ -3,7 +3,7 @@ import type { BackendName } from 'zk-leader';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-const backendNames: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+const backendNames: BackendName[] = ['node-zookeeper-client', 'zookeeper', 'builtin'];
 
 /**
  * Parses an example's flags (plus --connect, defaulting to ZK_CONNECT, and --backend); prints

@@ -29,7 +29,7 @@ const commonOptions = `options:
   --connect <hosts>     ZooKeeper connect string (default: $ZK_CONNECT)
   --auth-file <path>    digest credentials 'user:password' read from a file (or set $ZK_AUTH)
   --auth <user:pw>      the same on the command line: visible to other users in ps, avoid it
-  --backend <name>      node-zookeeper-client (default) or zookeeper (the native client)
+  --backend <name>      node-zookeeper-client (default), zookeeper (the native client) or builtin (zk-leader's own)
   --timeout <ms>        how long to wait for a connection (default 5000)
   --json                machine-readable output
   --help                this text
@@ -100,7 +100,7 @@ ${exitCodes}`,
 };
 
 const commands = Object.keys(commandUsage) as CliConfig['command'][];
-const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper', 'builtin'];
 
 /**
  * Reads a command line. Pure apart from `readFile` (for --auth-file), so every refusal is a

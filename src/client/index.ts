@@ -1,9 +1,10 @@
 import { InvalidArgumentError } from '../errors.js';
+import { BuiltinAdapter } from './builtin/client.js';
 import { NativeZookeeperAdapter } from './native.js';
 import { NodeZookeeperClientAdapter } from './node-zookeeper-client.js';
 import type { BackendName, ClientOptions, ZkClient } from './types.js';
 
-export const backendNames: readonly BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+export const backendNames: readonly BackendName[] = ['node-zookeeper-client', 'zookeeper', 'builtin'];
 
 export function validateBackend(backend: unknown): BackendName {
   if (!backendNames.includes(backend as BackendName)) {
@@ -14,7 +15,14 @@ export function validateBackend(backend: unknown): BackendName {
 
 /** Creates a client of the chosen backend; the native one is loaded only when chosen. */
 export function createClient(backend: BackendName, options: ClientOptions): ZkClient {
-  return validateBackend(backend) === 'zookeeper' ? new NativeZookeeperAdapter(options) : new NodeZookeeperClientAdapter(options);
+  switch (validateBackend(backend)) {
+    case 'zookeeper':
+      return new NativeZookeeperAdapter(options);
+    case 'builtin':
+      return new BuiltinAdapter(options);
+    default:
+      return new NodeZookeeperClientAdapter(options);
+  }
 }
 
 export type * from './types.js';

@@ -5,7 +5,20 @@ import { parseConnectString } from '../connect-string.js';
 import type { ServerFailure } from '../errors.js';
 import { probeServers } from './probe.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
-import type { AclEntry, ClientEvents, ClientOptions, CreateMode, DigestAuth, NodeData, NodeStat, SessionCredentials, Watcher, ZkClient } from './types.js';
+import type {
+  AclEntry,
+  ClientEvents,
+  ClientOptions,
+  CreateMode,
+  DigestAuth,
+  MultiOp,
+  MultiResult,
+  NodeData,
+  NodeStat,
+  SessionCredentials,
+  Watcher,
+  ZkClient,
+} from './types.js';
 
 type RawStat = zookeeper.Stat & Record<string, unknown>;
 
@@ -209,6 +222,36 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   setAcl(path: string, acl: readonly AclEntry[]): Promise<void> {
     const acls = acl.map((entry) => new zookeeper.ACL(entry.permissions, new zookeeper.Id(entry.scheme, entry.id)));
     return this.call('setAcl', path, (done) => this.client.setACL(path, acls, -1, (error) => done(error)));
+  }
+
+  multi(ops: readonly MultiOp[]): Promise<MultiResult[]> {
+    if (ops.length === 0) return Promise.resolve([]);
+    const transaction = this.client.transaction();
+    for (const op of ops) {
+      if (op.type === 'create') {
+        const acls = op.acl.map((entry) => new zookeeper.ACL(entry.permissions, new zookeeper.Id(entry.scheme, entry.id)));
+        transaction.create(op.path, op.data, acls, createModeFlags[op.mode]);
+      } else if (op.type === 'delete') transaction.remove(op.path, op.version);
+      else if (op.type === 'setData') transaction.setData(op.path, op.data, op.version);
+      else transaction.check(op.path, op.version);
+    }
+    // The library rejects with the first failed op's code (the ops after it carry RUNTIMEINCONSISTENCY).
+    type RawResult = { type: number; path?: string; stat?: RawStat };
+    return this.call<RawResult[]>('multi', ops[0]!.path, (done) => transaction.commit((error, results: unknown) => done(error, results as RawResult[]))).then(
+      (results) =>
+        results.map((result, index): MultiResult => {
+          switch (ops[index]!.type) {
+            case 'create':
+              return { type: 'create', path: result.path ?? '' };
+            case 'setData':
+              return { type: 'setData', stat: toStat(result.stat!) };
+            case 'delete':
+              return { type: 'delete' };
+            default:
+              return { type: 'check' };
+          }
+        }),
+    );
   }
 
   // The library has no sync request. A multi with one version check (-1 matches any) is a

@@ -21,11 +21,60 @@ const errorCodes: Record<number, ZooKeeperErrorCode> = {
   [-114]: 'INVALID_ACL',
   [-115]: 'AUTH_FAILED',
   [-116]: 'SESSION_EXPIRED', // ZCLOSING
+  // REQUESTTIMEOUT: the Java client's own verdict on a request not answered in time.
+  [-122]: 'OPERATION_TIMEOUT',
+  // SESSIONCLOSEDREQUIRESASLAUTH: the server requires SASL and closed the connection.
+  [-124]: 'AUTH_FAILED',
 };
+
+/**
+ * Every code a server (or a client library) can put in an error, by its name in
+ * `KeeperException.Code`: codes with no typed counterpart come out as ZOOKEEPER_ERROR with
+ * the name in the message, so the operator reads `UNIMPLEMENTED`, not a bare number.
+ */
+const errorNames: Record<number, string> = {
+  [-1]: 'SYSTEMERROR',
+  [-2]: 'RUNTIMEINCONSISTENCY',
+  [-3]: 'DATAINCONSISTENCY',
+  [-4]: 'CONNECTIONLOSS',
+  [-5]: 'MARSHALLINGERROR',
+  [-6]: 'UNIMPLEMENTED',
+  [-7]: 'OPERATIONTIMEOUT',
+  [-8]: 'BADARGUMENTS',
+  [-12]: 'UNKNOWNSESSION',
+  [-13]: 'NEWCONFIGNOQUORUM',
+  [-14]: 'RECONFIGINPROGRESS',
+  [-100]: 'APIERROR',
+  [-101]: 'NONODE',
+  [-102]: 'NOAUTH',
+  [-103]: 'BADVERSION',
+  [-108]: 'NOCHILDRENFOREPHEMERALS',
+  [-110]: 'NODEEXISTS',
+  [-111]: 'NOTEMPTY',
+  [-112]: 'SESSIONEXPIRED',
+  [-113]: 'INVALIDCALLBACK',
+  [-114]: 'INVALIDACL',
+  [-115]: 'AUTHFAILED',
+  [-118]: 'SESSIONMOVED',
+  [-119]: 'NOTREADONLY',
+  [-120]: 'EPHEMERALONLOCALSESSION',
+  [-121]: 'NOWATCHER',
+  [-122]: 'REQUESTTIMEOUT',
+  [-123]: 'RECONFIGDISABLED',
+  [-124]: 'SESSIONCLOSEDREQUIRESASLAUTH',
+  [-125]: 'QUOTAEXCEEDED',
+  [-127]: 'THROTTLEDOP',
+};
+
+/** ZooKeeper's name for a numeric error code (`NONODE`, `UNIMPLEMENTED`, ...), if it has one. */
+export function zooKeeperErrorName(numericCode: number): string | undefined {
+  return errorNames[numericCode];
+}
 
 export function zooKeeperError(numericCode: number, operation: string, path?: string, detail?: string): ZooKeeperError {
   const code = errorCodes[numericCode] ?? 'ZOOKEEPER_ERROR';
-  const extra = code === 'ZOOKEEPER_ERROR' ? `code ${numericCode}${detail ? ` ${detail}` : ''}` : undefined;
+  const name = errorNames[numericCode];
+  const extra = code === 'ZOOKEEPER_ERROR' ? `code ${numericCode}${name ? ` (${name})` : ''}${detail ? ` ${detail}` : ''}` : undefined;
   return new ZooKeeperError(code, operation, path, extra);
 }
 

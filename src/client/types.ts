@@ -7,7 +7,7 @@ import type { ServerFailure } from '../errors.js';
  * `src/client/` sees a client library's callbacks or types.
  */
 
-export type BackendName = 'node-zookeeper-client' | 'zookeeper';
+export type BackendName = 'node-zookeeper-client' | 'zookeeper' | 'builtin';
 
 /** How a node is created: persistent or ephemeral (gone with its session), with or without a sequence number. */
 export type CreateMode = 'persistent' | 'ephemeral' | 'persistent-sequential' | 'ephemeral-sequential';
@@ -115,6 +115,20 @@ export interface DigestAuth {
   credential: string;
 }
 
+/** One operation of a `multi`: applied all together, or none of them. */
+export type MultiOp =
+  | { type: 'create'; path: string; data: Buffer; mode: CreateMode; acl: readonly AclEntry[] }
+  | { type: 'delete'; path: string; version: number }
+  | { type: 'setData'; path: string; data: Buffer; version: number }
+  /** Fails the whole multi unless the node's version is `version` (-1: any, the node must exist). */
+  | { type: 'check'; path: string; version: number };
+
+/** What one operation of a successful `multi` returned, in the order of the operations. */
+export type MultiResult = { type: 'create'; path: string } | { type: 'delete' } | { type: 'setData'; stat: NodeStat } | { type: 'check' };
+
+/** Which watches `removeWatches` removes: data (getData/exists), children (getChildren), or both. */
+export type WatchRemovalType = 'data' | 'children' | 'any';
+
 export interface ClientOptions {
   connectString: string;
   sessionTimeoutMs: number;
@@ -152,6 +166,20 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
   setData(path: string, data: Buffer, version: number): Promise<NodeStat>;
   getChildren(path: string, watcher?: Watcher): Promise<string[]>;
   setAcl(path: string, acl: readonly AclEntry[]): Promise<void>;
+  /**
+   * Applies `ops` in one transaction: all of them or none. Optional: the native binding has
+   * no multi.
+   * @returns one result per operation, in order.
+   * @throws ZooKeeperError with the code of the first operation that failed (and nothing applied).
+   */
+  multi?(ops: readonly MultiOp[]): Promise<MultiResult[]>;
+  /**
+   * Removes this client's watches of `type` on `path`, here and on the server, so that a
+   * watch nobody waits for any more is not held (and re-sent at every reconnect) for good.
+   * Their watchers are not called. Resolves also when the server held no such watch (one that
+   * fired already). Optional: only the builtin backend can.
+   */
+  removeWatches?(path: string, type: WatchRemovalType): Promise<void>;
   /**
    * Returns once the server this client talks to has applied every write committed before
    * the call: a read that follows sees them (a reconnect may land on a lagging follower).

@@ -34,7 +34,7 @@ const duration = /^(\d+)(ms|s|m)?$/.exec(values.duration);
 if (!duration) fail(`--duration takes e.g. 120s, 2m or 90000ms: got '${values.duration}'`, usage);
 const durationMs = Number(duration[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[(duration[2] ?? 's') as 'ms' | 's' | 'm'];
 const sessionTimeoutMs = milliseconds(values['session-timeout'], '--session-timeout', 2000);
-const backends = values.backend ? [orUsage(() => validateBackend(values.backend), usage)] : (['node-zookeeper-client', 'zookeeper'] as const);
+const backends = values.backend ? [orUsage(() => validateBackend(values.backend), usage)] : (['node-zookeeper-client', 'zookeeper', 'builtin'] as const);
 mkdirSync(values['history-dir'], { recursive: true });
 const { ZK_CONNECT: _external, ...env } = process.env;
 

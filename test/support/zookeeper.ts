@@ -6,7 +6,7 @@ import { isZooKeeperError } from '../../src/errors.js';
 import { Session } from '../../src/session.js';
 import { startZooKeeper, type StartZooKeeperOptions, type ZooKeeperHandle } from '../../src/testing/index.js';
 
-export const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+export const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper', 'builtin'];
 
 /** The shared test server's connect string. */
 export const zkConnect = (): string => inject('zkConnect');

@@ -22,7 +22,7 @@ describe('LeaderElection options', () => {
     [{ path: '/jobs', connect, onSuspend: 'sometimes' }, "onSuspend must be 'release' or 'hold'"],
     [{ path: '/jobs', connect, takeoverDelayMs: -1 }, 'takeoverDelayMs must be a number of milliseconds >= 0 and <= 2147483647'],
     [{ path: '/jobs', connect, sessionTimeoutMs: 0 }, 'sessionTimeoutMs must be a number of milliseconds > 0 and <= 2147483647'],
-    [{ path: '/jobs', connect, backend: 'curator' }, "backend must be one of 'node-zookeeper-client', 'zookeeper'"],
+    [{ path: '/jobs', connect, backend: 'curator' }, "backend must be one of 'node-zookeeper-client', 'zookeeper', 'builtin'"],
     [{ path: '/jobs', connect, auth: { scheme: 'digest', credential: 'nopassword' } }, "credential: 'user:password'"],
   ])('rejects %j at construction', (options, message) => {
     expect(() => new LeaderElection(options as never)).toThrowError(

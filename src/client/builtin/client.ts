@@ -1,0 +1,612 @@
+import { EventEmitter } from 'eventemitter3';
+import { parseConnectString, type ConnectServer } from '../../connect-string.js';
+import type { ServerFailure } from '../../errors.js';
+import { probeServers } from '../probe.js';
+import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from '../protocol.js';
+import type {
+  AclEntry,
+  ClientEvents,
+  ClientOptions,
+  CreateMode,
+  DigestAuth,
+  MultiOp,
+  MultiResult,
+  NodeData,
+  NodeStat,
+  SessionCredentials,
+  WatchRemovalType,
+  Watcher,
+  ZkClient,
+} from '../types.js';
+import { Connection, type ConnectionEnd, type PendingRequest } from './connection.js';
+import {
+  type Acl,
+  JuteReader,
+  JuteWriter,
+  type MultiRequestOp,
+  OpCode,
+  readCreateResponse,
+  readGetChildren2Response,
+  readGetDataResponse,
+  readMultiResponse,
+  readStat,
+  requestPacket,
+  type Stat,
+  WatcherType,
+  writeAuthPacket,
+  writeCreateRequest,
+  writeMultiRequest,
+  writePath,
+  writePathInt,
+  writePathVersion,
+  writePathWatch,
+  writeSetAclRequest,
+  writeSetDataRequest,
+  writeSetWatches,
+  Xid,
+} from './records.js';
+import { WatchManager, type WatchKind } from './watches.js';
+
+/** Tunables of the builtin client; the defaults are what the library runs with. */
+export interface BuiltinOptions {
+  /**
+   * The largest reply frame accepted. Java's client stops at its jute.maxbuffer (1 MiB); ours
+   * is larger so a server whose jute.maxbuffer was raised (the `juteMaxBufferBytes` option)
+   * still works, and still far below a length read from a garbage or hostile stream.
+   */
+  maxFrameBytes?: number;
+  /** Requests on the wire at once; more wait in order until replies make room. */
+  maxOutstanding?: number;
+}
+
+const defaultMaxFrameBytes = 16 * 1024 * 1024;
+const defaultMaxOutstanding = 1000;
+/** How long close() waits for the server to answer closeSession before dropping the socket. */
+const closeGraceMs = 2000;
+/** Backoff between connection attempts that fail in a row: first retry soon, then up to a second (Java sleeps 0-1000 ms). */
+const firstRetryDelayMs = 50;
+const maxRetryDelayMs = 1000;
+
+const connectionLoss = -4;
+const sessionExpired = -112;
+const authFailed = -115;
+const noNode = -101;
+const noWatcher = -121;
+/** RUNTIMEINCONSISTENCY in a multi result: this op was not tried because another failed. */
+const notTried = -2;
+
+/** A request from the caller: sent once a connection is open, in the order asked. */
+interface Request {
+  readonly operation: string;
+  readonly path: string | undefined;
+  readonly opcode: number;
+  readonly write: ((writer: JuteWriter) => void) | undefined;
+  /** Called with the reply; settles the caller's promise. */
+  readonly replied: (err: number, body: JuteReader) => void;
+  readonly fail: (code: number, detail: string) => void;
+}
+
+function toStat(stat: Stat): NodeStat {
+  return {
+    czxid: stat.czxid,
+    mzxid: stat.mzxid,
+    pzxid: stat.pzxid,
+    version: stat.version,
+    ephemeralOwner: sessionIdHex(stat.ephemeralOwner),
+    createdAtMs: Number(stat.ctime),
+    numChildren: stat.numChildren,
+    dataLength: stat.dataLength,
+  };
+}
+
+function toAcl(acl: readonly AclEntry[]): Acl[] {
+  return acl.map((entry) => ({ perms: entry.permissions, scheme: entry.scheme, id: entry.id }));
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index -= 1) {
+    const other = Math.floor(Math.random() * (index + 1));
+    [copy[index], copy[other]] = [copy[other]!, copy[index]!];
+  }
+  return copy;
+}
+
+/**
+ * The builtin backend: zk-leader's own ZooKeeper client, in TypeScript over node:net.
+ *
+ * One session, many connections: it dials the servers in a shuffled order (the next one after
+ * each failure), re-attaches to its session with the id and password, re-sends the digest
+ * credentials and re-arms the watches on every new connection, and keeps doing so by itself
+ * until the session expires, the server refuses the credentials, or `close()`.
+ *
+ * States follow the node-zookeeper-client adapter: `connected` on each accepted handshake,
+ * `disconnected` once when an open connection is lost, `expired` and `auth-failed` at the
+ * end; nothing after `close()`. A request sent on a connection that is lost fails with
+ * CONNECTION_LOSS (it may or may not have been applied); one asked while no connection is open
+ * waits for the next and is sent then.
+ */
+export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClient {
+  readonly backend = 'builtin' as const;
+  readonly createsWithAcl = true;
+  private readonly servers: ConnectServer[];
+  private readonly chroot: string | undefined;
+  private readonly maxFrameBytes: number;
+  private readonly maxOutstanding: number;
+  private readonly watches = new WatchManager();
+  private readonly auths: DigestAuth[] = [];
+  /** Asked for and not sent yet, in order. */
+  private readonly waiting: Request[] = [];
+  /** Sent on the open connection and not answered. */
+  private readonly sent = new Set<Request>();
+  private state: 'idle' | 'connecting' | 'open' | 'expired' | 'auth-failed' | 'closed' = 'idle';
+  private connection: Connection | null = null;
+  /** Whether the current connection was reported `connected` (so its loss is `disconnected`). */
+  private reported = false;
+  private nextServer = 0;
+  private failuresInRow = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private sessionId = 0n;
+  private password: Buffer = Buffer.alloc(16);
+  private negotiatedTimeoutMs = 0;
+  private lastZxid = 0n;
+  private xid = 0;
+  private handshakeAt: number | undefined;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly options: ClientOptions,
+    tunables: BuiltinOptions = {},
+  ) {
+    super();
+    const parsed = parseConnectString(options.connectString);
+    this.servers = shuffled(parsed.servers);
+    this.chroot = parsed.chroot;
+    this.maxFrameBytes = tunables.maxFrameBytes ?? defaultMaxFrameBytes;
+    this.maxOutstanding = tunables.maxOutstanding ?? defaultMaxOutstanding;
+    if (options.credentials) {
+      this.sessionId = BigInt.asIntN(64, BigInt(`0x${options.credentials.id}`));
+      this.password = Buffer.from(options.credentials.password);
+    }
+  }
+
+  connect(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'connecting';
+    this.dial();
+  }
+
+  diagnoseConnect(budgetMs: number): Promise<ServerFailure[]> {
+    return probeServers(parseConnectString(this.options.connectString).servers, budgetMs);
+  }
+
+  sessionCredentials(): SessionCredentials {
+    return { id: sessionIdHex(this.sessionId), password: Buffer.from(this.password) };
+  }
+
+  negotiatedSessionTimeoutMs(): number {
+    return this.negotiatedTimeoutMs;
+  }
+
+  handshakeSentAt(): number | undefined {
+    return this.handshakeAt;
+  }
+
+  addAuthInfo(auth: DigestAuth): void {
+    if (this.auths.some((known) => known.scheme === auth.scheme && known.credential === auth.credential)) return;
+    this.auths.push(auth);
+    if (this.state === 'open') this.connection?.sendUntracked(this.authPacket(auth));
+  }
+
+  dropConnection(): void {
+    this.connection?.close({ kind: 'lost', reason: 'dropped by the session (it went silent)', phase: 'open' });
+  }
+
+  // --- connecting ------------------------------------------------------------------------------
+
+  private dial(): void {
+    this.retryTimer = undefined;
+    if (this.state !== 'connecting') return;
+    const server = this.servers[this.nextServer % this.servers.length]!;
+    this.nextServer += 1;
+    const connection = new Connection({
+      host: server.host,
+      port: server.port,
+      handshake: {
+        protocolVersion: 0,
+        lastZxidSeen: this.lastZxid,
+        timeOut: this.options.sessionTimeoutMs,
+        sessionId: this.sessionId,
+        passwd: this.password,
+        readOnly: false,
+      },
+      // As in ClientCnxn: the session timeout shared among the servers to try.
+      connectTimeoutMs: Math.max(1000, Math.floor(this.options.sessionTimeoutMs / this.servers.length)),
+      maxFrameBytes: this.maxFrameBytes,
+      onHandshakeSent: () => {
+        this.handshakeAt = this.options.now?.();
+      },
+    });
+    this.connection = connection;
+    connection.on('open', (response) => {
+      this.sessionId = response.sessionId;
+      this.password = Buffer.from(response.passwd);
+      this.negotiatedTimeoutMs = response.timeOut;
+      this.opened(connection);
+    });
+    connection.on('zxid', (zxid) => {
+      if (zxid > this.lastZxid) this.lastZxid = zxid;
+    });
+    connection.on('notification', (event) => {
+      const type = watchEventType(event.type);
+      if (type) this.watches.dispatch({ type, path: this.fromServer(event.path) });
+    });
+    connection.on('replied', () => this.pump());
+    connection.on('ended', (end) => this.ended(connection, end));
+  }
+
+  /**
+   * The server accepted the handshake. What the connection needs comes first, in Java's
+   * order (credentials, then the watches to re-arm), then the requests that waited.
+   */
+  private opened(connection: Connection): void {
+    this.state = 'open';
+    this.failuresInRow = 0;
+    for (const auth of this.auths) connection.sendUntracked(this.authPacket(auth));
+    for (const batch of this.watches.batches((path) => this.toServer(path))) {
+      this.sendInternal(connection, OpCode.setWatches, (writer) => writeSetWatches(writer, { relativeZxid: this.lastZxid, ...batch }));
+    }
+    this.reported = true;
+    this.emit('state', 'connected');
+    this.pump();
+  }
+
+  private ended(connection: Connection, end: ConnectionEnd): void {
+    if (connection !== this.connection) return;
+    this.connection = null;
+    const wasReported = this.reported;
+    this.reported = false;
+    // Closing: the server ends the connection after closeSession; that is no disconnect to report or repair.
+    if (this.state === 'closed' || this.closing) return;
+    if (end.kind === 'expired' || end.kind === 'auth-failed') {
+      this.state = end.kind;
+      const code = end.kind === 'expired' ? sessionExpired : authFailed;
+      this.failAll(code, end.kind === 'expired' ? 'the session expired' : 'the server refused the credentials');
+      this.watches.clear();
+      this.emit('state', end.kind);
+      return;
+    }
+    this.state = 'connecting';
+    if (wasReported) this.emit('state', 'disconnected');
+    if (end.kind === 'lost' && end.phase !== 'open') this.failuresInRow += 1;
+    this.scheduleDial();
+  }
+
+  private scheduleDial(): void {
+    if (this.failuresInRow === 0) return this.dial();
+    const delayMs = Math.min(maxRetryDelayMs, firstRetryDelayMs * 2 ** (this.failuresInRow - 1));
+    // Jittered, so clients that lost the same server do not come back in step.
+    this.retryTimer = setTimeout(() => this.dial(), delayMs / 2 + Math.random() * (delayMs / 2));
+  }
+
+  // --- requests --------------------------------------------------------------------------------
+
+  private nextXid(): number {
+    // Java's rule: normal xids count from 1 and wrap back to 1, never into the special ones.
+    this.xid = this.xid >= 0x7fffffff ? 1 : this.xid + 1;
+    return this.xid;
+  }
+
+  private authPacket(auth: DigestAuth): Buffer {
+    return requestPacket(Xid.auth, OpCode.auth, (writer) => writeAuthPacket(writer, { type: 0, scheme: auth.scheme, auth: Buffer.from(auth.credential) }));
+  }
+
+  /** A request of the client's own (setWatches): matched in order, its error only logged away. */
+  private sendInternal(connection: Connection, opcode: number, write: (writer: JuteWriter) => void): void {
+    const xid = this.nextXid();
+    connection.send({ xid, replied: () => {}, ended: () => {} }, requestPacket(xid, opcode, write));
+  }
+
+  /** Sends waiting requests while the connection is open and has room. */
+  private pump(): void {
+    const connection = this.connection;
+    if (this.state !== 'open' || !connection?.isOpen) return;
+    while (this.waiting.length > 0 && connection.outstanding < this.maxOutstanding) {
+      const request = this.waiting.shift()!;
+      const xid = this.nextXid();
+      this.sent.add(request);
+      const pending: PendingRequest = {
+        xid,
+        replied: (header, body) => {
+          // Taken off only once its body parsed: one that does not is failed with the connection.
+          request.replied(header.err, body);
+          this.sent.delete(request);
+        },
+        ended: (end) => {
+          if (!this.sent.delete(request)) return;
+          request.fail(end.kind === 'expired' ? sessionExpired : end.kind === 'auth-failed' ? authFailed : connectionLoss, describeEnd(end));
+        },
+      };
+      connection.send(pending, requestPacket(xid, request.opcode, request.write));
+    }
+  }
+
+  private request<T>(
+    operation: string,
+    path: string | undefined,
+    opcode: number,
+    write: ((writer: JuteWriter) => void) | undefined,
+    onReply: (err: number, body: JuteReader, resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.state === 'closed' || this.closing) return reject(zooKeeperError(connectionLoss, operation, path, 'the client is closed'));
+      if (this.state === 'expired') return reject(zooKeeperError(sessionExpired, operation, path, 'the session expired'));
+      if (this.state === 'auth-failed') return reject(zooKeeperError(authFailed, operation, path, 'the server refused the credentials'));
+      this.waiting.push({
+        operation,
+        path,
+        opcode,
+        write,
+        replied: (err, body) => onReply(err, body, resolve, reject),
+        fail: (code, detail) => reject(zooKeeperError(code, operation, path, detail)),
+      });
+      this.pump();
+    });
+  }
+
+  /** A request whose only answer is success or an error code. */
+  private simple<T>(
+    operation: string,
+    path: string | undefined,
+    opcode: number,
+    write: (writer: JuteWriter) => void,
+    read: (body: JuteReader) => T,
+  ): Promise<T> {
+    return this.request<T>(operation, path, opcode, write, (err, body, resolve, reject) => {
+      if (err !== 0) reject(zooKeeperError(err, operation, path));
+      else resolve(read(body));
+    });
+  }
+
+  private failAll(code: number, detail: string): void {
+    const requests = [...this.sent, ...this.waiting.splice(0)];
+    this.sent.clear();
+    for (const request of requests) request.fail(code, detail);
+  }
+
+  // --- chroot ----------------------------------------------------------------------------------
+
+  private toServer(path: string): string {
+    if (!this.chroot) return path;
+    return path === '/' ? this.chroot : this.chroot + path;
+  }
+
+  /** Strips the chroot from a server path; a path outside it (e.g. /zookeeper/...) is kept as is. */
+  private fromServer(path: string): string {
+    const chroot = this.chroot;
+    if (!chroot || !path.startsWith(chroot)) return path;
+    if (path.length === chroot.length) return '/';
+    // '/a' is not the chroot of '/ab': only a whole path segment counts.
+    return path[chroot.length] === '/' ? path.slice(chroot.length) : path;
+  }
+
+  // --- operations ------------------------------------------------------------------------------
+
+  create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
+    return this.simple(
+      'create',
+      path,
+      OpCode.create,
+      (writer) => writeCreateRequest(writer, { path: this.toServer(path), data, acl: toAcl(acl), flags: createModeFlags[mode] }),
+      (body) => this.fromServer(readCreateResponse(body)),
+    );
+  }
+
+  remove(path: string, version: number): Promise<void> {
+    return this.simple(
+      'delete',
+      path,
+      OpCode.delete,
+      (writer) => writePathVersion(writer, { path: this.toServer(path), version }),
+      () => undefined,
+    );
+  }
+
+  exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
+    return this.request<NodeStat | null>(
+      'exists',
+      path,
+      OpCode.exists,
+      (writer) => writePathWatch(writer, this.toServer(path), watcher !== undefined),
+      (err, body, resolve, reject) => {
+        // The server leaves a watch on a missing node too: an exist watch, fired by its creation.
+        if (err === 0) {
+          if (watcher) this.watches.add('data', path, watcher);
+          resolve(toStat(readStat(body)));
+        } else if (err === noNode) {
+          if (watcher) this.watches.add('exist', path, watcher);
+          resolve(null);
+        } else reject(zooKeeperError(err, 'exists', path));
+      },
+    );
+  }
+
+  getData(path: string, watcher?: Watcher): Promise<NodeData> {
+    return this.request<NodeData>(
+      'getData',
+      path,
+      OpCode.getData,
+      (writer) => writePathWatch(writer, this.toServer(path), watcher !== undefined),
+      (err, body, resolve, reject) => {
+        if (err !== 0) return reject(zooKeeperError(err, 'getData', path));
+        const { data, stat } = readGetDataResponse(body);
+        if (watcher) this.watches.add('data', path, watcher);
+        resolve({ data: data ?? Buffer.alloc(0), stat: toStat(stat) });
+      },
+    );
+  }
+
+  setData(path: string, data: Buffer, version: number): Promise<NodeStat> {
+    return this.simple(
+      'setData',
+      path,
+      OpCode.setData,
+      (writer) => writeSetDataRequest(writer, { path: this.toServer(path), data, version }),
+      (body) => toStat(readStat(body)),
+    );
+  }
+
+  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    return this.request<string[]>(
+      'getChildren',
+      path,
+      OpCode.getChildren2,
+      (writer) => writePathWatch(writer, this.toServer(path), watcher !== undefined),
+      (err, body, resolve, reject) => {
+        if (err !== 0) return reject(zooKeeperError(err, 'getChildren', path));
+        const { children } = readGetChildren2Response(body);
+        if (watcher) this.watches.add('child', path, watcher);
+        resolve(children);
+      },
+    );
+  }
+
+  setAcl(path: string, acl: readonly AclEntry[]): Promise<void> {
+    return this.simple(
+      'setAcl',
+      path,
+      OpCode.setACL,
+      (writer) => writeSetAclRequest(writer, { path: this.toServer(path), acl: toAcl(acl), version: -1 }),
+      () => undefined,
+    );
+  }
+
+  sync(path: string): Promise<void> {
+    return this.simple(
+      'sync',
+      path,
+      OpCode.sync,
+      (writer) => writePath(writer, this.toServer(path)),
+      () => undefined,
+    );
+  }
+
+  multi(ops: readonly MultiOp[]): Promise<MultiResult[]> {
+    // As the Java client: an empty transaction is not sent.
+    if (ops.length === 0) return Promise.resolve([]);
+    const requestOps: MultiRequestOp[] = ops.map((op): MultiRequestOp => {
+      const path = this.toServer(op.path);
+      switch (op.type) {
+        case 'create':
+          return { type: 'create', opcode: OpCode.create, request: { path, data: op.data, acl: toAcl(op.acl), flags: createModeFlags[op.mode] } };
+        case 'delete':
+          return { type: 'delete', request: { path, version: op.version } };
+        case 'setData':
+          return { type: 'setData', request: { path, data: op.data, version: op.version } };
+        case 'check':
+          return { type: 'check', request: { path, version: op.version } };
+      }
+    });
+    return this.request<MultiResult[]>(
+      'multi',
+      ops[0]!.path,
+      OpCode.multi,
+      (writer) => writeMultiRequest(writer, requestOps),
+      (err, body, resolve, reject) => {
+        if (err !== 0) return reject(zooKeeperError(err, 'multi', ops[0]!.path));
+        const results = readMultiResponse(body);
+        // A failed transaction: every op has an error result; the one that failed carries its own code.
+        const failed = results.findIndex((result) => result.type === 'error' && result.err !== 0 && result.err !== notTried);
+        if (failed !== -1 || results.some((result) => result.type === 'error')) {
+          const index = failed === -1 ? 0 : failed;
+          const op = ops[index];
+          return reject(
+            zooKeeperError(results[index]!.err || notTried, 'multi', op?.path, `operation ${index + 1} of ${ops.length} (${op?.type}); nothing was applied`),
+          );
+        }
+        resolve(
+          results.map((result): MultiResult => {
+            switch (result.type) {
+              case 'create':
+                // Java leaves the chroot in multi's create results; the port strips it everywhere.
+                return { type: 'create', path: this.fromServer(result.path) };
+              case 'setData':
+                return { type: 'setData', stat: toStat(result.stat) };
+              case 'delete':
+                return { type: 'delete' };
+              default:
+                return { type: 'check' };
+            }
+          }),
+        );
+      },
+    );
+  }
+
+  removeWatches(path: string, type: WatchRemovalType): Promise<void> {
+    const kinds: WatchKind[] = type === 'data' ? ['data', 'exist'] : type === 'children' ? ['child'] : ['data', 'exist', 'child'];
+    // Forgotten here first: a watch the server fires before it reads the removal calls nobody.
+    this.watches.remove(path, kinds);
+    return this.request<void>(
+      'removeWatches',
+      path,
+      OpCode.removeWatches,
+      (writer) => writePathInt(writer, this.toServer(path), WatcherType[type]),
+      (err, _body, resolve, reject) => {
+        // NOWATCHER: the server holds none (it fired, or the connection that held it is gone): what we wanted.
+        if (err === 0 || err === noWatcher) resolve();
+        else reject(zooKeeperError(err, 'removeWatches', path));
+      },
+    );
+  }
+
+  /** How many watches this client holds (path and kind), for tests and diagnostics. */
+  watchCount(): number {
+    return this.watches.size;
+  }
+
+  // --- closing ---------------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const connection = this.connection;
+    if (this.state === 'open' && connection?.isOpen) {
+      // closeSession ends the session now (its ephemeral nodes go) instead of at its timeout.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, closeGraceMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        connection.once('ended', done);
+        const xid = this.nextXid();
+        connection.send({ xid, replied: done, ended: done }, requestPacket(xid, OpCode.closeSession));
+      });
+    }
+    this.state = 'closed';
+    this.connection = null;
+    connection?.close();
+    this.failAll(connectionLoss, 'the client is closed');
+    this.watches.clear();
+  }
+}
+
+function describeEnd(end: ConnectionEnd): string {
+  switch (end.kind) {
+    case 'lost':
+      return `the connection it was sent on is gone (${end.reason})`;
+    case 'expired':
+      return 'the session expired';
+    case 'auth-failed':
+      return 'the server refused the credentials';
+    case 'closed':
+      return 'the client is closed';
+  }
+}
