@@ -11,8 +11,11 @@ export type AuditItem = { kind: 'children'; path: string } | { kind: 'node'; pat
 
 /** Who the audit reads through, and whether it still may: a candidacy, in practice. */
 export interface AuditReader {
-  /** False once the owner is gone: the audit then stays quiet until `expect()` is called again. */
-  readonly held: boolean;
+  /**
+   * True once the owner is over: the audit then stays quiet until `expect()` is called again.
+   * (Not "holds no node": a single-node follower has none and relies on its watches most.)
+   */
+  readonly gone: boolean;
   exists(path: string): Promise<NodeStat | null>;
 }
 
@@ -84,7 +87,7 @@ export class WatchAudit {
   private async look(): Promise<void> {
     const reader = this.reader;
     const generation = this.generation;
-    if (!reader?.held) return;
+    if (!reader || reader.gone) return;
     let changed = false;
     try {
       const stats = await Promise.all(this.items.map((item) => reader.exists(item.path)));

@@ -217,6 +217,27 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     await bobLeads;
   });
 
+  it("a follower whose watches were all used up unheard (path and lock unreadable) still takes over once the holder leaves (found by review)", async () => {
+    const path = uniquePath('single-node-unheard');
+    participant.expectErrors('NO_AUTH');
+    const { alice, bob } = await holderAndFollower(path);
+    const outside = await admin();
+    const noRead = [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.read }];
+    await operatorSetAcl(path, noRead);
+    await operatorSetAcl(`${path}/lock`, noRead);
+    // A child that comes and goes uses up bob's children watch, a write his watch on the lock:
+    // neither is told to a session that cannot READ the node.
+    await outside.create(`${path}/stray`, Buffer.alloc(0), 'persistent');
+    await outside.remove(`${path}/stray`);
+    await outside.setData(`${path}/lock`, Buffer.from('rewritten'), -1);
+    const all = [{ scheme: 'world', id: 'anyone', permissions: Permission.all }];
+    await operatorSetAcl(path, all);
+    await operatorSetAcl(`${path}/lock`, all);
+    const bobLeads = nextEvent(bob, 'elected');
+    await alice.stop();
+    await bobLeads;
+  });
+
   it('refuses lockName without the single-node recipe, and a bad lockName, in one line', () => {
     expect(() => new LeaderElection({ connect: zkConnect(), path: '/x', lockName: 'lock' })).toThrow("lockName is for recipe 'single-node'");
     expect(() => new LeaderElection({ connect: zkConnect(), path: '/x', recipe: 'single-node', lockName: 'a/b' })).toThrow(/lockName must be a node name/);

@@ -19,9 +19,9 @@ const stat = (fields: Partial<NodeStat>): NodeStat => ({
 });
 
 /** A reader over a map of stats; `looks` counts the requests it answered. */
-function fakeReader(stats: Map<string, NodeStat>): AuditReader & { looks: number; held: boolean } {
+function fakeReader(stats: Map<string, NodeStat>): AuditReader & { looks: number; gone: boolean } {
   return {
-    held: true,
+    gone: false,
     looks: 0,
     exists(path) {
       this.looks += 1;
@@ -85,11 +85,11 @@ describe('WatchAudit', () => {
   it('is quiet once stopped, once its reader is gone, and drops a look in flight when told to check something else', async () => {
     const { clock, changes, audit, stats, reader } = audited();
     audit.expect(reader, [{ kind: 'node', path: '/e/pred', mzxid: 1n }], 1000);
-    reader.held = false;
+    reader.gone = true;
     clock.advance(1000);
     await settle();
     expect(reader.looks).toBe(0);
-    reader.held = true;
+    reader.gone = false;
     audit.expect(reader, [{ kind: 'node', path: '/e/pred', mzxid: 1n }], 1000);
     clock.advance(1000);
     // Asked, and before the answer comes the owner moved on: that answer is about the old set.
