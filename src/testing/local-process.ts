@@ -11,6 +11,9 @@ import { saslZooCfg, validateSasl, writeJaasFile } from './sasl.js';
 import { makeTlsMaterial, serverNames, tlsZooCfg, type TlsMaterial } from './tls.js';
 import type { StartZooKeeperOptions, ZooKeeperHandle, ZooKeeperServer } from './types.js';
 
+/** How long a stopped server may take to exit before it is killed. */
+const stopGraceMs = 10_000;
+
 const host = '127.0.0.1';
 
 interface ServerPorts {
@@ -151,6 +154,17 @@ class LocalServer implements ZooKeeperServer {
     if (!child) return;
     child.kill('SIGCONT');
     child.kill(signal);
+    if (signal === 'SIGKILL') return this.exited;
+    // A JVM's shutdown hooks can take long on a busy machine: a stop must not hang a test.
+    let timer: NodeJS.Timeout | undefined;
+    const escalate = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve();
+      }, stopGraceMs);
+    });
+    await Promise.race([this.exited, escalate]);
+    clearTimeout(timer);
     await this.exited;
   }
 
