@@ -217,7 +217,7 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     await bobLeads;
   });
 
-  it("a follower whose watches were all used up unheard (path and lock unreadable) still takes over once the holder leaves (found by review)", async () => {
+  it('a follower whose watches were all used up unheard (path and lock unreadable) still takes over once the holder leaves (found by review)', async () => {
     const path = uniquePath('single-node-unheard');
     participant.expectErrors('NO_AUTH');
     const { alice, bob } = await holderAndFollower(path);
