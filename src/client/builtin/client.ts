@@ -18,6 +18,7 @@ import type {
   Watcher,
   ZkClient,
 } from '../types.js';
+import { Backoff } from '../../backoff.js';
 import { Connection, type ConnectionEnd, type PendingRequest } from './connection.js';
 import {
   type Acl,
@@ -64,8 +65,7 @@ const defaultMaxOutstanding = 1000;
 /** How long close() waits for the server to answer closeSession before dropping the socket. */
 const closeGraceMs = 2000;
 /** Backoff between connection attempts that fail in a row: first retry soon, then up to a second (Java sleeps 0-1000 ms). */
-const firstRetryDelayMs = 50;
-const maxRetryDelayMs = 1000;
+const redialRetry = { initialMs: 50, maxMs: 1000 };
 
 const connectionLoss = -4;
 const sessionExpired = -112;
@@ -144,7 +144,9 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
   /** Whether the current connection was reported `connected` (so its loss is `disconnected`). */
   private reported = false;
   private nextServer = 0;
-  private failuresInRow = 0;
+  /** Whether the last connection attempt failed before it opened: the next one waits. */
+  private dialFailing = false;
+  private readonly redials = new Backoff(redialRetry, Math.random);
   private retryTimer: NodeJS.Timeout | undefined;
   private sessionId = 0n;
   private password: Buffer = Buffer.alloc(16);
@@ -251,7 +253,8 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
    */
   private opened(connection: Connection): void {
     this.state = 'open';
-    this.failuresInRow = 0;
+    this.dialFailing = false;
+    this.redials.reset();
     for (const auth of this.auths) connection.sendUntracked(this.authPacket(auth));
     for (const batch of this.watches.batches((path) => this.toServer(path))) {
       this.sendInternal(connection, OpCode.setWatches, (writer) => writeSetWatches(writer, { relativeZxid: this.lastZxid, ...batch }));
@@ -278,15 +281,14 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     }
     this.state = 'connecting';
     if (wasReported) this.emit('state', 'disconnected');
-    if (end.kind === 'lost' && end.phase !== 'open') this.failuresInRow += 1;
+    if (end.kind === 'lost' && end.phase !== 'open') this.dialFailing = true;
     this.scheduleDial();
   }
 
   private scheduleDial(): void {
-    if (this.failuresInRow === 0) return this.dial();
-    const delayMs = Math.min(maxRetryDelayMs, firstRetryDelayMs * 2 ** (this.failuresInRow - 1));
+    if (!this.dialFailing) return this.dial();
     // Jittered, so clients that lost the same server do not come back in step.
-    this.retryTimer = setTimeout(() => this.dial(), delayMs / 2 + Math.random() * (delayMs / 2));
+    this.retryTimer = setTimeout(() => this.dial(), this.redials.next());
   }
 
   // --- requests --------------------------------------------------------------------------------
