@@ -105,8 +105,8 @@ export class WatchAudit {
       });
     } catch (error) {
       if (generation !== this.generation) return;
-      // Lost to the connection: the reconnect evaluates anyway. Anything else is the
-      // evaluation's to report (it makes the same requests and knows what a failure means).
+      // Lost to the connection: nothing learned, so the next period looks again. Anything else
+      // is the evaluation's to report (it makes the same requests and knows what a failure means).
       if (!isConnectionError(error)) changed = true;
     }
     this.schedule();
