@@ -51,9 +51,9 @@ export class WatchAudit {
   /** From now on checks `items` through `reader` every `periodMs` (replacing what was checked). */
   expect(reader: AuditReader, items: readonly AuditItem[], periodMs: number): void {
     this.generation += 1;
+    // What a look saw is kept for the same reader and path only.
     const keep = new Set(items.filter((item) => item.kind === 'children').map((item) => item.path));
-    for (const path of this.childrenSeen.keys()) if (!keep.has(path)) this.childrenSeen.delete(path);
-    if (this.reader !== reader) this.childrenSeen.clear();
+    for (const path of this.childrenSeen.keys()) if (this.reader !== reader || !keep.has(path)) this.childrenSeen.delete(path);
     this.reader = reader;
     this.items = items;
     // A shorter period starts now; a longer one (or the same) lets the pending look come.
