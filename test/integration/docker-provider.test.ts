@@ -76,14 +76,14 @@ describe.each(['docker', 'local'] as const)('one %s server', (provider) => {
     expect(server.running).toBe(false);
     expect(await isServing('127.0.0.1', server.clientPort)).toBe(false);
     await suspended;
-    const reconnected = nextEvent(session, 'reconnected', 60_000);
+    const reconnected = nextEvent(session, 'reconnected', 100_000);
     await server.restart();
     expect(server.running).toBe(true);
     await reconnected;
     expect((await session.getData(path)).data.toString()).toBe('kept');
     await session.remove(path);
     await session.close();
-  });
+  }, 120_000);
 
   test('comes back from a kill with its data', async () => {
     const server = zookeeper.servers[0]!;
