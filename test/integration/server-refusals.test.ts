@@ -241,20 +241,22 @@ describe.each(backends)('when the server refuses, on %s', (backend) => {
   it("onSuspend 'hold': a slow connect handshake buys no time the server did not give, and the old leader stops before the next one leads", async () => {
     const path = uniquePath('slow-handshake');
     const cut = await proxy();
-    const { old, next, log } = await leaderBehindProxy(participant, path, cut, { sessionTimeoutMs: 4000, onSuspend: 'hold' });
+    const { next, log } = await leaderBehindProxy(participant, path, cut, { sessionTimeoutMs: 4000, onSuspend: 'hold' });
 
     // The connection drops; the reconnect's handshake reaches the server (which renews the
     // session then) but its answer comes 1.5 s late, and after it nothing gets through.
     cut.holdReplies();
-    const reconnected = nextEvent(old, 'reconnected', 20_000);
     cut.resetConnections();
     await until(() => cut.heldReplyBytes > 0, 'the handshake answer to be held', 5000);
     await sleep(1500);
     cut.releaseHeldRepliesIntoBlackhole();
-    await reconnected;
     await nextEvent(next, 'elected', 20_000);
     await until(() => log.index('old', 'lost') >= 0, 'the old leader to give up', 20_000);
     cut.heal();
+    // The C client can hide the whole reconnect: dialled within a millisecond of the drop, it
+    // never reports the drop, so neither the late handshake (CI, about 1 run in 100). The
+    // session's own clock then decides alone; the other two always report the reconnect.
+    if (backend !== 'zookeeper') expect(log.index('old', 'reconnected'), 'the old leader saw the late handshake').toBeGreaterThanOrEqual(0);
     expect(log.index('old', 'lost'), 'the old leader stopped before the next one started').toBeLessThan(log.index('next', 'elected'));
   });
 
