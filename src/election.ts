@@ -43,6 +43,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
 import { Session, sharedSession, type SessionOptions, type SessionScope } from './session.js';
 import { eventStream } from './stream.js';
+import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
 import { WatchAudit, type AuditItem } from './watch-audit.js';
 import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
@@ -984,6 +985,35 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
     publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', leader);
+  }
+
+  /**
+   * Writes to ZooKeeper only while this participant leads: one ZooKeeper multi made of a
+   * `check` that our own candidate node still exists, then `ops`. The server commits all of
+   * it or nothing, and only while that node is there, so a leader that was paused, cut off or
+   * deposed cannot write, however late its request arrives.
+   * @returns each op's result, in order.
+   * @throws NOT_LEADER when this participant does not lead (by its own account, or the
+   * server's check failed): nothing was written. A ZooKeeperError (`failedOp` its index in
+   * `ops`) when one of `ops` failed: nothing was written. CONNECTION_LOSS when the answer was
+   * lost: it may have been committed. UNSUPPORTED on the native backend (no multi) and with
+   * the single-node recipe (its node's name outlives a term: another holder's would pass the
+   * check). INVALID_ARGUMENT for a malformed op.
+   * @example
+   * await election.transaction([{ op: 'setData', path: '/app/config', data: JSON.stringify(config) }]);
+   */
+  async transaction(ops: readonly TransactionOp[]): Promise<TransactionResult[]> {
+    const multiOps = toMultiOps(ops);
+    if (this.recipe === 'single-node') {
+      throw new ZkLeaderError(
+        'UNSUPPORTED',
+        `transaction on ${this.path}: the single-node recipe cannot guard writes (another holder's node has the same name); use a sequential recipe`,
+      );
+    }
+    const term = this.term;
+    const node = term?.announced ? term.candidacy.node : null;
+    if (!term || !node) throw notLeader(this.path, 'this participant does not lead');
+    return guardedMulti(term.candidacy.scope, this.path, node.path, multiOps);
   }
 
   /**

@@ -35,6 +35,8 @@ export type ZkLeaderErrorCode =
   | 'MEMBER_ID_TAKEN'
   | 'WAIT_TIMEOUT'
   | 'NO_LEADER'
+  | 'NOT_LEADER'
+  | 'UNSUPPORTED'
   | 'USAGE'
   | 'UNEXPECTED';
 
@@ -168,6 +170,8 @@ export class ZooKeeperError extends ZkLeaderError {
     /** The node it was about, if any. */
     readonly path: string | undefined,
     detail?: string,
+    /** For a `multi`: the index of the operation that failed (nothing was applied). */
+    readonly failedOp?: number,
   ) {
     const where = path === undefined ? operation : `${operation} ${path}`;
     const tail = [detail, advice[code]].filter(Boolean).join('; ');

@@ -35,3 +35,4 @@ export type { JoinOptions, Member, MemberHealth, MembershipEvents, MembershipOpt
 export type { ElectionHealth, Health, MembershipHealth, ObserverHealth, SessionHealth } from './health.js';
 export type { RetryOptions } from './backoff.js';
 export type { RecipeName } from './recipes.js';
+export type { TransactionOp, TransactionResult } from './transaction.js';

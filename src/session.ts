@@ -7,6 +7,8 @@ import type {
   ClientState,
   CreateMode,
   DigestAuth,
+  MultiOp,
+  MultiResult,
   NodeData,
   NodeStat,
   SessionCredentials,
@@ -309,6 +311,22 @@ export class SessionScope {
     current.then(done, done);
     return current;
   }
+  /**
+   * Applies `ops` together or not at all (ZooKeeper's multi).
+   * @throws UNSUPPORTED on a backend without multi (the native one); ZooKeeperError with
+   * `failedOp`, the index of the operation that failed, when the server refused it.
+   */
+  multi(ops: readonly MultiOp[]): Promise<MultiResult[]> {
+    if (!this.owner.hasMulti) {
+      return Promise.reject(
+        new ZkLeaderError(
+          'UNSUPPORTED',
+          `backend '${this.owner.backend}' has no multi (atomic transactions): use backend 'node-zookeeper-client' or 'builtin'`,
+        ),
+      );
+    }
+    return this.request('multi', ops[0]?.path ?? '/', (client) => client.multi!(ops));
+  }
   /** Makes the server this client talks to catch up with the leader before the next read. */
   sync(path: string): Promise<void> {
     return this.request('sync', path, (client) => client.sync(path));
@@ -492,6 +510,11 @@ export class Session extends SafeEmitter<SessionEvents> {
   get scope(): SessionScope | null {
     return this.currentScope;
   }
+  /** @internal Whether the backend has `multi` (the native one has not). */
+  get hasMulti(): boolean {
+    return this.client ? this.client.multi !== undefined : this.backend !== 'zookeeper';
+  }
+
   /** @internal Whether the backend applies a create's ACL atomically. */
   get createsWithAcl(): boolean {
     return this.client?.createsWithAcl ?? true;

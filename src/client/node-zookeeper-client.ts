@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import zookeeper from 'node-zookeeper-client';
 import type { Socket } from 'node:net';
 import { parseConnectString } from '../connect-string.js';
-import type { ServerFailure } from '../errors.js';
+import { ZooKeeperError, type ServerFailure } from '../errors.js';
 import { probeServers } from './probe.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
 import type {
@@ -162,7 +162,8 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       this.inFlight.add(request);
       run((error, value) => {
         if (!this.inFlight.delete(request)) return;
-        if (error) reject(zooKeeperError(codeOf(error), operation, path, String((error as Error).message ?? error)));
+        if (error instanceof ZooKeeperError) reject(error);
+        else if (error) reject(zooKeeperError(codeOf(error), operation, path, String((error as Error).message ?? error)));
         else resolve(value as T);
       });
     });
@@ -235,22 +236,29 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       else if (op.type === 'setData') transaction.setData(op.path, op.data, op.version);
       else transaction.check(op.path, op.version);
     }
-    // The library rejects with the first failed op's code (the ops after it carry RUNTIMEINCONSISTENCY).
-    type RawResult = { type: number; path?: string; stat?: RawStat };
-    return this.call<RawResult[]>('multi', ops[0]!.path, (done) => transaction.commit((error, results: unknown) => done(error, results as RawResult[]))).then(
-      (results) =>
-        results.map((result, index): MultiResult => {
-          switch (ops[index]!.type) {
-            case 'create':
-              return { type: 'create', path: result.path ?? '' };
-            case 'setData':
-              return { type: 'setData', stat: toStat(result.stat!) };
-            case 'delete':
-              return { type: 'delete' };
-            default:
-              return { type: 'check' };
-          }
-        }),
+    // The library rejects with the first failed op's code (the ops before it carry OK, the ones
+    // after it RUNTIMEINCONSISTENCY) and passes the results along, which tell which op it was.
+    type RawResult = { type: number; path?: string; stat?: RawStat; err?: number };
+    return this.call<RawResult[]>('multi', ops[0]!.path, (done) =>
+      transaction.commit((error, results: unknown) => {
+        const failedOp = error && Array.isArray(results) ? (results as RawResult[]).findIndex((result) => (result.err ?? 0) !== 0) : -1;
+        if (failedOp === -1) return done(error, results as RawResult[]);
+        const op = ops[failedOp]!;
+        done(zooKeeperError(codeOf(error), 'multi', op.path, `operation ${failedOp + 1} of ${ops.length} (${op.type}); nothing was applied`, failedOp));
+      }),
+    ).then((results) =>
+      results.map((result, index): MultiResult => {
+        switch (ops[index]!.type) {
+          case 'create':
+            return { type: 'create', path: result.path ?? '' };
+          case 'setData':
+            return { type: 'setData', stat: toStat(result.stat!) };
+          case 'delete':
+            return { type: 'delete' };
+          default:
+            return { type: 'check' };
+        }
+      }),
     );
   }
 

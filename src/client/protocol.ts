@@ -71,11 +71,11 @@ export function zooKeeperErrorName(numericCode: number): string | undefined {
   return errorNames[numericCode];
 }
 
-export function zooKeeperError(numericCode: number, operation: string, path?: string, detail?: string): ZooKeeperError {
+export function zooKeeperError(numericCode: number, operation: string, path?: string, detail?: string, failedOp?: number): ZooKeeperError {
   const code = errorCodes[numericCode] ?? 'ZOOKEEPER_ERROR';
   const name = errorNames[numericCode];
   const extra = code === 'ZOOKEEPER_ERROR' ? `code ${numericCode}${name ? ` (${name})` : ''}${detail ? ` ${detail}` : ''}` : undefined;
-  return new ZooKeeperError(code, operation, path, extra);
+  return new ZooKeeperError(code, operation, path, extra, failedOp);
 }
 
 const watchEventTypes: Record<number, WatchEventType> = {

@@ -523,7 +523,13 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
           const index = failed === -1 ? 0 : failed;
           const op = ops[index];
           return reject(
-            zooKeeperError(results[index]!.err || notTried, 'multi', op?.path, `operation ${index + 1} of ${ops.length} (${op?.type}); nothing was applied`),
+            zooKeeperError(
+              results[index]!.err || notTried,
+              'multi',
+              op?.path,
+              `operation ${index + 1} of ${ops.length} (${op?.type}); nothing was applied`,
+              failed === -1 ? undefined : failed,
+            ),
           );
         }
         resolve(
