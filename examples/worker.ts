@@ -12,8 +12,8 @@ import { LeaderElection, ZkLeaderError, type RecipeName } from 'zk-leader';
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
-                 [--session-timeout ms] [--backend node-zookeeper-client|zookeeper] [--json]
-                 [--fenced-store http://127.0.0.1:port/]
+                 [--session-timeout ms] [--backend node-zookeeper-client|zookeeper|builtin] [--json]
+                 [--fenced-store http://127.0.0.1:port/] [--guarded-writes /znode]
                  [--recipe zk-leader|curator-latch|curator-selector|kazoo|single-node]`;
 const { values, connect, backend } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/demo' },
@@ -22,6 +22,8 @@ const { values, connect, backend } = parseExampleArgs(usage, {
   json: { type: 'boolean', default: false },
   // A resource that rejects writes with a lower token than it has seen (the chaos harness runs one).
   'fenced-store': { type: 'string' },
+  // While leading, commit a record under this znode every 100 ms through election.transaction().
+  'guarded-writes': { type: 'string' },
   // Join an election of Curator or kazoo participants as one of theirs.
   recipe: { type: 'string' },
 });
@@ -60,6 +62,8 @@ election.on('elected', ({ fencingToken, signal }) => {
   signal.addEventListener('abort', () => clearInterval(tick), { once: true });
   const store = values['fenced-store'] as string | undefined;
   if (store) writeWhileLeading(store, fencingToken, signal);
+  const records = values['guarded-writes'] as string | undefined;
+  if (records) void commitWhileLeading(records, fencingToken, signal);
 });
 election.on('lost', ({ reason }) => report('lost', { reason }, `no longer leading (${reason})`));
 election.on('expired', () => !json && console.log(`${new Date().toISOString()} ${id}: session expired, re-joining on a new session`));
@@ -78,6 +82,25 @@ function writeWhileLeading(store: string, fencingToken: bigint, signal: AbortSig
   write();
   const timer = setInterval(write, 100);
   signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}
+
+/**
+ * Commits one sequential record `{ id, token }` under `parent` every 100 ms while the term
+ * lasts, each through election.transaction(): the server takes it only while our node exists.
+ */
+async function commitWhileLeading(parent: string, fencingToken: bigint, signal: AbortSignal): Promise<void> {
+  const data = JSON.stringify({ id, token: fencingToken.toString() });
+  while (!signal.aborted) {
+    try {
+      await election.transaction([{ op: 'create', path: `${parent}/w-`, data, mode: 'persistent-sequential' }]);
+    } catch (error) {
+      // NOT_LEADER: the term is over (the server said so first, or we did); anything else is
+      // for the log, and the next tick tries again.
+      if ((error as ZkLeaderError).code === 'NOT_LEADER') return;
+      console.error(`${id}: guarded write: ${(error as Error).message}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 report('started', { path: values.path }, `joining ${values.path as string} at ${connect}`);

@@ -82,16 +82,19 @@ export interface WorkerOptions {
   backend?: string;
   recipe?: string;
   fencedStore?: string;
+  /** A znode to commit records under through election.transaction() while leading. */
+  guardedWrites?: string;
 }
 
 /** Starts `examples/worker.ts --json` with these flags. */
 export function startWorker(options: WorkerOptions): ExampleProcess {
-  const { connect, path, id, sessionTimeoutMs, backend, recipe, fencedStore } = options;
+  const { connect, path, id, sessionTimeoutMs, backend, recipe, fencedStore, guardedWrites } = options;
   return startExample('worker', [
     ...['--connect', connect, '--path', path, '--id', id, '--json'],
     ...(sessionTimeoutMs === undefined ? [] : ['--session-timeout', String(sessionTimeoutMs)]),
     ...(backend === undefined ? [] : ['--backend', backend]),
     ...(recipe === undefined ? [] : ['--recipe', recipe]),
     ...(fencedStore === undefined ? [] : ['--fenced-store', fencedStore]),
+    ...(guardedWrites === undefined ? [] : ['--guarded-writes', guardedWrites]),
   ]);
 }

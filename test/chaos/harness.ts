@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { BackendName } from '../../src/client/types.js';
 import type { ZooKeeperHandle } from '../../src/testing/index.js';
 import { startWorker, type ExampleProcess } from '../../examples/support/processes.js';
+import { Session } from '../../src/session.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { checkHistory, summaryTable, type Fault, type HistoryReport, type StoreWrite, type WorkerEvent } from './history.js';
+import { checkHistory, summaryTable, type Fault, type GuardedCommit, type HistoryReport, type StoreWrite, type WorkerEvent } from './history.js';
 
 export interface ChaosOptions {
   zookeeper: ZooKeeperHandle;
@@ -153,6 +154,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const problems: string[] = [];
   const store = new FencedStore();
   await store.listen();
+  // Leaders also commit records here through election.transaction() (backends with multi):
+  // the server's own order of them shows whether a superseded leader ever got one in.
+  const records = backend === 'zookeeper' ? undefined : `${path}-records`;
+  if (records) await withAdmin(zookeeper.connectString, (admin) => admin.ensurePath(records));
   let counter = 0;
   /** Workers the harness is ending on purpose, and how. */
   const ending = new Map<Worker, 'SIGKILL' | 'SIGTERM'>();
@@ -161,7 +166,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const id = `w${++counter}`;
     const proxies = await Promise.all(zookeeper.servers.map((server) => TcpProxy.to(server.connectString)));
     const connect = proxies.map((proxy) => proxy.connectString).join(',');
-    const child = startWorker({ connect, path, id, sessionTimeoutMs, backend, fencedStore: store.url });
+    const child = startWorker({ connect, path, id, sessionTimeoutMs, backend, fencedStore: store.url, guardedWrites: records });
     const worker: Worker = { id, process: child, proxies, gone: false };
     void child.exited.then(({ code, signal }) => {
       worker.gone = true;
@@ -298,7 +303,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     ].map((entry) => JSON.stringify(entry));
     writeFileSync(options.historyFile, lines.join('\n') + '\n');
   }
-  const report = checkHistory(events, faults, { sessionTimeoutMs, livenessMarginMs: 5000, shutdownAt, writes: store.writes });
+  const commits = records ? await withAdmin(zookeeper.connectString, (admin) => readCommits(admin, records)) : [];
+  const report = checkHistory(events, faults, { sessionTimeoutMs, livenessMarginMs: 5000, shutdownAt, writes: store.writes, commits });
   report.violations.push(...problems);
   const summary = summaryTable(
     report,
@@ -306,4 +312,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     `backend ${backend}, seed ${seed}, ${(options.durationMs / 1000).toFixed(0)} s, session timeout ${sessionTimeoutMs} ms`,
   );
   return { report, faults, kinds: [...ran], summary };
+}
+
+async function withAdmin<T>(connect: string, use: (admin: Session) => Promise<T>): Promise<T> {
+  const admin = new Session({ connect, sessionTimeoutMs: 10_000 });
+  try {
+    await admin.ready();
+    return await use(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** The records the leaders committed under `parent`, with their sequence numbers; removes them. */
+async function readCommits(admin: Session, parent: string): Promise<GuardedCommit[]> {
+  const commits: GuardedCommit[] = [];
+  for (const name of await admin.getChildren(parent)) {
+    const { data } = await admin.getData(`${parent}/${name}`);
+    const record = JSON.parse(data.toString('utf8')) as { id: string; token: string };
+    commits.push({ seq: Number(name.slice(name.lastIndexOf('-') + 1)), id: record.id, token: BigInt(record.token) });
+    await admin.remove(`${parent}/${name}`);
+  }
+  await admin.remove(parent);
+  return commits;
 }

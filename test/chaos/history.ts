@@ -29,6 +29,14 @@ export interface StoreWrite {
   accepted: boolean;
 }
 
+/** One record a leader committed through `election.transaction()`, in the server's order. */
+export interface GuardedCommit {
+  /** Its sequence number: the order in which the server committed it. */
+  seq: number;
+  id: string;
+  token: bigint;
+}
+
 export interface Term {
   id: string;
   token: bigint;
@@ -50,6 +58,9 @@ export interface HistoryReport {
   /** Writes the fenced store rejected (a lower token than it had seen). */
   writesFenced: number;
   writesAccepted: number;
+  /** Records committed through `transaction()`, and how many of them a leader with a lower token than an earlier commit's made. */
+  guardedCommits: number;
+  guardedCommitsSuperseded: number;
   violations: string[];
 }
 
@@ -64,6 +75,8 @@ export interface CheckOptions {
   /** When the harness began shutting down: leaderless time up to here is checked too. */
   shutdownAt?: number;
   writes?: StoreWrite[];
+  /** What the leaders committed through `transaction()`. */
+  commits?: GuardedCommit[];
 }
 
 /** Leadership terms from the events: `elected` opens one, `lost` or `stopped` or the process's end closes it. */
@@ -190,6 +203,23 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
       );
     }
   }
+  // Guarded writes, in the order the server committed them (no clocks): a commit whose token
+  // is lower than an earlier commit's came from a leader that had been superseded. A token no
+  // term of that worker held is a commit from a participant that never led.
+  let guardedCommitsSuperseded = 0;
+  let highest: GuardedCommit | null = null;
+  const heldTokens = new Set(terms.map((term) => `${term.id}:${term.token}`));
+  for (const commit of [...(options.commits ?? [])].sort((a, b) => a.seq - b.seq)) {
+    if (highest && commit.token < highest.token) {
+      guardedCommitsSuperseded += 1;
+      violations.push(
+        `superseded commit: ${commit.id} committed record ${commit.seq} with token ${commit.token} after ${highest.id} had committed with ${highest.token}`,
+      );
+    } else if (!heldTokens.has(`${commit.id}:${commit.token}`)) {
+      violations.push(`commit without a term: ${commit.id} committed record ${commit.seq} with token ${commit.token}, which it was never elected with`);
+    }
+    if (!highest || commit.token > highest.token) highest = commit;
+  }
   return {
     faults: faults.length,
     terms,
@@ -199,6 +229,8 @@ export function checkHistory(events: WorkerEvent[], faults: Fault[], options: Ch
     staleWritesAccepted,
     writesFenced: writes.filter((write) => !write.accepted).length,
     writesAccepted: writes.filter((write) => write.accepted).length,
+    guardedCommits: options.commits?.length ?? 0,
+    guardedCommitsSuperseded,
     violations,
   };
 }
@@ -215,6 +247,7 @@ export function summaryTable(report: HistoryReport, faults: Fault[], label: stri
     `  overlaps                ${report.overlaps.length - excused} (plus ${excused} of a SIGSTOPped leader, fenced by its lower token)`,
     `  max time without leader ${report.maxLeaderlessMs.toFixed(0)} ms`,
     `  fenced store writes     ${report.writesAccepted} accepted, ${report.writesFenced} rejected (lower token), ${report.staleWritesAccepted} accepted from a stale leader`,
+    `  guarded writes          ${report.guardedCommits} committed through transaction(), ${report.guardedCommitsSuperseded} from a superseded leader`,
     `  token order violations  ${report.violations.filter((violation) => violation.startsWith('token')).length}`,
     `  violations              ${report.violations.length}`,
   ].join('\n');

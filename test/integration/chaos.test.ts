@@ -24,6 +24,9 @@ describe.each(backends)('chaos on %s (bounded run)', (backend) => {
       }
       expect(result.report.writesAccepted, 'leaders wrote to the fenced store').toBeGreaterThan(0);
       expect(result.report.staleWritesAccepted).toBe(0);
+      // The native backend has no multi, so no transaction(); the others' leaders commit.
+      if (backend !== 'zookeeper') expect(result.report.guardedCommits, 'leaders committed through transaction()').toBeGreaterThan(0);
+      expect(result.report.guardedCommitsSuperseded).toBe(0);
     },
     durationMs * 4 + 120_000,
   );

@@ -123,4 +123,31 @@ describe('the other checks', () => {
     expect(stale.staleWritesAccepted).toBe(1);
     expect(stale.violations).toEqual([expect.stringContaining('stale write: a wrote with token 10')]);
   });
+
+  it('counts, in the order the server committed them, guarded writes from a leader a larger token had superseded', () => {
+    const events = [elected('a', 0, 10), lost('a', 100), elected('b', 101, 12)];
+    const inOrder = checkHistory(events, [], {
+      ...options,
+      commits: [
+        { seq: 0, id: 'a', token: 10n },
+        { seq: 1, id: 'b', token: 12n },
+        { seq: 2, id: 'b', token: 12n },
+      ],
+    });
+    expect(inOrder.violations).toEqual([]);
+    expect(inOrder.guardedCommits).toBe(3);
+
+    const late = checkHistory(events, [], {
+      ...options,
+      commits: [
+        { seq: 0, id: 'b', token: 12n },
+        { seq: 1, id: 'a', token: 10n },
+      ],
+    });
+    expect(late.guardedCommitsSuperseded).toBe(1);
+    expect(late.violations).toEqual([expect.stringContaining('superseded commit: a committed record 1 with token 10 after b had committed with 12')]);
+
+    const neverLed = checkHistory(events, [], { ...options, commits: [{ seq: 0, id: 'c', token: 11n }] });
+    expect(neverLed.violations).toEqual([expect.stringContaining('commit without a term: c')]);
+  });
 });
