@@ -20,7 +20,9 @@ const createModes: readonly CreateMode[] = ['persistent', 'ephemeral', 'persiste
 
 /** The ops as the client's multi takes them; INVALID_ARGUMENT, naming the op, for one that is malformed. */
 export function toMultiOps(ops: readonly TransactionOp[]): MultiOp[] {
-  if (!Array.isArray(ops) || ops.length === 0) throw new InvalidArgumentError('transaction(ops): ops must be a non-empty array of operations');
+  // Checked as given (plain JavaScript callers): narrowing the typed array would make it any[].
+  const given: unknown = ops;
+  if (!Array.isArray(given) || ops.length === 0) throw new InvalidArgumentError('transaction(ops): ops must be a non-empty array of operations');
   return ops.map((op, index): MultiOp => {
     const what = `transaction(ops): ops[${index}]`;
     if (typeof op !== 'object' || op === null) throw new InvalidArgumentError(`${what} must be an object like { op: 'setData', path, data }`);
