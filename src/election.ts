@@ -46,7 +46,7 @@ import { eventStream } from './stream.js';
 import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
 import { WatchAudit, type AuditItem } from './watch-audit.js';
 import { validateAcl } from './acl.js';
-import { validateMs } from './options.js';
+import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
 
 export { LeadershipLostError, type LossReason } from './errors.js';
@@ -193,6 +193,34 @@ export interface LeaderElectionOptions {
   runtime?: Partial<Runtime>;
 }
 
+/** Every option name of `LeaderElectionOptions` (the compiler keeps it complete), for the unknown-name check. */
+const electionOptionNames: Record<keyof LeaderElectionOptions, true> = {
+  path: true,
+  connect: true,
+  session: true,
+  id: true,
+  data: true,
+  sessionTimeoutMs: true,
+  connectTimeoutMs: true,
+  backend: true,
+  auth: true,
+  juteMaxBufferBytes: true,
+  acl: true,
+  onSuspend: true,
+  retry: true,
+  takeoverDelayMs: true,
+  trackLeader: true,
+  releaseOnSignals: true,
+  recipe: true,
+  lockName: true,
+  prefix: true,
+  logger: true,
+  runtime: true,
+};
+
+/** What the constructor takes: the options, with `connect` or `session` (one of them) required. */
+export type LeaderElectionInit = LeaderElectionOptions & ({ connect: string; session?: undefined } | { session: Session; connect?: undefined });
+
 type ElectionState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** One leadership term: it belongs to the candidacy that won it and ends with it. */
@@ -312,9 +340,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * Checks the options; connects nothing until `start()`.
    * @throws INVALID_ARGUMENT naming the bad option.
    */
-  constructor(options: LeaderElectionOptions) {
+  constructor(options: LeaderElectionInit) {
     super(options?.logger ?? silentLogger);
     if (!options || typeof options !== 'object') throw new InvalidArgumentError('LeaderElection needs an options object with path and connect (or session)');
+    rejectUnknownOptions(options, electionOptionNames, 'LeaderElection');
     this.path = validatePath(options.path, 'path');
     this.id = validateId(options.id ?? `${hostname()}-${process.pid}`);
     this.recipe = validateRecipe(options.recipe);
@@ -460,16 +489,19 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   /**
    * Joins the election. Resolves once this participant's candidacy is in place (it may already
-   * lead).
-   * @throws INVALID_STATE when called twice, for a second single-node participant for the
+   * lead). `signal` stops the election (as `stop()` does) whenever it aborts: while start()
+   * still waits, start() then rejects with the signal's reason.
+   * @throws the signal's reason when it aborts first; INVALID_STATE when called twice, for a second single-node participant for the
    * same node on one Session, or when `stop()` is called before the first join completes;
    * SESSION_CLOSED for a closed shared session or when the session closes first (after
    * AUTH_FAILED, say); CONNECT_TIMEOUT; CHROOT_NOT_FOUND; REQUEST_TOO_LARGE; NO_AUTH.
    */
-  async start(): Promise<void> {
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
     if (this.state !== 'idle') {
       throw new InvalidStateError(`start() was already called (the election is ${this.state}): create a new LeaderElection to join again`);
     }
+    if (signal?.aborted) throw abortReasonOf(signal);
     const session = this.makeSession();
     if (session.state === 'closed') {
       this.state = 'stopped';
@@ -491,7 +523,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.sessionRef = session;
     this.waitingSince = this.clock.now();
     this.unsubscribe = this.subscribeToSession(session);
-    for (const signal of this.signals) this.signalReleases.push(stopOnSignal(signal, this));
+    for (const processSignal of this.signals) this.signalReleases.push(stopOnSignal(processSignal, this));
+    if (signal) {
+      // The caller's signal stops the election whenever it aborts, during start() or later.
+      const onAbort = () => void this.stop().catch(() => {});
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.signalReleases.push(() => signal.removeEventListener('abort', onAbort));
+    }
     const joined = new Promise<void>((resolve, reject) => {
       this.firstJoin = { resolve, reject };
     });
@@ -509,7 +547,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     } catch (error) {
       this.firstJoin = null;
       await this.finish('stopped');
-      throw error;
+      throw signal?.aborted ? abortReasonOf(signal) : error;
     }
   }
 
@@ -1200,14 +1238,18 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * emitted (LEADER_WORK_FAILED) and this participant steps out of the queue for a while
    * before volunteering again: 0.5 s after the first failure, doubling to 30 s, with jitter,
    * back to 0.5 s after work that returns normally. Starts the election if needed; resolves
-   * when the election has stopped.
-   * @throws what `start()` throws (CONNECT_TIMEOUT, NO_AUTH, ...); LEADER_WORK_FAILED is emitted, not thrown.
+   * when the election has stopped. With `{ once: true }` (kazoo's `run()`): waits for
+   * leadership, runs `work` once, then stops the election (the node goes, the next one leads);
+   * resolves then, at once when the election stops before leading.
+   * @throws what `start()` throws (CONNECT_TIMEOUT, NO_AUTH, ...); LEADER_WORK_FAILED is
+   * emitted, not thrown, except with `once`, where the work's failure rejects (after the stop).
    * @example
    * await election.runWhileLeader(async (signal, { fencingToken }) => {
    *   while (!signal.aborted) await scheduleDueJobs({ fencingToken, signal });
    * });
    */
-  async runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void): Promise<void> {
+  async runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void, options: { once?: boolean } = {}): Promise<void> {
+    if (options.once) return this.runOnce(work);
     if (this.state === 'idle') await this.start();
     let failures = 0;
     while (this.state === 'running') {
@@ -1240,6 +1282,29 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         failures += 1;
         await this.pauseWhileRunning(pauseFor(failures));
       }
+    }
+  }
+
+  /** runWhileLeader's `once`: one term of work, then the election stops (kazoo's `run()`). */
+  private async runOnce(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void): Promise<void> {
+    if (this.state === 'idle') await this.start();
+    let term: ElectedEvent;
+    try {
+      term = await this.waitForLeadership();
+    } catch {
+      return; // stopped before it led: nothing to run
+    }
+    let failed = false;
+    let failure: unknown;
+    try {
+      await work(term.signal, { fencingToken: term.fencingToken });
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    await this.stop();
+    if (failed) {
+      throw new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
     }
   }
 

@@ -137,7 +137,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.reportEveryMs = validateMs(options.reportEveryMs, 'reportEveryMs', 0, 'zero');
     this.acl = validateAcl(options.acl);
-    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
+    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { reportEveryMs: true, acl: true }, 'Membership'));
   }
 
   /**

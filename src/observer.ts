@@ -60,7 +60,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   constructor(options: LeaderObserverOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.path = validatePath(options.path);
-    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options));
+    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { path: true }, 'LeaderObserver'));
   }
 
   /** The leader as last seen, or null. */

@@ -33,7 +33,7 @@ import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
 import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
 import { Liveness, livenessFractions } from './liveness.js';
-import { validateMs } from './options.js';
+import { rejectUnknownOptions, validateMs } from './options.js';
 import { silentLogger, type Logger } from './logger.js';
 import { validateJuteMaxBuffer } from './limits.js';
 import { ancestorsAndSelf, parentOf, validatePath } from './paths.js';
@@ -128,6 +128,19 @@ export interface SessionOptions {
    */
   runtime?: Partial<Runtime>;
 }
+
+/** Every option name of `SessionOptions` (the compiler keeps it complete), for the unknown-name check. */
+export const sessionOptionNames: Record<keyof SessionOptions, true> = {
+  connect: true,
+  sessionTimeoutMs: true,
+  connectTimeoutMs: true,
+  backend: true,
+  auth: true,
+  juteMaxBufferBytes: true,
+  retry: true,
+  logger: true,
+  runtime: true,
+};
 
 const defaultSessionTimeoutMs = 10_000;
 /** How long a failed connect may spend finding out why, server by server. */
@@ -427,6 +440,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     options: SessionOptions,
   ): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions>; chroot: string } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
+    rejectUnknownOptions(options, sessionOptionNames, 'Session');
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
     const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
     for (const entry of auth) {
@@ -966,8 +980,16 @@ export function sharedSession(options: { session?: unknown; connect?: unknown })
   return options.session;
 }
 
-/** The caller's shared session, or a new one that the component owns and closes when done. */
-export function sessionFrom(options: SessionSource): { session: Session; ownsSession: boolean } {
+/**
+ * The caller's shared session, or a new one that the component owns and closes when done.
+ * `own` names the component's own options: any other name that is not a session option is
+ * refused (INVALID_ARGUMENT, naming the closest valid one).
+ */
+export function sessionFrom(options: SessionSource, own: Record<string, true>, what: string): { session: Session; ownsSession: boolean } {
+  if (!options || typeof options !== 'object') throw new InvalidArgumentError(`${what} needs options with connect (e.g. '127.0.0.1:2181') or session`);
+  rejectUnknownOptions(options, { ...own, ...sessionOptionNames, session: true }, what);
   const shared = sharedSession(options);
-  return shared ? { session: shared, ownsSession: false } : { session: new Session(options as SessionOptions), ownsSession: true };
+  if (shared) return { session: shared, ownsSession: false };
+  const sessionOptions = Object.fromEntries(Object.entries(options).filter(([name]) => Object.hasOwn(sessionOptionNames, name))) as unknown as SessionOptions;
+  return { session: new Session(sessionOptions), ownsSession: true };
 }

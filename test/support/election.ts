@@ -1,6 +1,6 @@
 import { afterEach, expect } from 'vitest';
 import type { BackendName } from '../../src/client/types.js';
-import { LeaderElection, type LeaderElectionOptions } from '../../src/election.js';
+import { LeaderElection, type LeaderElectionInit, type LeaderElectionOptions } from '../../src/election.js';
 import type { ZkLeaderErrorCode } from '../../src/errors.js';
 import { EventLog, nextEvent } from './events.js';
 import type { TcpProxy } from './tcp-proxy.js';
@@ -33,7 +33,7 @@ export function electionFixture(backend: BackendName) {
       backend,
       ...(options.session ? {} : { connect: zkConnect(), sessionTimeoutMs: 4000 }),
       ...options,
-    });
+    } as LeaderElectionInit);
     election.on('error', (error) => errors.push({ id: election.id, code: error.code, message: error.message }));
     created.push(election);
     return election;

@@ -43,6 +43,7 @@ describe('LeaderElection options', () => {
 
   it('rejects connect and session together', () => {
     const session = Object.create(Session.prototype) as Session;
+    // @ts-expect-error -- the type refuses both; plain JavaScript callers get the error at run time
     expect(() => new LeaderElection({ path: '/jobs', connect, session })).toThrow(/either connect or session/);
   });
 
@@ -61,6 +62,28 @@ describe('LeaderElection options', () => {
     expect(() => election.session).toThrow(/before start/);
     await election.stop();
     await expect(election.start()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+});
+
+describe('option names', () => {
+  it('refuses a misspelled option, naming the one it was probably meant to be', () => {
+    const misspelled = { path: '/jobs', connect, sesionTimeoutMs: 3000 } as unknown as { path: string; connect: string };
+    expect(() => new LeaderElection(misspelled)).toThrow("LeaderElection has no option 'sesionTimeoutMs': did you mean 'sessionTimeoutMs'?");
+    expect(() => new Session({ connect, backnd: 'builtin' } as unknown as { connect: string })).toThrow(
+      "Session has no option 'backnd': did you mean 'backend'?",
+    );
+    expect(() => new LeaderObserver({ path: '/jobs', connect, pth: '/x' } as unknown as { path: string; connect: string })).toThrow(/did you mean 'path'\?/);
+    expect(() => new Membership({ connect, reportEveryMS: 5000 } as unknown as { connect: string })).toThrow(/did you mean 'reportEveryMs'\?/);
+  });
+
+  it('lists the options when an unknown one resembles none of them', () => {
+    const strange = { path: '/jobs', connect, colour: 'blue' } as unknown as { path: string; connect: string };
+    expect(() => new LeaderElection(strange)).toThrow(/has no option 'colour'; its options are path, connect, session, id/);
+  });
+
+  it('makes connect or session required by the type, not only at run time', () => {
+    // @ts-expect-error -- neither connect nor session: a compile error for TypeScript callers
+    expect(() => new LeaderElection({ path: '/jobs' })).toThrow(/needs connect/);
   });
 });
 

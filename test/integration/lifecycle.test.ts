@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { electionFixture } from '../support/election.js';
+import { nextEvent } from '../support/events.js';
+import { testResources } from '../support/resources.js';
+import { backends, uniquePath } from '../support/zookeeper.js';
+
+// start({ signal }) and runWhileLeader(work, { once: true }) (issue 26).
+
+describe.each(backends)('start({ signal }) and runWhileLeader once, on %s', (backend) => {
+  const { admin, proxy } = testResources(backend);
+  const participant = electionFixture(backend);
+
+  it('an aborted signal refuses start() at once, with its reason, and connects nothing', async () => {
+    const alice = participant(uniquePath('start-aborted'), { id: 'alice' });
+    const controller = new AbortController();
+    controller.abort(new Error('shutting down'));
+    await expect(alice.start({ signal: controller.signal })).rejects.toThrow('shutting down');
+    expect(() => alice.session).toThrow(/before start/);
+  });
+
+  it('a signal that aborts while start() waits for a server rejects it with the reason, and the election is stopped', async () => {
+    const cut = await proxy();
+    cut.blackhole();
+    const alice = participant(uniquePath('start-abort-waiting'), { id: 'alice', connect: cut.connectString });
+    const controller = new AbortController();
+    const starting = alice.start({ signal: controller.signal });
+    const stopped = nextEvent(alice, 'stopped');
+    controller.abort(new Error('deploy cancelled'));
+    await expect(starting).rejects.toThrow('deploy cancelled');
+    await stopped;
+    expect(alice.health().state).toBe('stopped');
+  });
+
+  it('a signal that aborts after start() stops the election: the node goes and the next participant leads', async () => {
+    const path = uniquePath('start-abort-later');
+    const controller = new AbortController();
+    const alice = participant(path, { id: 'alice' });
+    const aliceLeads = nextEvent(alice, 'elected');
+    await alice.start({ signal: controller.signal });
+    await aliceLeads;
+    const bob = participant(path, { id: 'bob' });
+    await bob.start();
+    const bobLeads = nextEvent(bob, 'elected');
+    const aliceStopped = nextEvent(alice, 'stopped');
+    controller.abort();
+    await aliceStopped;
+    await bobLeads;
+    const operator = await admin();
+    expect(await operator.getChildren(path)).toEqual([bob.nodeName]);
+  });
+
+  it('runWhileLeader(work, { once: true }) runs one term of work, then stops and hands over', async () => {
+    const path = uniquePath('run-once');
+    const alice = participant(path, { id: 'alice' });
+    const bob = participant(path, { id: 'bob' });
+    const runs: bigint[] = [];
+    const bobLeads = nextEvent(bob, 'elected');
+    await alice.runWhileLeader(
+      async (_signal, { fencingToken }) => {
+        runs.push(fencingToken);
+        await bob.start();
+      },
+      { once: true },
+    );
+    expect(runs).toHaveLength(1);
+    expect(alice.health().state).toBe('stopped');
+    await bobLeads;
+  });
+
+  it('runWhileLeader once rejects with LEADER_WORK_FAILED when the work throws, after the election stopped', async () => {
+    const alice = participant(uniquePath('run-once-fails'), { id: 'alice' });
+    const failed = alice.runWhileLeader(
+      () => {
+        throw new Error('no database');
+      },
+      { once: true },
+    );
+    await expect(failed).rejects.toMatchObject({ code: 'LEADER_WORK_FAILED', message: expect.stringContaining('no database') });
+    expect(alice.health().state).toBe('stopped');
+  });
+});
