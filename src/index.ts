@@ -1,5 +1,14 @@
 export { LeaderElection, LeadershipLostError } from './election.js';
-export type { ElectedEvent, ElectionChange, FollowerEvent, LeaderElectionEvents, LeaderElectionInit, LostEvent, LeaderElectionOptions, LossReason } from './election.js';
+export type {
+  ElectedEvent,
+  ElectionChange,
+  FollowerEvent,
+  LeaderElectionEvents,
+  LeaderElectionInit,
+  LostEvent,
+  LeaderElectionOptions,
+  LossReason,
+} from './election.js';
 export type { LeaderInfo, Participant } from './candidate.js';
 export { Session, SessionScope } from './session.js';
 export type { ExpiryReason, SessionEvents, SessionHandlers, SessionOptions, SessionSource, SessionState, SuspendReason } from './session.js';
