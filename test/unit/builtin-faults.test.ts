@@ -152,6 +152,7 @@ describe('builtin client: faults at the protocol layer are connection losses', (
       handshake: { protocolVersion: 0, lastZxidSeen: 0n, timeOut: 900, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false },
       connectTimeoutMs: 300,
       maxFrameBytes: 1024,
+      nextXid: () => 1,
     });
     const end = await new Promise<ConnectionEnd>((resolve) => connection.on('ended', resolve));
     expect(end).toMatchObject({ kind: 'lost', phase: 'handshake', reason: expect.stringContaining('did not answer the handshake') });
