@@ -150,6 +150,19 @@ describe('the builtin client over TLS and SASL', () => {
     expect(ms).toBeLessThan(fastMs);
   });
 
+  it("an election's start() over a wrong CA rejects at once with TLS_FAILED", async () => {
+    const election = new LeaderElection({
+      connect: need.tls!.connectString,
+      path: unique('refused'),
+      backend: 'builtin',
+      tls: { ...mtls, ca: need.tls!.untrusted.ca },
+    });
+    cleanups.push(() => election.stop());
+    const started = performance.now();
+    await expect(election.start()).rejects.toMatchObject({ code: 'TLS_FAILED' });
+    expect(performance.now() - started).toBeLessThan(fastMs);
+  });
+
   it('no client certificate on a server with clientAuth need fails ready() at once with TLS_FAILED, naming tls.cert', async () => {
     const { error, ms } = await readyFailure({ connect: need.tls!.connectString, tls: { ca: need.tls!.client.ca } });
     expect(error).toMatchObject({ code: 'TLS_FAILED', message: expect.stringMatching(/requires a client certificate.*pass tls\.cert and tls\.key/) });
