@@ -16,7 +16,7 @@ import {
   type LeaderInfo,
   type Participant,
 } from './candidate.js';
-import type { AclEntry, BackendName, DigestAuth } from './client/types.js';
+import type { AclEntry, BackendName, DigestAuth, SaslOption, TlsOption } from './client/types.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
@@ -142,6 +142,10 @@ export interface LeaderElectionOptions {
   backend?: BackendName;
   /** For an own session: digest credentials. */
   auth?: DigestAuth | DigestAuth[];
+  /** For an own session: TLS to the servers' secureClientPort (see `SessionOptions.tls`). Builtin backend only. */
+  tls?: TlsOption;
+  /** For an own session: a SASL DIGEST-MD5 login (see `SessionOptions.sasl`). Builtin backend only. */
+  sasl?: SaslOption;
   /**
    * For an own session: the servers' `jute.maxbuffer`, if raised (a shared session has its
    * own). `data` that would make our node's create larger is refused at construction.
@@ -205,6 +209,8 @@ const electionOptionNames: Record<keyof LeaderElectionOptions, true> = {
   backend: true,
   auth: true,
   juteMaxBufferBytes: true,
+  tls: true,
+  sasl: true,
   acl: true,
   onSuspend: true,
   retry: true,
@@ -385,6 +391,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         ...(options.backend !== undefined ? { backend: options.backend } : {}),
         ...(options.auth !== undefined ? { auth: options.auth } : {}),
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
+        ...(options.sasl !== undefined ? { sasl: options.sasl } : {}),
         ...(options.juteMaxBufferBytes !== undefined ? { juteMaxBufferBytes: options.juteMaxBufferBytes } : {}),
         ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
         retry: this.retry,
@@ -402,6 +410,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       if (options.juteMaxBufferBytes !== undefined) {
         validateJuteMaxBuffer(options.juteMaxBufferBytes);
         throw new InvalidArgumentError('juteMaxBufferBytes is for an own session: pass it to the shared Session instead');
+      }
+      // Not ignored: a caller who asked for TLS must not get a session that may have none.
+      for (const option of ['tls', 'sasl'] as const) {
+        if (options[option] !== undefined) throw new InvalidArgumentError(`${option} is for an own session: pass it to the shared Session instead`);
       }
       this.checkNodeFits(shared.chroot, shared.juteMaxBufferBytes, shared.backend);
     }

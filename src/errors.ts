@@ -22,6 +22,7 @@ export type ZkLeaderErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_STATE'
   | 'CONNECT_TIMEOUT'
+  | 'TLS_FAILED'
   | 'CHROOT_NOT_FOUND'
   | 'REQUEST_TOO_LARGE'
   | 'SESSION_CLOSED'
@@ -152,7 +153,7 @@ export class LeadershipLostError extends ZkLeaderError {
 
 const advice: Partial<Record<ZooKeeperErrorCode, string>> = {
   NO_AUTH: 'the node is protected by an ACL: pass the matching `auth` credential',
-  AUTH_FAILED: 'the server refused the credential: check the `auth` option',
+  AUTH_FAILED: 'the server refused the credential: check the `auth` and `sasl` options',
   INVALID_ACL: 'the `acl` option is not valid for this server',
   NO_CHILDREN_FOR_EPHEMERALS: 'the path is (under) an ephemeral node: choose a path whose parents are persistent',
   CONNECTION_LOSS: 'the connection dropped before the reply came: it is retried once the session reconnects',

@@ -11,7 +11,9 @@ import type {
   MultiResult,
   NodeData,
   NodeStat,
+  SaslOption,
   SessionCredentials,
+  TlsOption,
   WatchEvent,
   Watcher,
   ZkClient,
@@ -37,6 +39,7 @@ import { rejectUnknownOptions, validateMs } from './options.js';
 import { silentLogger, type Logger } from './logger.js';
 import { validateJuteMaxBuffer } from './limits.js';
 import { ancestorsAndSelf, parentOf, validatePath } from './paths.js';
+import { tlsOptionProblem } from './client/builtin/tls.js';
 import { runtimeWith, type Runtime } from './runtime.js';
 
 /**
@@ -109,6 +112,22 @@ export interface SessionOptions {
   /** Digest credentials sent on every connection, e.g. `{ scheme: 'digest', credential: 'user:secret' }`. */
   auth?: DigestAuth | DigestAuth[];
   /**
+   * TLS to the servers' `secureClientPort` (connect to that port): `true` for Node's default
+   * CAs, or `node:tls` options such as `{ ca, cert, key, passphrase, servername }` (PEM text).
+   * The server's certificate and host name are verified (Node's `checkServerIdentity`); with
+   * `cert` and `key` the client is authenticated too (mTLS), and ZooKeeper names the
+   * connection `x509:<subject>` for ACLs. A wrong CA, a missing client certificate, or TLS
+   * and plaintext ports mixed up fail `ready()` at once with `TLS_FAILED`. Builtin backend only.
+   * @example { ca: readFileSync('ca.pem', 'utf8'), cert: readFileSync('client.pem', 'utf8'), key: readFileSync('client.key', 'utf8') }
+   */
+  tls?: TlsOption;
+  /**
+   * A SASL DIGEST-MD5 login on every connection, before any request (ZooKeeper's JAAS
+   * `DigestLoginModule`); ACL id `sasl:<username>`. A refused login fails `ready()` with
+   * `AUTH_FAILED`. Kerberos (GSSAPI) is not supported. Builtin backend only.
+   */
+  sasl?: SaslOption;
+  /**
    * The servers' `jute.maxbuffer`, if it was raised: the largest request they accept. Data
    * that would make a larger request is refused before it is sent (a server closes the
    * connection on such a request). Default 1,048,575 (0xfffff), ZooKeeper's default.
@@ -137,6 +156,8 @@ export const sessionOptionNames: Record<keyof SessionOptions, true> = {
   backend: true,
   auth: true,
   juteMaxBufferBytes: true,
+  tls: true,
+  sasl: true,
   retry: true,
   logger: true,
   runtime: true,
@@ -405,6 +426,10 @@ export class Session extends SafeEmitter<SessionEvents> {
   /** The connect string's chroot (`/apps/a` of `host:2181/apps/a`), '' when it has none. */
   readonly chroot: string;
   private readonly auth: DigestAuth[];
+  private readonly tls: TlsOption | undefined;
+  private readonly sasl: SaslOption | undefined;
+  /** Whether TLS_FAILED was reported since the last connect: a fleet of retries says it once. */
+  private tlsFailureReported = false;
   /** @internal Time, randomness and the client library this session and its recipes use. */
   readonly runtime: Runtime;
   private readonly liveness: Liveness;
@@ -436,12 +461,34 @@ export class Session extends SafeEmitter<SessionEvents> {
    * @internal Checks session options without connecting.
    * @throws INVALID_ARGUMENT naming the bad option.
    */
-  static validateOptions(
-    options: SessionOptions,
-  ): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry'>> & { auth: DigestAuth[]; retry: Required<RetryOptions>; chroot: string } {
+  static validateOptions(options: SessionOptions): Required<Omit<SessionOptions, 'auth' | 'logger' | 'runtime' | 'retry' | 'tls' | 'sasl'>> & {
+    auth: DigestAuth[];
+    retry: Required<RetryOptions>;
+    chroot: string;
+    tls: TlsOption | undefined;
+    sasl: SaslOption | undefined;
+  } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     rejectUnknownOptions(options, sessionOptionNames, 'Session');
     const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
+    for (const option of ['tls', 'sasl'] as const) {
+      if (options[option] !== undefined && backend !== 'builtin') {
+        throw new InvalidArgumentError(
+          `${option} needs zk-leader's own client: use backend: 'builtin' (the '${backend}' backend has no ${option.toUpperCase()})`,
+        );
+      }
+    }
+    const tlsProblem = options.tls === undefined ? null : tlsOptionProblem(options.tls);
+    if (tlsProblem) throw new InvalidArgumentError(tlsProblem);
+    const sasl = options.sasl;
+    if (sasl !== undefined) {
+      if (typeof sasl?.username !== 'string' || sasl.username === '' || typeof sasl.password !== 'string') {
+        throw new InvalidArgumentError("sasl must be { username: 'alice', password: '...' } (strings, a non-empty username)");
+      }
+      if (sasl.mechanism !== undefined && sasl.mechanism !== 'DIGEST-MD5') {
+        throw new InvalidArgumentError(`sasl.mechanism must be 'DIGEST-MD5': got ${JSON.stringify(sasl.mechanism)} (Kerberos/GSSAPI is not supported)`);
+      }
+    }
     const auth = options.auth === undefined ? [] : Array.isArray(options.auth) ? options.auth : [options.auth];
     for (const entry of auth) {
       if (entry?.scheme !== 'digest' || typeof entry.credential !== 'string' || !entry.credential.includes(':')) {
@@ -458,6 +505,8 @@ export class Session extends SafeEmitter<SessionEvents> {
       backend,
       auth,
       retry: validateRetry(options.retry),
+      tls: options.tls,
+      sasl,
     };
   }
 
@@ -480,6 +529,8 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.chroot = valid.chroot;
     this.backend = valid.backend;
     this.auth = valid.auth;
+    this.tls = valid.tls;
+    this.sasl = valid.sasl;
     this.runtime = runtimeWith(options.runtime);
     this.backoff = new Backoff(valid.retry, this.runtime.random);
     this.liveness = new Liveness(this.runtime.clock, {
@@ -593,9 +644,11 @@ export class Session extends SafeEmitter<SessionEvents> {
    * Resolves once the first session is established.
    * @throws CONNECT_TIMEOUT when no server answers within `connectTimeoutMs` (up to 1 s
    * later, once it knows for each server whether its name does not resolve, it refused, or it
-   * timed out); SESSION_CLOSED when closed first. A refused credential (AUTH_FAILED) comes
-   * as an `error` event after this resolved: the server answers the connect before it reads
-   * the credentials.
+   * timed out); TLS_FAILED at once when TLS fails with every server (wrong CA, no client
+   * certificate, TLS and plaintext ports mixed up); AUTH_FAILED when the SASL login is
+   * refused; SESSION_CLOSED when closed first. A refused digest credential (`auth`,
+   * AUTH_FAILED) comes as an `error` event after this resolved: the server answers the
+   * connect before it reads the credentials.
    */
   ready(): Promise<void> {
     return this.firstConnect;
@@ -659,10 +712,17 @@ export class Session extends SafeEmitter<SessionEvents> {
       connectString: this.connectString,
       sessionTimeoutMs: this.requestedSessionTimeoutMs,
       now: () => this.runtime.clock.now(),
+      ...(this.tls !== undefined ? { tls: this.tls } : {}),
+      ...(this.sasl !== undefined ? { sasl: this.sasl } : {}),
     });
     this.client = client;
-    client.on('state', (state) => {
-      if (client === this.client) this.onClientState(client, state);
+    client.on('state', (state, error) => {
+      if (client === this.client) this.onClientState(client, state, error);
+    });
+    client.on('error', (error) => {
+      if (client !== this.client) return;
+      this.logger.warn({ err: error }, 'zk-leader: the client keeps trying');
+      this.reportTlsFailure(error);
     });
     client.connect();
     for (const auth of this.auth) client.addAuthInfo(auth);
@@ -699,7 +759,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     }
   }
 
-  private onClientState(client: ZkClient, state: ClientState): void {
+  private onClientState(client: ZkClient, state: ClientState, reported?: ZkLeaderError): void {
     switch (state) {
       case 'connected':
         return this.onConnected(client);
@@ -708,17 +768,45 @@ export class Session extends SafeEmitter<SessionEvents> {
       case 'expired':
         return this.expire('server');
       case 'auth-failed': {
-        const error = new ZkLeaderError('AUTH_FAILED', 'ZooKeeper refused the session credentials: check the auth option');
+        const error = reported ?? new ZkLeaderError('AUTH_FAILED', 'ZooKeeper refused the session credentials: check the auth option');
         this.settleFirstConnect(error);
         void this.close();
         this.emit('error', error);
         return;
       }
+      case 'tls-failed':
+        return this.onTlsFailed(reported ?? new ZkLeaderError('TLS_FAILED', `TLS to ${this.connectString} failed: check the tls option`));
     }
+  }
+
+  /**
+   * The client gave up: TLS failed with every server before it had a session. On the first
+   * connect that is a configuration error: `ready()` rejects and the session closes. After
+   * an expiry the servers may be changing certificates: try again with backoff, say it once.
+   */
+  private onTlsFailed(error: ZkLeaderError): void {
+    this.clearTimer('connectTimer');
+    if (this.generation === 0) {
+      this.settleFirstConnect(error);
+      void this.close();
+      return;
+    }
+    void this.retireClient();
+    this.scheduleNewClient();
+    this.reportTlsFailure(error);
+  }
+
+  private reportTlsFailure(error: ZkLeaderError): void {
+    if (error.code === 'TLS_FAILED') {
+      if (this.tlsFailureReported) return;
+      this.tlsFailureReported = true;
+    }
+    this.emit('error', error);
   }
 
   private onConnected(client: ZkClient): void {
     this.clearTimer('connectTimer');
+    this.tlsFailureReported = false;
     const { id } = client.sessionCredentials();
     this.negotiatedTimeoutMs = client.negotiatedSessionTimeoutMs() || this.requestedSessionTimeoutMs;
     const previous = this.currentState;
@@ -871,7 +959,8 @@ export class Session extends SafeEmitter<SessionEvents> {
     } catch (error) {
       this.finished(operation, sentAt, error);
       this.onRequestFailed(client, error, sentAt);
-      if (!scope.alive && !isZooKeeperError(error, 'SESSION_EXPIRED')) throw scopeEnded(operation, path);
+      // A refused login ends the session too, and says more than "the session ended" would.
+      if (!scope.alive && !isZooKeeperError(error, 'SESSION_EXPIRED', 'AUTH_FAILED')) throw scopeEnded(operation, path);
       throw error;
     }
   }

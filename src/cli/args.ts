@@ -12,6 +12,8 @@ export interface CliConfig {
   backend: BackendName;
   /** Digest credentials `user:password`, from --auth-file, --auth or ZK_AUTH. */
   auth?: string;
+  /** TLS to the servers' secureClientPort: PEM text read from --tls-ca, --tls-cert, --tls-key. */
+  tls?: { ca?: string; cert?: string; key?: string };
   group?: string;
   /** dashboard: every --group given. */
   groups: string[];
@@ -30,6 +32,9 @@ const commonOptions = `options:
   --auth-file <path>    digest credentials 'user:password' read from a file (or set $ZK_AUTH)
   --auth <user:pw>      the same on the command line: visible to other users in ps, avoid it
   --backend <name>      node-zookeeper-client (default), zookeeper (the native client) or builtin (zk-leader's own)
+  --tls-ca <path>       TLS to the servers' secureClientPort, trusting this CA (PEM); implies --backend builtin
+  --tls-cert <path>     with --tls-key: a client certificate (PEM) for servers that require one (mTLS)
+  --tls-key <path>      the client certificate's private key (PEM)
   --timeout <ms>        how long to wait for a connection (default 5000)
   --json                machine-readable output
   --help                this text
@@ -115,7 +120,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
         connect: { type: 'string' },
         auth: { type: 'string' },
         'auth-file': { type: 'string' },
-        backend: { type: 'string', default: 'node-zookeeper-client' },
+        backend: { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         group: { type: 'string', multiple: true },
         root: { type: 'string' },
         port: { type: 'string' },
@@ -139,10 +147,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
     return { kind: 'print', text: usage };
   }
   const refuse = (message: string): CliRequest => ({ kind: 'usage-error', message });
-  /** The first line of the credentials file `flag` names, or the refusal that says why not. */
-  const credentialsFile = (flag: string, path: string): string | CliRequest => {
+  /** The first line (or all) of the file `flag` names, or the refusal that says why not. */
+  const credentialsFile = (flag: string, path: string, firstLine = true): string | CliRequest => {
     try {
-      return readFile(path).split(/\r?\n/)[0]!.trim();
+      const text = readFile(path);
+      return firstLine ? text.split(/\r?\n/)[0]!.trim() : text;
     } catch (error) {
       return refuse(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
@@ -184,8 +193,21 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTimerMs) {
     return refuse(`--timeout takes a whole number of milliseconds from 1 to ${maxTimerMs}: got '${values.timeout}'`);
   }
-  const backend = values.backend as BackendName;
+  const tlsFlags = (['tls-ca', 'tls-cert', 'tls-key'] as const).filter((flag) => values[flag] !== undefined);
+  // Only zk-leader's own client speaks TLS: the TLS flags choose it unless --backend says otherwise.
+  const backend = (values.backend ?? (tlsFlags.length > 0 ? 'builtin' : 'node-zookeeper-client')) as BackendName;
   if (!backends.includes(backend)) return refuse(`--backend takes ${backends.join(' or ')}: got '${values.backend}'`);
+  let tls: CliConfig['tls'];
+  if (tlsFlags.length > 0) {
+    if (backend !== 'builtin') return refuse(`--${tlsFlags[0]} needs --backend builtin (the only backend with TLS): got '${backend}'`);
+    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) return refuse('--tls-cert and --tls-key go together: give both or neither');
+    tls = {};
+    for (const flag of tlsFlags) {
+      const read = credentialsFile(`--${flag}`, values[flag]!, false);
+      if (typeof read !== 'string') return read;
+      tls[flag === 'tls-ca' ? 'ca' : flag === 'tls-cert' ? 'cert' : 'key'] = read;
+    }
+  }
 
   const warnings: string[] = [];
   let auth: string | undefined;
@@ -217,6 +239,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
       json: values.json,
       warnings,
       ...(auth !== undefined ? { auth } : {}),
+      ...(tls !== undefined ? { tls } : {}),
       ...(groups.length === 1 && command !== 'dashboard' ? { group: groups[0]! } : {}),
     },
   };

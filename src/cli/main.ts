@@ -19,7 +19,7 @@ if (request.kind === 'usage-error') {
   process.stderr.write(`zk-leader: ${request.message}\n(run 'zk-leader --help' for usage)\n`);
   process.exit(2);
 }
-const { command, target, connect, timeoutMs, backend, auth, group, groups, http, json, warnings } = request.config;
+const { command, target, connect, timeoutMs, backend, auth, tls, group, groups, http, json, warnings } = request.config;
 for (const warning of warnings) process.stderr.write(`${warning}\n`);
 
 let session: Session | undefined;
@@ -29,6 +29,7 @@ try {
     connectTimeoutMs: timeoutMs,
     backend,
     ...(auth ? { auth: { scheme: 'digest' as const, credential: auth } } : {}),
+    ...(tls ? { tls } : {}),
   });
   await session.ready();
   const options = { session, json, ...(group ? { group } : {}) };

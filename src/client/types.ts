@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
-import type { ServerFailure } from '../errors.js';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ServerFailure, ZkLeaderError } from '../errors.js';
 
 /**
  * The ZooKeeper port: the few operations the recipes need, promise-based, with our own error
@@ -91,12 +92,32 @@ export type Watcher = (event: WatchEvent) => void;
 /**
  * What the adapter reports about its connection: `connected` (again), `disconnected` (socket
  * lost, the client retries by itself), `expired` (the server ended the session; the client
- * is dead), `auth-failed` (the client is dead).
+ * is dead), `auth-failed` (the client is dead), `tls-failed` (TLS failed with every server
+ * before any session was had; the client is dead).
  */
-export type ClientState = 'connected' | 'disconnected' | 'expired' | 'auth-failed';
+export type ClientState = 'connected' | 'disconnected' | 'expired' | 'auth-failed' | 'tls-failed';
 
 export interface ClientEvents {
-  state: [state: ClientState];
+  /** With `auth-failed` and `tls-failed`, the adapter may say why and what to change. */
+  state: [state: ClientState, error?: ZkLeaderError];
+  /**
+   * A problem the client carries on through (it keeps trying): TLS failing on every server
+   * while a session may still be alive. Reported once until a connection opens again.
+   */
+  error: [error: ZkLeaderError];
+}
+
+/** TLS to the servers' secureClientPort: `true` (Node's default CAs) or `node:tls` options. Builtin backend only. */
+export type TlsOption = true | TlsConnectionOptions;
+
+/** A SASL DIGEST-MD5 login, made on every connection. Builtin backend only. */
+export interface SaslOption {
+  /** The user, as in the servers' JAAS `Server` section (`user_<name>="<password>"`). */
+  username: string;
+  /** Its password. */
+  password: string;
+  /** Only `DIGEST-MD5` (the default); Kerberos (GSSAPI) is not supported. */
+  mechanism?: 'DIGEST-MD5';
 }
 
 /** What it takes to re-attach to a session: its id and password. */
@@ -136,6 +157,10 @@ export interface ClientOptions {
   credentials?: SessionCredentials;
   /** The session's monotonic clock, for `handshakeSentAt()`. */
   now?: () => number;
+  /** TLS to every server (builtin backend only; the session refuses it for the others). */
+  tls?: TlsOption;
+  /** A SASL login on every connection (builtin backend only). */
+  sasl?: SaslOption;
 }
 
 export interface ZkClient extends EventEmitter<ClientEvents> {

@@ -1,6 +1,7 @@
 """A kazoo Election participant for the mixed-fleet tests: one JSON line per change on stdout.
 
 usage: python3 kazoo_election.py --connect HOST:PORT --path /election --id NAME [--session-timeout S]
+       [--tls --ca CA.pem [--cert CERT.pem --key KEY.pem]]
 
 Events: started, elected (with fencingToken: the czxid of its lock node), lost (with reason:
 stopped, or the connection suspended or lost), connection (a state other than CONNECTED), stopped.

@@ -11,7 +11,8 @@ from kazoo.client import KazooClient, KazooState
 
 
 class Peer:
-    """Parses --connect, --path, --id, --session-timeout; starts a kazoo client; `stopping` is
+    """Parses --connect, --path, --id, --session-timeout (and --tls with --ca, --cert, --key
+    for the servers' secureClientPort); starts a kazoo client; `stopping` is
     set (and `on_leave` called) on SIGTERM or SIGINT; `on_connection` is called with every
     state but CONNECTED, on kazoo's connection thread."""
 
@@ -21,6 +22,10 @@ class Peer:
         parser.add_argument("--path", required=True)
         parser.add_argument("--id", required=True)
         parser.add_argument("--session-timeout", type=float, default=4.0)
+        parser.add_argument("--tls", action="store_true")
+        parser.add_argument("--ca")
+        parser.add_argument("--cert")
+        parser.add_argument("--key")
         self.args = parser.parse_args()
         self.recipe = recipe
         self.stopping = threading.Event()
@@ -30,7 +35,10 @@ class Peer:
         self._on_connection = on_connection
         # Lines come from the main thread and kazoo's connection thread.
         self._writing = threading.Lock()
-        self.client = KazooClient(hosts=self.args.connect, timeout=self.args.session_timeout)
+        tls = {}
+        if self.args.tls:
+            tls = dict(use_ssl=True, ca=self.args.ca, certfile=self.args.cert, keyfile=self.args.key)
+        self.client = KazooClient(hosts=self.args.connect, timeout=self.args.session_timeout, **tls)
         self.client.start(timeout=15)
         self.client.add_listener(self._connection_changed)
 

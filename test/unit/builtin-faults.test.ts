@@ -5,6 +5,8 @@ import { Connection, type ConnectionEnd } from '../../src/client/builtin/connect
 import { frame, FrameDecoder } from '../../src/client/builtin/framing.js';
 import { JuteReader, JuteWriter, readRequestHeader, writeConnectResponse, writeReplyHeader } from '../../src/client/builtin/records.js';
 import type { ClientState } from '../../src/client/types.js';
+import type { ZkLeaderError } from '../../src/errors.js';
+import { until } from '../support/events.js';
 
 /** What the fake server does with the requests that follow an accepted handshake. */
 type Behaviour = (socket: Socket, request: { xid: number; type: number }) => void;
@@ -152,6 +154,7 @@ describe('builtin client: faults at the protocol layer are connection losses', (
       handshake: { protocolVersion: 0, lastZxidSeen: 0n, timeOut: 900, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false },
       connectTimeoutMs: 300,
       maxFrameBytes: 1024,
+      nextXid: () => 1,
     });
     const end = await new Promise<ConnectionEnd>((resolve) => connection.on('ended', resolve));
     expect(end).toMatchObject({ kind: 'lost', phase: 'handshake', reason: expect.stringContaining('did not answer the handshake') });
@@ -237,5 +240,68 @@ describe('builtin client: faults at the protocol layer are connection losses', (
     await expect(request).rejects.toMatchObject({ code: 'SESSION_EXPIRED' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(handshakes).toBe(1);
+  });
+});
+
+describe('builtin client: the SASL login on a connection', () => {
+  const challenge = Buffer.from('realm="zk-sasl-md5",nonce="n0",qop="auth",charset=utf-8,algorithm=md5-sess');
+  const token = (bytes: Buffer | null): Buffer<ArrayBuffer> =>
+    Buffer.from((bytes === null ? new JuteWriter().int(-1) : new JuteWriter().buffer_(bytes)).bytes());
+
+  async function saslServer(answer: (socket: Socket, request: { xid: number; type: number }, seen: number) => void) {
+    const seen: { xid: number; type: number }[] = [];
+    const fake = await fakeServer((socket, request) => {
+      if (request.xid === -2) return reply(socket, -2);
+      seen.push(request);
+      answer(socket, request, seen.length);
+    });
+    cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
+    cleanups.push(() => {
+      for (const socket of fake.sockets) socket.destroy();
+    });
+    const client = new BuiltinAdapter({ connectString: `127.0.0.1:${fake.port}`, sessionTimeoutMs: 900, sasl: { username: 'alice', password: 'secret' } });
+    const states: ClientState[] = [];
+    client.on('state', (state) => states.push(state));
+    cleanups.push(() => client.close());
+    return { client, seen, states };
+  }
+
+  it('holds requests back until the login is done: an empty token, then the response, as sasl (102) packets with normal xids', async () => {
+    const { client, seen, states } = await saslServer((socket, request, count) => {
+      if (count === 1) reply(socket, request.xid, 0, token(challenge));
+      else if (count === 2) reply(socket, request.xid, 0, token(Buffer.from('rspauth=0123')));
+    });
+    // Queued before the connection opens; the fake's rspauth is wrong, so it must never be sent.
+    const request = client.getData('/x');
+    const refused = new Promise<ZkLeaderError | undefined>((resolve) => client.on('state', (state, error) => state === 'auth-failed' && resolve(error)));
+    client.connect();
+    const error = await refused;
+    expect(error).toMatchObject({
+      code: 'AUTH_FAILED',
+      message: expect.stringMatching(/SASL login to 127\.0\.0\.1:\d+ as 'alice' failed: the server's rspauth does not match/),
+    });
+    await expect(request).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    expect(seen).toEqual([
+      { xid: 1, type: 102 },
+      { xid: 2, type: 102 },
+    ]);
+    expect(states).toEqual(['auth-failed']);
+  });
+
+  it('a login the server refuses (err -115) is auth-failed with a message that says to check sasl.username/password', async () => {
+    const { client } = await saslServer((socket, request) => reply(socket, request.xid, -115, token(null)));
+    const refused = new Promise<ZkLeaderError | undefined>((resolve) => client.on('state', (state, error) => state === 'auth-failed' && resolve(error)));
+    client.connect();
+    expect(await refused).toMatchObject({
+      code: 'AUTH_FAILED',
+      message: expect.stringMatching(/refused the user name or password \(err -115\); check sasl\.username\/password/),
+    });
+  });
+
+  it('a server that never answers the login ends the connection at the connect timeout, and it dials again', async () => {
+    const { client, seen } = await saslServer(() => {});
+    client.connect();
+    await until(() => seen.length >= 2, 'a second login attempt on a new connection');
+    expect(seen.every((request) => request.type === 102)).toBe(true);
   });
 });

@@ -104,4 +104,18 @@ describe('the command line', () => {
       message: `--timeout takes a whole number of milliseconds from 1 to 2147483647: got '${timeout}'`,
     });
   });
+
+  it('--tls-ca, --tls-cert and --tls-key read whole PEM files and choose the builtin backend', () => {
+    const files: Record<string, string> = { '/ca.pem': 'CA\nPEM\n', '/c.pem': 'CERT\n', '/c.key': 'KEY\n' };
+    const read = (path: string) => files[path] ?? noFile(path);
+    const tls = config(parse(['status', '/x', '--connect', 'h:2281', '--tls-ca', '/ca.pem', '--tls-cert', '/c.pem', '--tls-key', '/c.key'], {}, read));
+    expect(tls).toMatchObject({ backend: 'builtin', tls: { ca: 'CA\nPEM\n', cert: 'CERT\n', key: 'KEY\n' } });
+    expect(config(parse(['status', '/x', '--connect', 'h:2181'])).backend).toBe('node-zookeeper-client');
+    expect(parse(['status', '/x', '--connect', 'h', '--tls-ca', '/ca.pem', '--backend', 'zookeeper'], {}, read)).toEqual({
+      kind: 'usage-error',
+      message: "--tls-ca needs --backend builtin (the only backend with TLS): got 'zookeeper'",
+    });
+    expect(parse(['status', '/x', '--connect', 'h', '--tls-cert', '/c.pem'], {}, read)).toMatchObject({ message: expect.stringContaining('go together') });
+    expect(parse(['status', '/x', '--connect', 'h', '--tls-ca', '/nope'], {}, read)).toMatchObject({ message: 'cannot read --tls-ca /nope: ENOENT' });
+  });
 });

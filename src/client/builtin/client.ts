@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { parseConnectString, type ConnectServer } from '../../connect-string.js';
-import type { ServerFailure } from '../../errors.js';
+import { ZkLeaderError, ZooKeeperError, type ServerFailure } from '../../errors.js';
 import { probeServers } from '../probe.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from '../protocol.js';
 import type {
@@ -139,13 +139,19 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
   private readonly waiting: Request[] = [];
   /** Sent on the open connection and not answered. */
   private readonly sent = new Set<Request>();
-  private state: 'idle' | 'connecting' | 'open' | 'expired' | 'auth-failed' | 'closed' = 'idle';
+  private state: 'idle' | 'connecting' | 'open' | 'expired' | 'auth-failed' | 'tls-failed' | 'closed' = 'idle';
   private connection: Connection | null = null;
   /** Whether the current connection was reported `connected` (so its loss is `disconnected`). */
   private reported = false;
   private nextServer = 0;
   /** Whether the last connection attempt failed before it opened: the next one waits. */
   private dialFailing = false;
+  /** Whether a connection ever opened: a session was had, and may be alive still. */
+  private everOpened = false;
+  /** Per server (by index), whether its last attempt failed before a connection opened, and whether TLS was why. */
+  private readonly dialFailures = new Map<number, 'tls' | 'other'>();
+  /** The error about TLS failing everywhere, reported once until a connection opens again. */
+  private tlsFailureReported = false;
   private readonly redials = new Backoff(redialRetry, Math.random);
   private retryTimer: NodeJS.Timeout | undefined;
   private sessionId = 0n;
@@ -209,11 +215,15 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
   private dial(): void {
     this.retryTimer = undefined;
     if (this.state !== 'connecting') return;
-    const server = this.servers[this.nextServer % this.servers.length]!;
+    const serverIndex = this.nextServer % this.servers.length;
+    const server = this.servers[serverIndex]!;
     this.nextServer += 1;
     const connection = new Connection({
       host: server.host,
       port: server.port,
+      ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}),
+      ...(this.options.sasl !== undefined ? { sasl: this.options.sasl } : {}),
+      nextXid: () => this.nextXid(),
       handshake: {
         protocolVersion: 0,
         lastZxidSeen: this.lastZxid,
@@ -230,10 +240,15 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
       },
     });
     this.connection = connection;
-    connection.on('open', (response) => {
+    // The session exists once the handshake is accepted, before a SASL login: a connection
+    // lost during the login re-attaches to it instead of leaving it to expire.
+    connection.on('accepted', (response) => {
       this.sessionId = response.sessionId;
       this.password = Buffer.from(response.passwd);
       this.negotiatedTimeoutMs = response.timeOut;
+    });
+    connection.on('open', () => {
+      this.dialFailures.clear();
       this.opened(connection);
     });
     connection.on('zxid', (zxid) => {
@@ -244,7 +259,7 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
       if (type) this.watches.dispatch({ type, path: this.fromServer(event.path) });
     });
     connection.on('replied', () => this.pump());
-    connection.on('ended', (end) => this.ended(connection, end));
+    connection.on('ended', (end) => this.ended(connection, end, serverIndex));
   }
 
   /**
@@ -254,6 +269,8 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
   private opened(connection: Connection): void {
     this.state = 'open';
     this.dialFailing = false;
+    this.everOpened = true;
+    this.tlsFailureReported = false;
     this.redials.reset();
     for (const auth of this.auths) connection.sendUntracked(this.authPacket(auth));
     for (const batch of this.watches.batches((path) => this.toServer(path))) {
@@ -264,25 +281,41 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     this.pump();
   }
 
-  private ended(connection: Connection, end: ConnectionEnd): void {
+  private ended(connection: Connection, end: ConnectionEnd, serverIndex: number): void {
     if (connection !== this.connection) return;
     this.connection = null;
     const wasReported = this.reported;
     this.reported = false;
     // Closing: the server ends the connection after closeSession; that is no disconnect to report or repair.
     if (this.state === 'closed' || this.closing) return;
-    if (end.kind === 'expired' || end.kind === 'auth-failed') {
-      this.state = end.kind;
-      const code = end.kind === 'expired' ? sessionExpired : authFailed;
-      this.failAll(code, end.kind === 'expired' ? 'the session expired' : 'the server refused the credentials');
-      this.watches.clear();
-      this.emit('state', end.kind);
-      return;
-    }
+    if (end.kind === 'expired') return this.die('expired', sessionExpired, 'the session expired');
+    if (end.kind === 'auth-failed') return this.die('auth-failed', authFailed, end.reason, new ZkLeaderError('AUTH_FAILED', end.reason));
     this.state = 'connecting';
     if (wasReported) this.emit('state', 'disconnected');
-    if (end.kind === 'lost' && end.phase !== 'open') this.dialFailing = true;
+    if (end.kind === 'tls-failed' || (end.kind === 'lost' && end.phase !== 'open')) {
+      this.dialFailing = true;
+      this.dialFailures.set(serverIndex, end.kind === 'tls-failed' ? 'tls' : 'other');
+    }
+    if (end.kind === 'tls-failed' && this.dialFailures.size === this.servers.length) {
+      // Every server failed at its last attempt, and TLS at least here: a configuration to
+      // fix, not a network to wait for. Before any session that ends the client (start()
+      // rejects at once); after one, the session may be alive still: keep trying, say it once.
+      const error = new ZkLeaderError('TLS_FAILED', end.reason);
+      if (!this.everOpened) return this.die('tls-failed', connectionLoss, end.reason, error);
+      if (!this.tlsFailureReported) {
+        this.tlsFailureReported = true;
+        this.emit('error', error);
+      }
+    }
     this.scheduleDial();
+  }
+
+  /** The client can do no more: every request fails with `code`, and `state` says why. */
+  private die(state: 'expired' | 'auth-failed' | 'tls-failed', code: number, detail: string, error?: ZkLeaderError): void {
+    this.state = state;
+    this.failAll(code, detail);
+    this.watches.clear();
+    this.emit('state', state, error);
   }
 
   private scheduleDial(): void {
@@ -344,13 +377,14 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
       if (this.state === 'closed' || this.closing) return reject(zooKeeperError(connectionLoss, operation, path, 'the client is closed'));
       if (this.state === 'expired') return reject(zooKeeperError(sessionExpired, operation, path, 'the session expired'));
       if (this.state === 'auth-failed') return reject(zooKeeperError(authFailed, operation, path, 'the server refused the credentials'));
+      if (this.state === 'tls-failed') return reject(zooKeeperError(connectionLoss, operation, path, 'TLS failed with every server'));
       this.waiting.push({
         operation,
         path,
         opcode,
         write,
         replied: (err, body) => onReply(err, body, resolve, reject),
-        fail: (code, detail) => reject(zooKeeperError(code, operation, path, detail)),
+        fail: (code, detail) => reject(failure(code, operation, path, detail)),
       });
       this.pump();
     });
@@ -606,6 +640,16 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
   }
 }
 
+/**
+ * A request that failed with its connection or client, with why: zooKeeperError() keeps a
+ * detail only for untyped codes (a library's message adds nothing to NO_NODE), but here the
+ * detail is ours and says what happened (which server, TLS, a refused login).
+ */
+function failure(code: number, operation: string, path: string | undefined, detail: string): ZooKeeperError {
+  const typed = zooKeeperError(code, operation, path, detail);
+  return typed.code === 'ZOOKEEPER_ERROR' ? typed : new ZooKeeperError(typed.code, operation, path, detail);
+}
+
 function describeEnd(end: ConnectionEnd): string {
   switch (end.kind) {
     case 'lost':
@@ -613,7 +657,9 @@ function describeEnd(end: ConnectionEnd): string {
     case 'expired':
       return 'the session expired';
     case 'auth-failed':
-      return 'the server refused the credentials';
+      return end.reason;
+    case 'tls-failed':
+      return end.reason;
     case 'closed':
       return 'the client is closed';
   }

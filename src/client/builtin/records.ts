@@ -27,6 +27,7 @@ export const OpCode = {
   createContainer: 19,
   auth: 100,
   setWatches: 101,
+  sasl: 102,
   setWatches2: 105,
   addWatch: 106,
   closeSession: -11,
@@ -308,6 +309,20 @@ export function writeAuthPacket(writer: JuteWriter, packet: AuthPacket): JuteWri
 
 export function readAuthPacket(reader: JuteReader): AuthPacket {
   return { type: reader.int(), scheme: reader.string() ?? '', auth: reader.buffer_() ?? Buffer.alloc(0) };
+}
+
+/** `GetSASLRequest`: one SASL token from the client (DIGEST-MD5's first one is empty). */
+export function writeGetSaslRequest(writer: JuteWriter, token: Buffer): JuteWriter {
+  return writer.buffer_(token);
+}
+
+export function readGetSaslRequest(reader: JuteReader): Buffer {
+  return reader.buffer_() ?? Buffer.alloc(0);
+}
+
+/** `SetSASLResponse`: the server's token; null when it refused the login or has none configured. */
+export function readSetSaslResponse(reader: JuteReader): Buffer | null {
+  return reader.buffer_();
 }
 
 /** `SetWatches` (101) and, with the two persistent lists, `SetWatches2` (105). */
