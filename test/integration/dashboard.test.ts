@@ -80,7 +80,7 @@ describeWithBrowser('zk-leader dashboard in Chromium', () => {
       w1.signal('SIGTERM');
       const shownAt = await untilLeader(page, path, 'w2', 5000);
       expect(shownAt - stoppedAt, 'from SIGTERM to the page showing the new leader').toBeLessThan(1000);
-      await expect.poll(() => page.locator('#timeline li[data-kind="leader"]').first().textContent()).toContain('w1 → w2');
+      await expect.poll(() => page.locator('#changes li[data-kind="leader"]').first().textContent()).toContain('w1 → w2');
 
       // A crashed leader keeps its node until the server expires its session: the page shows
       // it leading until then, and the handover when the node goes.
@@ -88,7 +88,7 @@ describeWithBrowser('zk-leader dashboard in Chromium', () => {
       await sleep(500);
       expect(await leaderShown(page, path).getAttribute('data-leader')).toBe('w2');
       await untilLeader(page, path, 'w3', 10_000);
-      await expect.poll(() => page.locator('#timeline li[data-kind="leader"]').first().textContent()).toContain('w2 → w3');
+      await expect.poll(() => page.locator('#changes li[data-kind="leader"]').first().textContent()).toContain('w2 → w3');
     });
   });
 
