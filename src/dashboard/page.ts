@@ -65,7 +65,7 @@ main { padding: 0 1.2em 2em; }
 .banner { background: var(--bad); color: #fff; padding: .5em 1.2em; }
 table { border-collapse: collapse; width: 100%; margin-bottom: .6em; }
 th, td { text-align: left; padding: .2em .6em; border-bottom: 1px solid var(--line); vertical-align: top; }
-td.data { font-family: ui-monospace, monospace; word-break: break-all; }
+td.data, td.session { font-family: ui-monospace, monospace; word-break: break-all; }
 .election { border: 1px solid var(--line); border-radius: .4em; padding: .2em .8em .4em; margin-bottom: .8em; }
 .election.leaderless { border-color: var(--bad); box-shadow: inset 4px 0 0 var(--bad); }
 .leader-line { margin: .2em 0 .4em; }

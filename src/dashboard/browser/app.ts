@@ -158,7 +158,7 @@ function renderElection(election: ElectionView, history: ElectionHistory | undef
           position === 0 ? '0 (leader)' : position === 1 ? '1 (next)' : String(position),
           participant.id,
           participant.recipe ?? 'unknown',
-          [participant.sessionId, 'data'],
+          [participant.sessionId, 'session'],
           connectionCell(participant.connection, now),
           age(now - participant.createdAtMs),
           [member, 'link'],
