@@ -245,7 +245,8 @@ function renderGroup(group: GroupView, linked: Links, now: number, staleAfterMs:
 function colourOf(id: string): string {
   let hash = 0;
   for (const char of id) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360} 45% 52%)`;
+  // Ids that differ in one character (worker-1, worker-2) land far apart on the colour wheel.
+  return `hsl(${Math.round((hash * 137.508) % 360)} 45% 48%)`;
 }
 
 /** Time ticks about every 120 px. */
@@ -379,7 +380,7 @@ function renderEnsemble(servers: ServerView[], pollMs: number): HTMLElement[] {
       rows,
     ),
     el('p', {
-      text: `from the four-letter words srvr, mntr and cons, every ${duration(pollMs)}; cons (which sessions each server holds) is also how the timeline tells a release from an expiry`,
+      text: `from the four-letter words srvr, mntr and cons, every ${pollMs % 1000 === 0 ? `${pollMs / 1000} s` : `${pollMs} ms`}; cons (which sessions each server holds) is also how the timeline tells a release from an expiry`,
       className: 'empty',
     }),
   ];
