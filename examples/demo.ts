@@ -31,6 +31,38 @@ async function startDashboard(connect: string, root: string): Promise<{ child: C
   return null;
 }
 
+/** A term as the dashboard's state.json carries it (the fields the demo prints). */
+interface DashboardTerm {
+  leader: string;
+  token: string;
+  startedAt: number;
+  endedAt: number | null;
+  cause: string | null;
+  unreachableSince: number | null;
+}
+
+/**
+ * What the dashboard recorded of the election: its terms and how each ended, once it has
+ * settled the causes (it looks at the servers a second after a node goes).
+ */
+async function printDashboardHistory(url: string, path: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let terms: DashboardTerm[] = [];
+  while (Date.now() < deadline) {
+    const state = (await (await fetch(`${url}state.json`)).json()) as { history: { path: string; terms: DashboardTerm[] }[] };
+    terms = state.history.find((election) => election.path === path)?.terms ?? [];
+    if (terms.length >= 3 && terms.every((term) => term.cause !== 'pending')) break;
+    await sleep(200);
+  }
+  console.log("\nthe dashboard's history (GET /state.json: history)");
+  for (const [index, term] of terms.entries()) {
+    const next = terms[index + 1];
+    const ended = term.endedAt === null ? 'leading' : `${term.cause}${next ? `, ${(next.startedAt - term.endedAt).toFixed(0)} ms without a leader` : ''}`;
+    const unreachable = term.unreachableSince !== null && term.endedAt !== null ? ` (unreachable ${term.endedAt - term.unreachableSince} ms first)` : '';
+    console.log(`  ${term.leader.padEnd(10)}  token ${term.token.padEnd(4)}  ${ended}${unreachable}`);
+  }
+}
+
 const sessionTimeoutMs = 3000;
 const say = (words: string) => console.log(`demo: ${words}`);
 const now = () => performance.timeOrigin + performance.now();
@@ -93,6 +125,7 @@ try {
   const increasing = terms.every((term, index) => index === 0 || BigInt(term.token) > BigInt(terms[index - 1]!.token));
   console.log(`  fencing tokens strictly increasing: ${increasing ? 'yes' : 'NO'}`);
   if (!increasing) exitCode = 1;
+  if (dashboard) await printDashboardHistory(dashboard.url, path);
   if (dashboard && wait) {
     say(`the dashboard stays up 20 s more for its timeline: ${dashboard.url} (Ctrl+C ends it now)`);
     await sleep(20_000);

@@ -7,6 +7,8 @@ import { refusalToServe } from './address.js';
 import type { Session } from '../session.js';
 import { pageHtml, pageCss } from './page.js';
 import { ClusterView } from './view.js';
+import { EnsembleMonitor } from './ensemble.js';
+import { parseConnectString } from '../connect-string.js';
 
 export interface DashboardOptions {
   session: Session;
@@ -18,6 +20,13 @@ export interface DashboardOptions {
   host?: string;
   /** `user:password` every request must present (HTTP basic authentication). */
   basicAuth?: string;
+  /**
+   * How often each server of the session's connect string is asked `srvr`, `mntr` and `cons`
+   * (default 1000 ms; 0 asks nothing: no ensemble panel, and how terms ended is `unknown`).
+   */
+  ensemblePollMs?: number;
+  /** Terms kept per election (default 50). */
+  historyLength?: number;
   /** Reports a read that failed (the dashboard carries on). */
   onError?: (error: unknown) => void;
 }
@@ -69,8 +78,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const refusal = refusalToServe(host, Boolean(options.basicAuth));
   if (refusal) throw new ZkLeaderError('USAGE', refusal);
   const script = browserScript();
+  const pollMs = options.ensemblePollMs ?? 1000;
+  const ensemble = pollMs > 0 ? new EnsembleMonitor({ servers: parseConnectString(options.session.connectString).servers, pollMs }) : null;
   const view = new ClusterView({
     session: options.session,
+    ...(ensemble ? { ensemble } : {}),
+    ...(options.historyLength !== undefined ? { historyLength: options.historyLength } : {}),
     root: options.root,
     ...(options.groups ? { groups: options.groups } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
@@ -86,6 +99,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }, 20);
   };
   view.on('change', push);
+  ensemble?.on('change', push);
   const keepAlive = setInterval(() => {
     for (const stream of streams) stream.write(': keep-alive\n\n');
   }, 15_000);
@@ -145,11 +159,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const listening = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   void view.start().catch((error: unknown) => options.onError?.(error));
+  ensemble?.start();
   return {
     url: `http://${shownHost}:${listening}/`,
     view,
     async close() {
       clearInterval(keepAlive);
+      ensemble?.close();
       if (pushTimer) clearTimeout(pushTimer);
       for (const stream of streams) stream.end();
       streams.clear();

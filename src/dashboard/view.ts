@@ -1,13 +1,30 @@
 import { EventEmitter } from 'eventemitter3';
 import { electionOrder, isCandidateName, readParticipants, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
 import { isZooKeeperError } from '../errors.js';
-import { Membership } from '../membership.js';
+import { Membership, type Member } from '../membership.js';
 import { leaderRecordSince } from '../leader-record.js';
 import { joinPath } from '../paths.js';
 import type { Session } from '../session.js';
-import type { ClusterSnapshot, ElectionView, GroupView, TimelineEntry } from './snapshot.js';
+import type { EnsembleMonitor, SessionSighting } from './ensemble.js';
+import { causeOf, TermHistory } from './history.js';
+import type { ClusterSnapshot, ConnectionView, ElectionView, GroupView, MemberView, TermView, TimelineEntry } from './snapshot.js';
 
-export type { ClusterSnapshot, ElectionView, GroupView, MemberView, ParticipantView, TimelineEntry } from './snapshot.js';
+export type {
+  ClusterSnapshot,
+  ConnectionView,
+  ElectionHistory,
+  ElectionView,
+  GroupView,
+  MemberView,
+  ParticipantView,
+  ServerView,
+  TermCause,
+  TermView,
+  TimelineEntry,
+} from './snapshot.js';
+
+/** A member as read, before `snapshot()` adds what `cons` says of its session. */
+const unseen = (member: Member): MemberView => ({ ...member, connection: { state: 'unknown' } });
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -25,6 +42,12 @@ export interface ClusterViewOptions {
   staleAfterMs?: number;
   /** Wall clock, ms since the epoch (injected in tests). */
   now?: () => number;
+  /** Terms kept per election (default 50). */
+  historyLength?: number;
+  /** The servers' four-letter words: how a term ended (without it, `unknown`), and the ensemble panel. */
+  ensemble?: EnsembleMonitor;
+  /** How long after a leader's node went the servers are asked whether its session lives on (default 1000 ms). */
+  settleMs?: number;
 }
 
 interface Tracked {
@@ -53,6 +76,12 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
   private readonly elections = new Map<string, ElectionView>();
   private readonly groups = new Map<string, { membership: Membership; view: GroupView }>();
   private readonly timeline: TimelineEntry[] = [];
+  private readonly history: TermHistory;
+  private readonly ensemble: EnsembleMonitor | null;
+  private readonly settleMs: number;
+  private readonly startedAt: number;
+  /** Timers that settle how a term ended: owned, cleared on close. */
+  private readonly settling = new Set<NodeJS.Timeout>();
   /** The latest read of each election, so an overlapping older one is dropped. */
   private readonly reads = new Map<string, number>();
   private sequence = 0;
@@ -71,6 +100,10 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
     this.onError = options.onError ?? (() => {});
     this.now = options.now ?? Date.now;
     this.staleAfterMs = options.staleAfterMs ?? 30_000;
+    this.history = new TermHistory(options.historyLength ?? 50);
+    this.ensemble = options.ensemble ?? null;
+    this.settleMs = options.settleMs ?? 1000;
+    this.startedAt = this.now();
     for (const path of options.groups ?? []) {
       const membership = new Membership({ session: this.session });
       const view: GroupView = { path, members: [], problem: null };
@@ -81,7 +114,7 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
         if (before && before.status !== member.status) this.record({ kind: 'status', group: path, id: member.id, status: member.status });
       });
       membership.on('members', (members) => {
-        view.members = members;
+        view.members = members.map(unseen);
         view.problem = null;
         this.changed();
       });
@@ -115,7 +148,7 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
 
   private async watchGroup(path: string, membership: Membership, view: GroupView): Promise<void> {
     try {
-      view.members = await membership.watch(path);
+      view.members = (await membership.watch(path)).map(unseen);
     } catch (error) {
       view.problem = (error as Error).message;
       this.onError(error);
@@ -127,10 +160,21 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
   snapshot(): ClusterSnapshot {
     return {
       root: this.root,
+      startedAt: this.startedAt,
+      history: this.history.snapshot(),
+      ensemble: { servers: this.ensemble?.servers() ?? [], pollMs: this.ensemble?.intervalMs ?? 0 },
       connected: this.disconnectedSince === null && this.session.state === 'connected',
       disconnectedSince: this.disconnectedSince,
-      elections: [...this.elections.values()].sort((a, b) => a.path.localeCompare(b.path)),
-      groups: [...this.groups.values()].map((group) => group.view),
+      elections: [...this.elections.values()]
+        .sort((a, b) => a.path.localeCompare(b.path))
+        .map((election) => ({
+          ...election,
+          participants: election.participants.map((participant) => ({ ...participant, connection: this.connectionOf(participant.sessionId) })),
+        })),
+      groups: [...this.groups.values()].map(({ view }) => ({
+        ...view,
+        members: view.members.map((member) => ({ ...member, connection: this.connectionOf(member.sessionId) })),
+      })),
       timeline: [...this.timeline],
       nodes: this.tracked.size,
       staleAfterMs: this.staleAfterMs,
@@ -143,6 +187,8 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
     this.closed = true;
     this.walk += 1;
     this.unsubscribe();
+    for (const timer of this.settling) clearTimeout(timer);
+    this.settling.clear();
     await Promise.all([...this.groups.values()].map((group) => group.membership.close()));
     this.removeAllListeners();
   }
@@ -212,6 +258,8 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
     for (const known of [...this.elections.keys()]) {
       if (known === path || known.startsWith(`${path}/`)) {
         this.elections.delete(known);
+        const term = this.history.current(known);
+        if (term) this.history.end(term, this.now(), { cause: 'election-removed', detail: "the election's node was deleted" });
         this.changed();
       }
     }
@@ -241,18 +289,39 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
     const view: ElectionView = existing ?? { path, participants: [], termSince: null, leaderlessSince: null };
     const previous = view.participants[0];
     const leader = participants[0];
-    view.participants = participants.map((participant) => ({ ...participant, fencingToken: participant.fencingToken.toString() }));
+    view.participants = participants.map((participant) => ({
+      ...participant,
+      fencingToken: participant.fencingToken.toString(),
+      connection: { state: 'unknown' },
+    }));
     this.elections.set(path, view);
     const now = this.now();
     const sameLeader = previous && leader && previous.node === leader.node && previous.fencingToken === leader.fencingToken.toString();
+    const term = this.history.current(path);
+    if (term && (!leader || term.node !== leader.node)) this.endTerm(term, participants, now);
     if (leader && !sameLeader) {
-      view.termSince = now;
-      void this.termStart(path, leader).then((since) => {
-        if (since !== null && view.participants[0]?.node === leader.node) {
-          view.termSince = since;
-          this.changed();
-        }
+      // A leader there at the dashboard's first read was leading before it started: its
+      // leader record says since when. A takeover the dashboard saw starts when it saw it.
+      const underWay = !existing && this.history.last(path) === null;
+      const started = this.history.begin(path, {
+        leader: leader.id,
+        node: leader.node,
+        sessionId: leader.sessionId,
+        token: leader.fencingToken.toString(),
+        startedAt: now,
+        startSource: 'seen',
       });
+      view.termSince = now;
+      if (underWay) {
+        void this.termStart(path, leader).then((since) => {
+          if (since !== null && since < started.startedAt) {
+            started.startedAt = since;
+            started.startSource = 'leader-record';
+            if (view.participants[0]?.node === leader.node) view.termSince = since;
+            this.changed();
+          }
+        });
+      }
       this.record({
         kind: 'leader',
         path,
@@ -268,6 +337,46 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
       view.leaderlessSince ??= now;
     }
     this.changed();
+  }
+
+  /**
+   * The leader of `term` no longer leads. If its node is gone, how it went is settled a moment
+   * later, from what the servers' `cons` said of its session before and after, and from whether
+   * the session still holds another node the dashboard sees.
+   */
+  private endTerm(term: TermView, participants: Participant[], at: number): void {
+    if (participants.some((participant) => participant.node === term.node)) {
+      this.history.end(term, at, { cause: 'unknown', detail: 'its node is still there, no longer first in the queue' });
+      return;
+    }
+    const noServers: SessionSighting = { state: 'unknown', why: 'the dashboard was not given the servers to ask' };
+    const before = this.ensemble?.sighting(term.sessionId) ?? noServers;
+    this.history.end(term, at);
+    const timer = setTimeout(() => {
+      this.settling.delete(timer);
+      void (async () => {
+        await this.ensemble?.pollAfterNow();
+        if (this.closed) return;
+        const after = this.ensemble?.sighting(term.sessionId) ?? noServers;
+        this.history.settle(term, causeOf({ before, after, livesOn: this.holdsNodes(term.sessionId), settleMs: this.settleMs, endedAt: at }));
+        this.changed();
+      })();
+    }, this.settleMs);
+    this.settling.add(timer);
+  }
+
+  private connectionOf(sessionId: string): ConnectionView {
+    const sighting = this.ensemble?.sighting(sessionId) ?? null;
+    if (!sighting || sighting.state === 'unknown') return { state: 'unknown' };
+    if (sighting.state === 'absent') return { state: 'none', since: sighting.since };
+    return { state: sighting.answeredAfter === null ? 'listed' : 'connected' };
+  }
+
+  /** Whether `sessionId` owns a node the dashboard sees: a candidate in any election, or a group member. */
+  private holdsNodes(sessionId: string): boolean {
+    for (const election of this.elections.values()) if (election.participants.some((participant) => participant.sessionId === sessionId)) return true;
+    for (const group of this.groups.values()) if (group.view.members.some((member) => member.sessionId === sessionId)) return true;
+    return false;
   }
 
   /** The leader record's time, when the record names this leader (zk-leader elections write one). */
