@@ -888,6 +888,15 @@ export class Session extends SafeEmitter<SessionEvents> {
     return (await this.currentScopeWhenConnected('ensurePath')).ensurePath(path, acl);
   }
 
+  /**
+   * @internal Watches held for this session right now, for leak checks: `listeners`, the
+   * recipes' callbacks waiting on a watch; `client`, the client library's watchers (undefined
+   * when the backend cannot count them).
+   */
+  watchCounts(): { listeners: number; client: number | undefined } {
+    return { listeners: this.currentScope?.pendingWatchers ?? 0, client: this.client?.watcherCount?.() };
+  }
+
   /** Closes the session: its ephemeral nodes go at once. Resolves when the client is closed. */
   close(): Promise<void> {
     if (this.closing) return this.closing;

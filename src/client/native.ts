@@ -219,6 +219,13 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
     else this.pending.delete(path);
   }
 
+  /** Our watchers waiting for their event (the C client's own table is out of reach). */
+  watcherCount(): number {
+    let count = 0;
+    for (const waiting of this.pending.values()) count += waiting.length;
+    return count;
+  }
+
   async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
     const created = await this.call<string>('create', path, (done) => this.native.a_create(path, data, createModeFlags[mode], done));
     // The binding always creates with the open ACL; narrow it at once. A connection loss in

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import zookeeper from 'node-zookeeper-client';
+import type { EventEmitter as NodeEventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { parseConnectString } from '../connect-string.js';
 import type { ServerFailure } from '../errors.js';
@@ -174,6 +175,23 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       const type = watchEventType(event.getType());
       if (type) watcher({ type, path: event.getPath() });
     };
+  }
+
+  watcherCount(): number {
+    const manager = this.watcherManager();
+    let count = 0;
+    for (const table of ['data', 'existence', 'child']) {
+      for (const emitter of Object.values(manager[`${table}Watchers`] ?? {})) count += emitter.listenerCount('notification');
+    }
+    return count;
+  }
+
+  // The library's watch table (lib/WatcherManager.js: one EventEmitter per path and table),
+  // from which it builds the SetWatches of every new connection and which it offers no way
+  // to remove from: we reach in for that alone.
+  private watcherManager(): Record<string, Record<string, NodeEventEmitter> | undefined> {
+    return (this.client as unknown as { connectionManager: { watcherManager: Record<string, Record<string, NodeEventEmitter>> } }).connectionManager
+      .watcherManager;
   }
 
   create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {

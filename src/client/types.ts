@@ -181,6 +181,11 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
    */
   removeWatches?(path: string, type: WatchRemovalType): Promise<void>;
   /**
+   * How many watchers this client holds right now (set by a read, not fired, not removed), as
+   * the client library keeps them: for leak checks. Optional: a client that cannot tell.
+   */
+  watcherCount?(): number;
+  /**
    * Returns once the server this client talks to has applied every write committed before
    * the call: a read that follows sees them (a reconnect may land on a lagging follower).
    */

@@ -567,6 +567,10 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     return this.watches.size;
   }
 
+  watcherCount(): number {
+    return this.watches.watcherCount;
+  }
+
   // --- closing ---------------------------------------------------------------------------------
 
   close(): Promise<void> {

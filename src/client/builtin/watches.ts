@@ -38,6 +38,13 @@ export class WatchManager {
     return this.tables.data.size + this.tables.exist.size + this.tables.child.size;
   }
 
+  /** How many watchers are held, over every path and table. */
+  get watcherCount(): number {
+    let count = 0;
+    for (const table of Object.values(this.tables)) for (const watchers of table.values()) count += watchers.size;
+    return count;
+  }
+
   /**
    * Takes the watchers an event fires (as Java materializes them: created and data-changed
    * fire data and exist watches, deleted all three, children-changed child watches) and calls
