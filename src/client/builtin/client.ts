@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { parseConnectString, type ConnectServer } from '../../connect-string.js';
-import type { ServerFailure } from '../../errors.js';
+import { isZooKeeperError, type ServerFailure } from '../../errors.js';
 import { probeServers } from '../probe.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from '../protocol.js';
 import type {
@@ -15,6 +15,7 @@ import type {
   NodeStat,
   SessionCredentials,
   WatchRemovalType,
+  WatchedRead,
   Watcher,
   ZkClient,
 } from '../types.js';
@@ -129,11 +130,14 @@ function shuffled<T>(items: readonly T[]): T[] {
 export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClient {
   readonly backend = 'builtin' as const;
   readonly createsWithAcl = true;
+  readonly removesServerWatches = true;
   private readonly servers: ConnectServer[];
   private readonly chroot: string | undefined;
   private readonly maxFrameBytes: number;
   private readonly maxOutstanding: number;
   private readonly watches = new WatchManager();
+  /** Reads in flight that set a watch, by server watch type and path ("data:/a", "children:/a"). */
+  private readonly watchingReads = new Map<string, number>();
   private readonly auths: DigestAuth[] = [];
   /** Asked for and not sent yet, in order. */
   private readonly waiting: Request[] = [];
@@ -339,18 +343,27 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     opcode: number,
     write: ((writer: JuteWriter) => void) | undefined,
     onReply: (err: number, body: JuteReader, resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+    /** Called first when the request is answered or failed, or refused here. */
+    settled: () => void = () => {},
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.state === 'closed' || this.closing) return reject(zooKeeperError(connectionLoss, operation, path, 'the client is closed'));
-      if (this.state === 'expired') return reject(zooKeeperError(sessionExpired, operation, path, 'the session expired'));
-      if (this.state === 'auth-failed') return reject(zooKeeperError(authFailed, operation, path, 'the server refused the credentials'));
+      const refuse = (code: number, detail: string) => {
+        settled();
+        reject(zooKeeperError(code, operation, path, detail));
+      };
+      if (this.state === 'closed' || this.closing) return refuse(connectionLoss, 'the client is closed');
+      if (this.state === 'expired') return refuse(sessionExpired, 'the session expired');
+      if (this.state === 'auth-failed') return refuse(authFailed, 'the server refused the credentials');
       this.waiting.push({
         operation,
         path,
         opcode,
         write,
-        replied: (err, body) => onReply(err, body, resolve, reject),
-        fail: (code, detail) => reject(zooKeeperError(code, operation, path, detail)),
+        replied: (err, body) => {
+          settled();
+          onReply(err, body, resolve, reject);
+        },
+        fail: refuse,
       });
       this.pump();
     });
@@ -430,6 +443,7 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
           resolve(null);
         } else reject(zooKeeperError(err, 'exists', path));
       },
+      this.watchingRead('data', path, watcher),
     );
   }
 
@@ -445,6 +459,7 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
         if (watcher) this.watches.add('data', path, watcher);
         resolve({ data: data ?? Buffer.alloc(0), stat: toStat(stat) });
       },
+      this.watchingRead('data', path, watcher),
     );
   }
 
@@ -470,6 +485,7 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
         if (watcher) this.watches.add('child', path, watcher);
         resolve(children);
       },
+      this.watchingRead('children', path, watcher),
     );
   }
 
@@ -560,6 +576,47 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
         else reject(zooKeeperError(err, 'removeWatches', path));
       },
     );
+  }
+
+  /**
+   * Counts a read that sets a watch of `type` on `path` until it is answered: the server may
+   * set that watch any moment until then, so `removeWatcher` must not remove it meanwhile.
+   * Returns what to call when it is answered or failed.
+   */
+  private watchingRead(type: 'data' | 'children', path: string, watcher: Watcher | undefined): (() => void) | undefined {
+    if (!watcher) return undefined;
+    const key = `${type}:${path}`;
+    this.watchingReads.set(key, (this.watchingReads.get(key) ?? 0) + 1);
+    return () => {
+      const left = (this.watchingReads.get(key) ?? 1) - 1;
+      if (left > 0) this.watchingReads.set(key, left);
+      else this.watchingReads.delete(key);
+    };
+  }
+
+  removeWatcher(path: string, read: WatchedRead, watcher: Watcher): Promise<void> {
+    const type = read === 'children' ? 'children' : 'data';
+    // The server's data watch serves data and exist watchers alike (an exists may have put ours in either).
+    const kinds: WatchKind[] = type === 'children' ? ['child'] : ['data', 'exist'];
+    this.watches.removeWatcher(path, kinds, watcher);
+    // Another watcher (or a read about to set one) still needs the server's watch: it stays.
+    if (this.watches.has(path, kinds) || this.watchingReads.has(`${type}:${path}`)) return Promise.resolve();
+    return this.request<void>(
+      'removeWatches',
+      path,
+      OpCode.removeWatches,
+      (writer) => writePathInt(writer, this.toServer(path), WatcherType[type]),
+      (err, _body, resolve, reject) => {
+        // NOWATCHER: it fired already (or went with the connection that held it).
+        if (err === 0 || err === noWatcher) resolve();
+        else reject(zooKeeperError(err, 'removeWatches', path, 'the server keeps the watch until it fires'));
+      },
+    ).catch((error: unknown) => {
+      // Lost with its connection (or the session): so is the server's watch, and no later
+      // connection re-arms it, as no watcher of ours is left to re-arm.
+      if (isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'AUTH_FAILED')) return;
+      throw error;
+    });
   }
 
   /** How many watches this client holds (path and kind), for tests and diagnostics. */

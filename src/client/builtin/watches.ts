@@ -76,6 +76,15 @@ export class WatchManager {
     for (const kind of kinds) this.tables[kind].delete(path);
   }
 
+  /** Forgets one watcher of `path` in these tables; the others stay. */
+  removeWatcher(path: string, kinds: readonly WatchKind[], watcher: Watcher): void {
+    for (const kind of kinds) {
+      const watchers = this.tables[kind].get(path);
+      if (!watchers?.delete(watcher) || watchers.size > 0) continue;
+      this.tables[kind].delete(path);
+    }
+  }
+
   /** Whether any watch of these tables is held for `path`. */
   has(path: string, kinds: readonly WatchKind[]): boolean {
     return kinds.some((kind) => this.tables[kind].has(path));
