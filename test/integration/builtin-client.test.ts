@@ -136,6 +136,49 @@ describe('builtin client against a real server', () => {
     expect(calls).toBe(0);
   });
 
+  it('removeWatcher removes the server watch only with the last watcher of its path and type', async () => {
+    const path = await scratch('builtin-remove-watcher');
+    const { client } = await connected(zkConnect());
+    const { id } = client.sessionCredentials();
+    let calls = 0;
+    const byGetData = () => (calls += 1);
+    const byExists = () => (calls += 1);
+    await client.getData(path, byGetData);
+    await client.exists(path, byExists);
+    await client.removeWatcher(path, 'data', byGetData);
+    // exists keeps the same server watch (data) for its own watcher.
+    expect(await sessionsWatching(path)).toEqual([id]);
+    expect(client.watcherCount()).toBe(1);
+    await client.removeWatcher(path, 'exists', byExists);
+    expect(await sessionsWatching(path)).toEqual([]);
+    expect(client.watcherCount()).toBe(0);
+    const admin = await adminSession();
+    cleanups.push(() => admin.close());
+    await admin.setData(path, Buffer.from('x'));
+    await client.sync(path);
+    await client.exists('/');
+    expect(calls).toBe(0);
+  });
+
+  it('removeWatcher leaves the server watch that a read still on its way sets', async () => {
+    const path = await scratch('builtin-remove-watcher-in-flight');
+    const { client } = await connected(zkConnect());
+    const { id } = client.sessionCredentials();
+    const leaving = () => {};
+    await client.getData(path, leaving);
+    let heard!: (event: WatchEvent) => void;
+    const changed = new Promise<WatchEvent>((resolve) => (heard = resolve));
+    // Sent before the removal could be: the server sets this watch again after any removal we sent now.
+    const reading = client.getData(path, (event) => heard(event));
+    await client.removeWatcher(path, 'data', leaving);
+    await reading;
+    expect(await sessionsWatching(path)).toEqual([id]);
+    const admin = await adminSession();
+    cleanups.push(() => admin.close());
+    await admin.setData(path, Buffer.from('x'));
+    expect(await changed).toEqual({ type: 'data-changed', path });
+  });
+
   it('a chroot is applied to requests and stripped from created paths and notifications', async () => {
     const path = await scratch('builtin-chroot');
     const { client } = await connected(`${zkConnect()}${path}`);
