@@ -837,9 +837,14 @@ export class Session extends SafeEmitter<SessionEvents> {
    * it fires, costing a little memory and a path in each reconnect's SetWatches.
    */
   watchRemovalFailed(error: unknown, path: string): void {
-    const cause = error instanceof ZkLeaderError ? error : new ZkLeaderError('UNEXPECTED', String(error), { cause: error });
-    this.logger.warn({ err: cause, path }, 'zk-leader: a watch could not be removed from the server');
-    this.emit('error', cause);
+    const code = error instanceof ZkLeaderError ? error.code : 'UNEXPECTED';
+    const reported = new ZkLeaderError(
+      code,
+      `the server refused to remove the watch on ${path} that nobody waits for any more (${String((error as Error | null)?.message ?? error)}): it stays until it fires or the connection ends, harmless unless it repeats for many paths`,
+      { cause: error },
+    );
+    this.logger.warn({ err: reported, path }, 'zk-leader: a watch could not be removed from the server');
+    this.emit('error', reported);
   }
 
   /**
