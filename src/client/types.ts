@@ -129,6 +129,13 @@ export type MultiResult = { type: 'create'; path: string } | { type: 'delete' } 
 /** The read that set a watch: `exists`, `data` (getData) or `children` (getChildren). */
 export type WatchedRead = 'exists' | 'data' | 'children';
 
+/**
+ * A watch set by `addWatch` (ZooKeeper 3.6+), which stays after it fires: `persistent` hears
+ * of every change of its node (created, deleted, data and children changed);
+ * `persistent-recursive` of its node's and every descendant's (all but children changed).
+ */
+export type PersistentWatchMode = 'persistent' | 'persistent-recursive';
+
 /** Which watches `removeWatches` removes: data (getData/exists), children (getChildren), or both. */
 export type WatchRemovalType = 'data' | 'children' | 'any';
 
@@ -194,7 +201,15 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
    * whose library keeps its watchers out of reach.
    * @throws ZooKeeperError when the server refused the removal: its watch stays until it fires.
    */
-  removeWatcher?(path: string, read: WatchedRead, watcher: Watcher): Promise<void>;
+  removeWatcher?(path: string, read: WatchedRead | PersistentWatchMode, watcher: Watcher): Promise<void>;
+  /**
+   * Sets a watch on `path` that stays after it fires, calling `watcher` for every event until
+   * `removeWatcher(path, mode, watcher)`; re-armed on every reconnect. Optional: only the
+   * builtin backend has it.
+   * @throws ZooKeeperError (ZOOKEEPER_ERROR, UNIMPLEMENTED) from a server older than 3.6,
+   * which then closes the connection.
+   */
+  addWatch?(path: string, mode: PersistentWatchMode, watcher: Watcher): Promise<void>;
   /** Whether `removeWatcher` also removes the server's watch (only the builtin backend can). */
   readonly removesServerWatches?: boolean;
   /**
