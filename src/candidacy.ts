@@ -5,6 +5,7 @@ import { createRequestBytes, defaultJuteMaxBufferBytes } from './limits.js';
 import { joinPath } from './paths.js';
 import { isNameOf, type RecipeName, type SequentialRecipe } from './recipes.js';
 import type { SessionScope } from './session.js';
+import type { WatchGroup } from './watch-group.js';
 
 /**
  * Why a candidacy ended by itself: its node was deleted, its session ended, or its node can
@@ -64,6 +65,8 @@ export class Candidacy {
   /** Single-node: the last create found the node held by another session. */
   private heldByOther = false;
   private readonly watchers = new Map<string, Watcher>();
+  /** Every watch this candidacy sets, its own node's included: closed when it ends, which removes them. */
+  private readonly watches: WatchGroup;
   /** Creates of this candidacy's node lost to the connection in a row. */
   private lostCreates = 0;
   /** Why the candidacy can no longer watch its node, once that is so. */
@@ -81,6 +84,7 @@ export class Candidacy {
     adopt?: string,
   ) {
     this.guid = adopt ?? scope.runtime.newGuid();
+    this.watches = scope.watchGroup();
     this.mayExist = adopt !== undefined;
     if (!scope.alive) this.status = 'gone';
     else scope.signal.addEventListener('abort', this.onScopeEnded, { once: true });
@@ -145,7 +149,7 @@ export class Candidacy {
       this.watchedPath = path;
       let stat;
       try {
-        ({ stat } = await this.scope.getData(path, this.ownWatcher));
+        ({ stat } = await this.watches.getData(path, this.ownWatcher));
       } catch (error) {
         // Deleted before we could watch it (an operator): this candidacy is over. (Only this
         // read's NO_NODE means that; a create's means a missing parent or chroot.)
@@ -273,7 +277,7 @@ export class Candidacy {
     const path = this.watchedPath;
     while (path && this.status !== 'gone') {
       try {
-        await this.scope.getData(path, this.ownWatcher);
+        await this.watches.getData(path, this.ownWatcher);
         return;
       } catch (error) {
         if (isZooKeeperError(error, 'NO_NODE')) return this.end('node-deleted');
@@ -309,7 +313,7 @@ export class Candidacy {
   async watch(path: string, onEvent: (event: WatchEvent) => void, slot?: string): Promise<NodeData | null> {
     if (this.status === 'gone') return null;
     try {
-      return await this.watchedRead(slot ?? `data:${path}`, onEvent, (handler) => this.scope.getData(path, handler));
+      return await this.watchedRead(slot ?? `data:${path}`, onEvent, (handler) => this.watches.getData(path, handler));
     } catch (error) {
       if (isZooKeeperError(error, 'NO_NODE')) return null;
       throw error;
@@ -323,7 +327,7 @@ export class Candidacy {
    */
   list(path: string, onEvent: (event: WatchEvent) => void): Promise<string[]> {
     if (this.status === 'gone') return this.scope.getChildren(path);
-    return this.watchedRead(`children:${path}`, onEvent, (handler) => this.scope.getChildren(path, handler));
+    return this.watchedRead(`children:${path}`, onEvent, (handler) => this.watches.getChildren(path, handler));
   }
 
   /** `exists` of `path` without a watch, in this candidacy's session (for a `WatchAudit`). */
@@ -338,7 +342,8 @@ export class Candidacy {
 
   private async watchedRead<T>(key: string, onEvent: (event: WatchEvent) => void, read: (handler: Watcher) => Promise<T>): Promise<T> {
     const previous = this.watchers.get(key);
-    if (previous) this.scope.cancelWatch(previous);
+    // The slot's previous watch (on whatever node that was) goes: one watch per slot.
+    if (previous) this.watches.cancel(previous);
     const handler: Watcher = (event) => {
       if (this.watchers.get(key) === handler) this.watchers.delete(key);
       if (this.status !== 'gone') onEvent(event);
@@ -356,9 +361,8 @@ export class Candidacy {
     if (this.status === 'gone') return;
     this.status = 'gone';
     this.scope.signal.removeEventListener('abort', this.onScopeEnded);
-    for (const handler of this.watchers.values()) this.scope.cancelWatch(handler);
     this.watchers.clear();
-    this.scope.cancelWatch(this.ownWatcher);
+    this.watches.close();
     if (reason !== 'released') this.onEnd(this, reason);
   }
 

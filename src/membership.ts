@@ -10,6 +10,7 @@ import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
 import { joinPath, validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
+import { OwnerWatches } from './watch-group.js';
 
 /** What a member publishes about its own health. */
 export interface MemberHealth {
@@ -131,6 +132,8 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   private unsubscribe: () => void = () => {};
   // One handler for every watch, so repeated reads add no callbacks.
   private readonly onChange = () => void this.refresh();
+  /** Every watch this membership sets, in whichever session is current: removed by close(). */
+  private readonly watches = new OwnerWatches();
 
   /** @throws INVALID_ARGUMENT for bad options. */
   constructor(options: MembershipOptions) {
@@ -295,12 +298,13 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     const path = this.path!;
     const scope = this.session.scope;
     if (!scope?.alive) return [...this.known.values()];
-    const onChange = watch ? this.onChange : undefined;
-    const children = (await scope.getChildren(path, onChange)).sort();
+    const watches = this.watches.in(scope);
+    const children = (await (watch ? watches.getChildren(path, this.onChange) : scope.getChildren(path))).sort();
     const read = await Promise.all(
       children.map(async (name) => {
         try {
-          const { data, stat } = await scope.getData(joinPath(path, name), onChange);
+          const child = joinPath(path, name);
+          const { data, stat } = await (watch ? watches.getData(child, this.onChange) : scope.getData(child));
           return parseMember(name, data, stat.ephemeralOwner, stat.createdAtMs);
         } catch (error) {
           if (isZooKeeperError(error, 'NO_NODE')) return null;
@@ -360,7 +364,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     await this.leave().catch(() => {});
     this.closed = true;
     this.unsubscribe();
-    this.session.scope?.cancelWatch(this.onChange);
+    this.watches.close();
     if (this.ownsSession) await this.session.close();
   }
 

@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { validateMs } from './options.js';
 import { validatePath } from './paths.js';
 import { sessionFrom, type Session, type SessionSource } from './session.js';
+import { OwnerWatches } from './watch-group.js';
 
 export interface ObservedLeader extends LeaderInfo {
   /** When this observer first saw this leader (ms since the epoch). */
@@ -53,6 +54,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   private unsubscribe: () => void = () => {};
   // One handler for every watch this observer sets, so repeated looks add no callbacks.
   private readonly onChange = () => void this.refresh();
+  /** Every watch this observer sets, in whichever session is current: removed by close(). */
+  private readonly watches = new OwnerWatches();
 
   /**
    * @throws INVALID_ARGUMENT for a bad path or session options.
@@ -117,12 +120,12 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     let queue: CandidateName[];
     let children: string[] = [];
     try {
-      children = await scope.getChildren(this.path, this.onChange);
+      children = await this.watches.in(scope).getChildren(this.path, this.onChange);
       queue = queueOrder(children).candidates;
     } catch (error) {
       if (!isZooKeeperError(error, 'NO_NODE')) throw error;
       // No election node yet: watch for its creation instead.
-      const created = await scope.exists(this.path, this.onChange);
+      const created = await this.watches.in(scope).exists(this.path, this.onChange);
       if (created) return void this.refresh();
       queue = [];
     }
@@ -191,7 +194,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
-    this.session.scope?.cancelWatch(this.onChange);
+    this.watches.close();
     if (this.ownsSession) await this.session.close();
     this.emit('closed');
   }

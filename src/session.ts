@@ -14,7 +14,6 @@ import type {
   SaslOption,
   SessionCredentials,
   TlsOption,
-  WatchEvent,
   Watcher,
   ZkClient,
 } from './client/types.js';
@@ -41,6 +40,7 @@ import { validateJuteMaxBuffer } from './limits.js';
 import { ancestorsAndSelf, parentOf, validatePath } from './paths.js';
 import { tlsOptionProblem } from './client/builtin/tls.js';
 import { runtimeWith, type Runtime } from './runtime.js';
+import { SessionWatches, WatchGroup, type WatchedReader } from './watch-group.js';
 
 /**
  * `connecting`: no session yet (first connect, or a new one after expiry). `connected`:
@@ -167,17 +167,10 @@ const defaultSessionTimeoutMs = 10_000;
 /** How long a failed connect may spend finding out why, server by server. */
 const diagnoseBudgetMs = 1000;
 
-type WatchKind = 'exists' | 'data' | 'children';
-
 /** The unwatched listing of one path in flight, and the one that follows it for later callers. */
 interface SharedListing {
   current: Promise<string[]> | null;
   next: Promise<string[]> | null;
-}
-
-/** One client watch and everyone waiting on it. */
-interface PendingWatch {
-  handlers: Set<Watcher>;
 }
 
 /**
@@ -185,13 +178,14 @@ interface PendingWatch {
  * that belongs to that session goes through its scope, and the scope is inert once the
  * session has ended: a request waiting for a connection, or one whose reply lands after the
  * expiry, fails with SESSION_EXPIRED instead of running in (or reporting from) the next
- * session, and its watches call nobody. It also keeps one client watch per node and kind,
- * however many recipes wait on it, and forgets a watch whose request failed.
+ * session, and its watches call nobody. Its watches are `SessionWatches`: one client watch
+ * per node and read however many recipes wait on it, each recipe's in a `WatchGroup` it
+ * closes when done, which removes them.
  */
 export class SessionScope {
   private ended = false;
   private readonly endController = abortControllerForMany();
-  private readonly watches = new Map<string, PendingWatch>();
+  private readonly watches = new SessionWatches((error, path) => this.owner.watchRemovalFailed(error, path));
   private readonly listings = new Map<string, SharedListing>();
 
   /** @internal Made by the Session for each new ZooKeeper session. */
@@ -220,9 +214,15 @@ export class SessionScope {
 
   /** Watch callbacks held for recipes right now (leak checks). */
   get pendingWatchers(): number {
-    let count = 0;
-    for (const watch of this.watches.values()) count += watch.handlers.size;
-    return count;
+    return this.watches.listenerCount;
+  }
+
+  /**
+   * A group for the watches one owner sets in this session: every watched read of the owner
+   * goes through it, and closing it when the owner is done removes them all.
+   */
+  watchGroup(): WatchGroup {
+    return new WatchGroup(this.watches, this.watchedRead);
   }
 
   /** `path` as the server sees it: below the connect string's chroot. */
@@ -234,65 +234,20 @@ export class SessionScope {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.watches.clear();
+    this.watches.end();
     this.endController.abort(new ZooKeeperError('SESSION_EXPIRED', 'session', undefined, 'the ZooKeeper session ended'));
-  }
-
-  /**
-   * Stops calling `handler` for any watch it waits on (its owner is done). The client watch
-   * stays set until it fires (ZooKeeper 3.4 clients cannot remove one), so its entry stays
-   * too, with nobody to call: a later reader of the same node joins it instead of stacking
-   * another callback in the client for every election that comes and goes.
-   */
-  cancelWatch(handler: Watcher): void {
-    for (const watch of this.watches.values()) watch.handlers.delete(handler);
   }
 
   private request<T>(operation: string, path: string, run: (client: ZkClient) => Promise<T>): Promise<T> {
     return this.owner.requestIn(this, operation, path, run);
   }
 
-  /**
-   * Runs a read that may set a watch. One client watch per kind and node: a second reader
-   * joins the pending one instead of stacking another callback in the client. A failed read
-   * sets no watch (ZooKeeper registers it with the reply), so its handler is dropped again.
-   */
-  private async watchedRead<T>(
-    kind: WatchKind,
-    path: string,
-    handler: Watcher | undefined,
-    read: (client: ZkClient, watcher: Watcher | undefined) => Promise<T>,
-  ): Promise<T> {
-    const operation = kind === 'children' ? 'getChildren' : kind === 'data' ? 'getData' : 'exists';
-    if (!handler) return this.request(operation, path, (client) => read(client, undefined));
-    const key = `${kind}:${path}`;
-    let watch = this.watches.get(key);
-    const fresh = !watch;
-    if (!watch) {
-      watch = { handlers: new Set() };
-      this.watches.set(key, watch);
-    }
-    const entry = watch;
-    entry.handlers.add(handler);
-    const clientWatcher: Watcher | undefined = fresh
-      ? (event: WatchEvent) => {
-          if (this.watches.get(key) === entry) this.watches.delete(key);
-          if (this.ended) return;
-          for (const waiting of [...entry.handlers]) waiting(event);
-        }
-      : undefined;
-    try {
-      return await this.request(operation, path, (client) => read(client, clientWatcher));
-    } catch (error) {
-      this.dropWatch(key, entry, handler, fresh);
-      throw error;
-    }
-  }
-
-  private dropWatch(key: string, entry: PendingWatch, handler: Watcher, fresh: boolean): void {
-    entry.handlers.delete(handler);
-    if (fresh && this.watches.get(key) === entry) this.watches.delete(key);
-  }
+  /** A read with `listener` (none: no watch), owned by `group` (none: a caller of the Session's own reads). */
+  private readonly watchedRead: WatchedReader = (read, path, listener, group, run) => {
+    const operation = read === 'children' ? 'getChildren' : read === 'data' ? 'getData' : 'exists';
+    if (!listener) return this.request(operation, path, (client) => run(client, undefined));
+    return this.watches.read(read, path, listener, group, (call) => this.request(operation, path, call), run);
+  };
 
   /** Creates a node; resolves with its path (with the sequence number for a sequential mode). */
   create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[] = openAcl): Promise<string> {
@@ -304,11 +259,11 @@ export class SessionScope {
   }
   /** `exists`; with a watcher it also hears of the node's creation (a watch is set even when it is missing). */
   exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
-    return this.watchedRead('exists', path, watcher, (client, w) => client.exists(path, w));
+    return this.watchedRead('exists', path, watcher, null, (client, w) => client.exists(path, w));
   }
   /** `getData`; with a watcher, hears of a data change or the deletion. NO_NODE sets no watch. */
   getData(path: string, watcher?: Watcher): Promise<NodeData> {
-    return this.watchedRead('data', path, watcher, (client, w) => client.getData(path, w));
+    return this.watchedRead('data', path, watcher, null, (client, w) => client.getData(path, w));
   }
   /** Writes a node's data (at `version`, or any version with -1); resolves with the new stat. */
   setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
@@ -322,7 +277,7 @@ export class SessionScope {
    * together then cost a few listings, not one each (a listing of N candidates is O(N)).
    */
   getChildren(path: string, watcher?: Watcher): Promise<string[]> {
-    if (watcher) return this.watchedRead('children', path, watcher, (client, w) => client.getChildren(path, w));
+    if (watcher) return this.watchedRead('children', path, watcher, null, (client, w) => client.getChildren(path, w));
     const listing = this.listings.get(path) ?? { current: null, next: null };
     this.listings.set(path, listing);
     if (!listing.current) return this.startListing(path, listing);
@@ -1012,6 +967,30 @@ export class Session extends SafeEmitter<SessionEvents> {
   async ensurePath(path: string, acl: readonly AclEntry[] = openAcl): Promise<void> {
     validatePath(path);
     return (await this.currentScopeWhenConnected('ensurePath')).ensurePath(path, acl);
+  }
+
+  /**
+   * @internal The server refused to remove a watch nobody waits for any more: it stays until
+   * it fires, costing a little memory and a path in each reconnect's SetWatches.
+   */
+  watchRemovalFailed(error: unknown, path: string): void {
+    const code = error instanceof ZkLeaderError ? error.code : 'UNEXPECTED';
+    const reported = new ZkLeaderError(
+      code,
+      `the server refused to remove the watch on ${path} that nobody waits for any more (${String((error as Error | null)?.message ?? error)}): it stays until it fires or the connection ends, harmless unless it repeats for many paths`,
+      { cause: error },
+    );
+    this.logger.warn({ err: reported, path }, 'zk-leader: a watch could not be removed from the server');
+    this.emit('error', reported);
+  }
+
+  /**
+   * @internal Watches held for this session right now, for leak checks: `listeners`, the
+   * recipes' callbacks waiting on a watch; `client`, the client library's watchers (undefined
+   * when the backend cannot count them).
+   */
+  watchCounts(): { listeners: number; client: number | undefined } {
+    return { listeners: this.currentScope?.pendingWatchers ?? 0, client: this.client?.watcherCount?.() };
   }
 
   /** Closes the session: its ephemeral nodes go at once. Resolves when the client is closed. */

@@ -15,6 +15,7 @@ import type {
   NodeStat,
   SessionCredentials,
   WatchEventType,
+  WatchedRead,
   Watcher,
   ZkClient,
 } from './types.js';
@@ -89,7 +90,7 @@ function toStat(raw: NativeStat): NodeStat {
   };
 }
 
-type WatchKind = 'exists' | 'data' | 'children';
+type WatchKind = WatchedRead;
 
 /** Which events end which kind of watch, as ZooKeeper defines them. */
 const firesOn: Record<WatchKind, WatchEventType[]> = {
@@ -212,11 +213,28 @@ export class NativeZookeeperAdapter extends EventEmitter<ClientEvents> implement
     return this.dispatch;
   }
 
-  /** Drops a watcher whose request failed: ZooKeeper set no watch for it. */
-  private unwatch(path: string, watcher: Watcher): void {
-    const left = (this.pending.get(path) ?? []).filter((entry) => entry.watcher !== watcher);
+  /** Drops a watcher whose request failed (ZooKeeper set no watch for it), or one of `kind` its owner is done with. */
+  private unwatch(path: string, watcher: Watcher, kind?: WatchKind): void {
+    const left = (this.pending.get(path) ?? []).filter((entry) => entry.watcher !== watcher || (kind !== undefined && entry.kind !== kind));
     if (left.length > 0) this.pending.set(path, left);
     else this.pending.delete(path);
+  }
+
+  /**
+   * Forgets `watcher`: the dispatcher then calls nobody for it. The C client keeps its own
+   * entry (re-armed on every reconnect) and the server its watch, until it fires: the binding
+   * has no removeWatches.
+   */
+  removeWatcher(path: string, read: WatchedRead, watcher: Watcher): Promise<void> {
+    this.unwatch(path, watcher, read);
+    return Promise.resolve();
+  }
+
+  /** Our watchers waiting for their event (the C client's own table is out of reach). */
+  watcherCount(): number {
+    let count = 0;
+    for (const waiting of this.pending.values()) count += waiting.length;
+    return count;
   }
 
   async create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {

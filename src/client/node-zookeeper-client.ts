@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import zookeeper from 'node-zookeeper-client';
+import type { EventEmitter as NodeEventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { parseConnectString } from '../connect-string.js';
 import { ZooKeeperError, type ServerFailure } from '../errors.js';
@@ -16,6 +17,7 @@ import type {
   NodeData,
   NodeStat,
   SessionCredentials,
+  WatchedRead,
   Watcher,
   ZkClient,
 } from './types.js';
@@ -77,6 +79,8 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   private connections = 0;
   private connected = false;
   private readonly inFlight = new Set<InFlight>();
+  /** The library's callback of each watcher we handed it, by the read (and path) that set it. */
+  private readonly callbacks = new Map<string, Map<Watcher, (event: zookeeper.Event) => void>>();
   /** When the library wrote the current connection's handshake. */
   private handshakeAt: number | undefined;
 
@@ -169,12 +173,67 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
     });
   }
 
-  private watchWith(watcher: Watcher | undefined): ((event: zookeeper.Event) => void) | undefined {
+  /**
+   * The library's callback for `watcher`, remembered by the read that set it so that
+   * `removeWatcher` can take that very callback out of the library's table again.
+   */
+  private watchWith(read: WatchedRead, path: string, watcher: Watcher | undefined): ((event: zookeeper.Event) => void) | undefined {
     if (!watcher) return undefined;
-    return (event) => {
+    const key = `${read}:${path}`;
+    const callbacks = this.callbacks.get(key) ?? new Map<Watcher, (event: zookeeper.Event) => void>();
+    this.callbacks.set(key, callbacks);
+    const callback = (event: zookeeper.Event) => {
+      this.forgetCallback(key, watcher);
       const type = watchEventType(event.getType());
       if (type) watcher({ type, path: event.getPath() });
     };
+    callbacks.set(watcher, callback);
+    return callback;
+  }
+
+  private forgetCallback(key: string, watcher: Watcher): ((event: zookeeper.Event) => void) | undefined {
+    const callbacks = this.callbacks.get(key);
+    const callback = callbacks?.get(watcher);
+    callbacks?.delete(watcher);
+    if (callbacks?.size === 0) this.callbacks.delete(key);
+    return callback;
+  }
+
+  /**
+   * Takes `watcher` out of the library's table, so that it is never called and the next
+   * connection's SetWatches (built from that table) does not re-arm it. The server's watch of
+   * this connection stays until it fires: the library cannot send removeWatches.
+   */
+  removeWatcher(path: string, read: WatchedRead, watcher: Watcher): Promise<void> {
+    const callback = this.forgetCallback(`${read}:${path}`, watcher);
+    if (!callback) return Promise.resolve();
+    const tables = read === 'children' ? ['child'] : read === 'data' ? ['data'] : ['data', 'existence'];
+    const manager = this.watcherManager();
+    for (const table of tables) {
+      const watchers = manager[`${table}Watchers`];
+      const emitter = watchers?.[path];
+      if (!emitter) continue;
+      emitter.removeListener('notification', callback);
+      if (emitter.listenerCount('notification') === 0) delete watchers[path];
+    }
+    return Promise.resolve();
+  }
+
+  watcherCount(): number {
+    const manager = this.watcherManager();
+    let count = 0;
+    for (const table of ['data', 'existence', 'child']) {
+      for (const emitter of Object.values(manager[`${table}Watchers`] ?? {})) count += emitter.listenerCount('notification');
+    }
+    return count;
+  }
+
+  // The library's watch table (lib/WatcherManager.js: one EventEmitter per path and table),
+  // from which it builds the SetWatches of every new connection and which it offers no way
+  // to remove from: we reach in for that alone.
+  private watcherManager(): Record<string, Record<string, NodeEventEmitter> | undefined> {
+    return (this.client as unknown as { connectionManager: { watcherManager: Record<string, Record<string, NodeEventEmitter>> } }).connectionManager
+      .watcherManager;
   }
 
   create(path: string, data: Buffer, mode: CreateMode, acl: readonly AclEntry[]): Promise<string> {
@@ -187,21 +246,35 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   }
 
   async exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
-    const watch = this.watchWith(watcher);
-    const stat = await this.call<RawStat | null>('exists', path, (done) =>
-      watch
-        ? this.client.exists(path, watch, (error, raw) => done(error, raw as RawStat | null))
-        : this.client.exists(path, (error, raw) => done(error, raw as RawStat | null)),
+    const watch = this.watchWith('exists', path, watcher);
+    const stat = await this.settingWatch('exists', path, watcher, () =>
+      this.call<RawStat | null>('exists', path, (done) =>
+        watch
+          ? this.client.exists(path, watch, (error, raw) => done(error, raw as RawStat | null))
+          : this.client.exists(path, (error, raw) => done(error, raw as RawStat | null)),
+      ),
     );
     return stat ? toStat(stat) : null;
   }
 
+  /** Runs a read that may set `watcher`: one that fails set none, so its callback is forgotten. */
+  private async settingWatch<T>(read: WatchedRead, path: string, watcher: Watcher | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (watcher) this.forgetCallback(`${read}:${path}`, watcher);
+      throw error;
+    }
+  }
+
   async getData(path: string, watcher?: Watcher): Promise<NodeData> {
-    const watch = this.watchWith(watcher);
-    const [data, stat] = await this.call<[Buffer, RawStat]>('getData', path, (done) =>
-      watch
-        ? this.client.getData(path, watch, (error, value, raw) => done(error, [value, raw as RawStat]))
-        : this.client.getData(path, (error, value, raw) => done(error, [value, raw as RawStat])),
+    const watch = this.watchWith('data', path, watcher);
+    const [data, stat] = await this.settingWatch('data', path, watcher, () =>
+      this.call<[Buffer, RawStat]>('getData', path, (done) =>
+        watch
+          ? this.client.getData(path, watch, (error, value, raw) => done(error, [value, raw as RawStat]))
+          : this.client.getData(path, (error, value, raw) => done(error, [value, raw as RawStat])),
+      ),
     );
     return { data: data ?? Buffer.alloc(0), stat: toStat(stat) };
   }
@@ -212,11 +285,13 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   }
 
   getChildren(path: string, watcher?: Watcher): Promise<string[]> {
-    const watch = this.watchWith(watcher);
-    return this.call('getChildren', path, (done) =>
-      watch
-        ? this.client.getChildren(path, watch, (error, children) => done(error, children))
-        : this.client.getChildren(path, (error, children) => done(error, children)),
+    const watch = this.watchWith('children', path, watcher);
+    return this.settingWatch('children', path, watcher, () =>
+      this.call<string[]>('getChildren', path, (done) =>
+        watch
+          ? this.client.getChildren(path, watch, (error, children) => done(error, children))
+          : this.client.getChildren(path, (error, children) => done(error, children)),
+      ),
     );
   }
 

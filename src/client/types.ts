@@ -147,6 +147,16 @@ export type MultiOp =
 /** What one operation of a successful `multi` returned, in the order of the operations. */
 export type MultiResult = { type: 'create'; path: string } | { type: 'delete' } | { type: 'setData'; stat: NodeStat } | { type: 'check' };
 
+/** The read that set a watch: `exists`, `data` (getData) or `children` (getChildren). */
+export type WatchedRead = 'exists' | 'data' | 'children';
+
+/**
+ * A watch set by `addWatch` (ZooKeeper 3.6+), which stays after it fires: `persistent` hears
+ * of every change of its node (created, deleted, data and children changed);
+ * `persistent-recursive` of its node's and every descendant's (all but children changed).
+ */
+export type PersistentWatchMode = 'persistent' | 'persistent-recursive';
+
 /** Which watches `removeWatches` removes: data (getData/exists), children (getChildren), or both. */
 export type WatchRemovalType = 'data' | 'children' | 'any';
 
@@ -205,6 +215,33 @@ export interface ZkClient extends EventEmitter<ClientEvents> {
    * fired already). Optional: only the builtin backend can.
    */
   removeWatches?(path: string, type: WatchRemovalType): Promise<void>;
+  /**
+   * Drops `watcher`, set on `path` by a `read` (and not fired yet): it is never called, and a
+   * reconnect does not re-arm it. The server holds one watch per path and type (data for
+   * exists and getData, children for getChildren) for all of a connection's watchers: where
+   * the backend can (`removesServerWatches`), that watch is removed too once no other watcher
+   * of this client waits on it (nor a read that sets one is in flight); elsewhere it stays
+   * until it fires or the connection ends. Resolves also when the server held no such watch
+   * (it fired) and when the connection is lost (its watches went with it). Optional: a client
+   * whose library keeps its watchers out of reach.
+   * @throws ZooKeeperError when the server refused the removal: its watch stays until it fires.
+   */
+  removeWatcher?(path: string, read: WatchedRead | PersistentWatchMode, watcher: Watcher): Promise<void>;
+  /**
+   * Sets a watch on `path` that stays after it fires, calling `watcher` for every event until
+   * `removeWatcher(path, mode, watcher)`; re-armed on every reconnect. Optional: only the
+   * builtin backend has it.
+   * @throws ZooKeeperError (ZOOKEEPER_ERROR, UNIMPLEMENTED) from a server older than 3.6,
+   * which then closes the connection.
+   */
+  addWatch?(path: string, mode: PersistentWatchMode, watcher: Watcher): Promise<void>;
+  /** Whether `removeWatcher` also removes the server's watch (only the builtin backend can). */
+  readonly removesServerWatches?: boolean;
+  /**
+   * How many watchers this client holds right now (set by a read, not fired, not removed), as
+   * the client library keeps them: for leak checks. Optional: a client that cannot tell.
+   */
+  watcherCount?(): number;
   /**
    * Returns once the server this client talks to has applied every write committed before
    * the call: a read that follows sees them (a reconnect may land on a lagging follower).

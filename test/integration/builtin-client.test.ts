@@ -136,6 +136,131 @@ describe('builtin client against a real server', () => {
     expect(calls).toBe(0);
   });
 
+  it('removeWatcher removes the server watch only with the last watcher of its path and type', async () => {
+    const path = await scratch('builtin-remove-watcher');
+    const { client } = await connected(zkConnect());
+    const { id } = client.sessionCredentials();
+    let calls = 0;
+    const byGetData = () => (calls += 1);
+    const byExists = () => (calls += 1);
+    await client.getData(path, byGetData);
+    await client.exists(path, byExists);
+    await client.removeWatcher(path, 'data', byGetData);
+    // exists keeps the same server watch (data) for its own watcher.
+    expect(await sessionsWatching(path)).toEqual([id]);
+    expect(client.watcherCount()).toBe(1);
+    await client.removeWatcher(path, 'exists', byExists);
+    expect(await sessionsWatching(path)).toEqual([]);
+    expect(client.watcherCount()).toBe(0);
+    const admin = await adminSession();
+    cleanups.push(() => admin.close());
+    await admin.setData(path, Buffer.from('x'));
+    await client.sync(path);
+    await client.exists('/');
+    expect(calls).toBe(0);
+  });
+
+  it('removeWatcher leaves the server watch that a read still on its way sets', async () => {
+    const path = await scratch('builtin-remove-watcher-in-flight');
+    const { client } = await connected(zkConnect());
+    const { id } = client.sessionCredentials();
+    const leaving = () => {};
+    await client.getData(path, leaving);
+    let heard!: (event: WatchEvent) => void;
+    const changed = new Promise<WatchEvent>((resolve) => (heard = resolve));
+    // Sent before the removal could be: the server sets this watch again after any removal we sent now.
+    const reading = client.getData(path, (event) => heard(event));
+    await client.removeWatcher(path, 'data', leaving);
+    await reading;
+    expect(await sessionsWatching(path)).toEqual([id]);
+    const admin = await adminSession();
+    cleanups.push(() => admin.close());
+    await admin.setData(path, Buffer.from('x'));
+    expect(await changed).toEqual({ type: 'data-changed', path });
+  });
+
+  /** A watcher that records what it hears, and a way to wait until it has heard `count` events. */
+  function listening(): { heard: WatchEvent[]; watcher: (event: WatchEvent) => void; untilHeard: (count: number) => Promise<void> } {
+    const heard: WatchEvent[] = [];
+    let check = () => {};
+    return {
+      heard,
+      watcher: (event) => {
+        heard.push(event);
+        check();
+      },
+      untilHeard: (count) =>
+        new Promise<void>((resolve) => {
+          check = () => {
+            if (heard.length >= count) resolve();
+          };
+          check();
+        }),
+    };
+  }
+
+  it('a persistent watch (addWatch) fires again and again, is re-armed by SetWatches2 after a reconnect, and removeWatcher stops it', async () => {
+    const path = await scratch('builtin-persistent');
+    const proxy = await proxied();
+    const { client } = await connected(proxy.connectString);
+    const { heard, watcher, untilHeard } = listening();
+    await client.addWatch(path, 'persistent', watcher);
+    const admin = await adminSession();
+    cleanups.push(() => admin.close());
+    await admin.setData(path, Buffer.from('1'));
+    await untilHeard(1);
+    await admin.setData(path, Buffer.from('2'));
+    await untilHeard(2);
+
+    proxy.requestOpcodes.length = 0;
+    const back = next(client, 'connected');
+    proxy.resetConnections();
+    await back;
+    await client.sync(path);
+    expect(proxy.requestOpcodes).toContain(105);
+    await admin.create(`${path}/child`, Buffer.alloc(0), 'persistent');
+    await untilHeard(3);
+    expect(heard).toEqual([
+      { type: 'data-changed', path },
+      { type: 'data-changed', path },
+      { type: 'children-changed', path },
+    ]);
+
+    await client.removeWatcher(path, 'persistent', watcher);
+    expect(await sessionsWatching(path)).toEqual([]);
+    expect(client.watcherCount()).toBe(0);
+    await admin.setData(path, Buffer.from('3'));
+    await client.sync(path);
+    await client.exists('/');
+    expect(heard).toHaveLength(3);
+  });
+
+  it('a persistent-recursive watch hears its path and every node below it, until removed', async () => {
+    const path = await scratch('builtin-recursive');
+    const { client } = await connected(zkConnect());
+    const { heard, watcher, untilHeard } = listening();
+    await client.addWatch(path, 'persistent-recursive', watcher);
+    const admin = await adminSession();
+    cleanups.push(() => admin.close());
+    await admin.create(`${path}/a`, Buffer.alloc(0), 'persistent');
+    await admin.create(`${path}/a/b`, Buffer.alloc(0), 'persistent');
+    await admin.setData(`${path}/a/b`, Buffer.from('x'));
+    await admin.remove(`${path}/a/b`);
+    await untilHeard(4);
+    expect(heard).toEqual([
+      { type: 'created', path: `${path}/a` },
+      { type: 'created', path: `${path}/a/b` },
+      { type: 'data-changed', path: `${path}/a/b` },
+      { type: 'deleted', path: `${path}/a/b` },
+    ]);
+    await client.removeWatcher(path, 'persistent-recursive', watcher);
+    expect(await sessionsWatching(path)).toEqual([]);
+    await admin.create(`${path}/c`, Buffer.alloc(0), 'persistent');
+    await client.sync(path);
+    await client.exists('/');
+    expect(heard).toHaveLength(4);
+  });
+
   it('a chroot is applied to requests and stripped from created paths and notifications', async () => {
     const path = await scratch('builtin-chroot');
     const { client } = await connected(`${zkConnect()}${path}`);

@@ -8,6 +8,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * notification reach the client in the same read), `heal()` forwards again,
  * `resetConnections()` closes every open connection, `cutMidReply()` lets half of the next
  * server-to-client chunk through and then closes the connection (a reply torn by the network).
+ * `requestOpcodes` records the opcode of every request a client sent (the handshake excepted),
+ * in order, so a test can tell what a reconnect re-sent (setWatches 101, setWatches2 105).
  */
 export class TcpProxy {
   private server: Server | null = null;
@@ -18,6 +20,8 @@ export class TcpProxy {
   private readonly heldReplies = new Map<Socket, Buffer[]>();
   /** Client-to-server bytes are dropped (with `holdReplies`: a server that heard us last a while ago). */
   private droppingRequests = false;
+  /** The opcode of each request clients sent through this proxy, in order (not the handshakes). */
+  readonly requestOpcodes: number[] = [];
   port = 0;
 
   constructor(
@@ -52,8 +56,12 @@ export class TcpProxy {
         upstream.setNoDelay(true);
         const pair = { client, upstream };
         this.pairs.add(pair);
+        const frames = new RequestFrames((opcode) => this.requestOpcodes.push(opcode));
         client.on('data', (chunk) => {
-          if (this.mode !== 'blackhole' && !this.droppingRequests) upstream.write(chunk);
+          if (this.mode !== 'blackhole' && !this.droppingRequests) {
+            frames.push(chunk);
+            upstream.write(chunk);
+          }
         });
         upstream.on('data', (chunk) => {
           if (this.mode === 'hold-replies' && this.forwardBeforeHold > 0) {
@@ -130,5 +138,28 @@ export class TcpProxy {
   async close(): Promise<void> {
     this.resetConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/**
+ * Cuts one connection's client-to-server bytes into ZooKeeper frames (a 4-byte length, then
+ * the packet): the first is the bare ConnectRequest, every later one starts with the
+ * RequestHeader (int xid, int type), whose type is reported.
+ */
+class RequestFrames {
+  private pending = Buffer.alloc(0);
+  private handshake = true;
+
+  constructor(private readonly onRequest: (opcode: number) => void) {}
+
+  push(chunk: Buffer): void {
+    this.pending = Buffer.concat([this.pending, chunk]);
+    while (this.pending.length >= 4 && this.pending.length >= 4 + this.pending.readInt32BE(0)) {
+      const length = this.pending.readInt32BE(0);
+      const frame = this.pending.subarray(4, 4 + length);
+      this.pending = this.pending.subarray(4 + length);
+      if (this.handshake) this.handshake = false;
+      else if (frame.length >= 8) this.onRequest(frame.readInt32BE(4));
+    }
   }
 }

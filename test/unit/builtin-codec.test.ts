@@ -27,6 +27,9 @@ import {
   readSetDataRequest,
   readSetWatches,
   readStat,
+  requestPacket,
+  WatcherType,
+  AddWatchMode,
   readWatcherEvent,
   writeAuthPacket,
   writeConnectRequest,
@@ -323,5 +326,66 @@ describe('jute and framing edge cases', () => {
     expect(() => new FrameDecoder(1024).push(Buffer.from('00000401', 'hex'))).toThrow(FrameError);
     expect(() => new FrameDecoder(1024).push(Buffer.from('ffffffff', 'hex'))).toThrow(FrameError);
     expect(new FrameDecoder(1024).push(Buffer.concat([Buffer.from('00000400', 'hex'), Buffer.alloc(1024)]))).toHaveLength(1);
+  });
+});
+
+// Golden bytes written out by hand from zookeeper.jute (RequestHeader: int xid, int type;
+// AddWatchRequest: ustring path, int mode; RemoveWatchesRequest: ustring path, int type;
+// SetWatches2: long relativeZxid, then five vector<ustring>: data, exist, child, persistent,
+// persistentRecursive), not from our writer.
+describe('records of persistent watches', () => {
+  it('AddWatchRequest: header {xid, 106}, the path, the mode (PERSISTENT 0, PERSISTENT_RECURSIVE 1)', () => {
+    const packet = requestPacket(7, OpCode.addWatch, (writer) => writePathInt(writer, '/a', AddWatchMode.persistentRecursive));
+    expect(packet.toString('hex')).toBe(['00000007', '0000006a', '00000002', '2f61', '00000001'].join(''));
+    expect(AddWatchMode).toEqual({ persistent: 0, persistentRecursive: 1 });
+  });
+
+  it('RemoveWatchesRequest: header {xid, 18}, the path, the WatcherType (Children 1, Data 2, Any 3, Persistent 4, PersistentRecursive 5)', () => {
+    const packet = requestPacket(8, OpCode.removeWatches, (writer) => writePathInt(writer, '/ab', WatcherType.persistent));
+    expect(packet.toString('hex')).toBe(['00000008', '00000012', '00000003', '2f6162', '00000004'].join(''));
+    expect(WatcherType).toEqual({ children: 1, data: 2, any: 3, persistent: 4, persistentRecursive: 5 });
+  });
+
+  it('SetWatches2: header {xid, 105}, the zxid, then the five path lists in jute order', () => {
+    const request = {
+      relativeZxid: 0x1234n,
+      dataWatches: ['/d'],
+      existWatches: [],
+      childWatches: ['/c'],
+      persistentWatches: ['/p'],
+      persistentRecursiveWatches: ['/r', '/s'],
+    };
+    const packet = requestPacket(9, OpCode.setWatches2, (writer) => writeSetWatches2(writer, request));
+    expect(packet.toString('hex')).toBe(
+      [
+        '00000009',
+        '00000069',
+        '0000000000001234',
+        '00000001',
+        '00000002',
+        '2f64', // data: ["/d"]
+        '00000000', // exist: []
+        '00000001',
+        '00000002',
+        '2f63', // child: ["/c"]
+        '00000001',
+        '00000002',
+        '2f70', // persistent: ["/p"]
+        '00000002',
+        '00000002',
+        '2f72',
+        '00000002',
+        '2f73', // persistentRecursive: ["/r", "/s"]
+      ].join(''),
+    );
+    const reader = new JuteReader(packet.subarray(8));
+    expect(readSetWatches(reader, 2)).toEqual(request);
+  });
+
+  it('SetWatches (101) is SetWatches2 without the persistent lists', () => {
+    const packet = requestPacket(10, OpCode.setWatches, (writer) =>
+      writeSetWatches(writer, { relativeZxid: 1n, dataWatches: [], existWatches: ['/e'], childWatches: [] }),
+    );
+    expect(packet.toString('hex')).toBe(['0000000a', '00000065', '0000000000000001', '00000000', '00000001', '00000002', '2f65', '00000000'].join(''));
   });
 });

@@ -305,3 +305,28 @@ describe('builtin client: the SASL login on a connection', () => {
     expect(seen.every((request) => request.type === 102)).toBe(true);
   });
 });
+
+describe('builtin client against a ZooKeeper 3.5 server', () => {
+  it('addWatch answered UNIMPLEMENTED (then a closed connection) is refused with an error that names 3.6+, and nothing is re-armed', async () => {
+    const types: number[] = [];
+    const { client } = await connectedClient((socket, request) => {
+      types.push(request.type);
+      if (request.xid === -2) return reply(socket, -2);
+      // What a 3.5 server does with an opcode it does not know (UnimplementedRequestProcessor).
+      if (request.type === 106) {
+        reply(socket, request.xid, -6);
+        socket.end();
+      } else reply(socket, request.xid);
+    });
+    const reconnected = nextState(client, 'connected');
+    await expect(client.addWatch('/a', 'persistent', () => {})).rejects.toMatchObject({
+      code: 'ZOOKEEPER_ERROR',
+      message: expect.stringContaining('addWatch needs ZooKeeper 3.6+'),
+    });
+    expect(client.watcherCount()).toBe(0);
+    await reconnected;
+    await client.sync('/');
+    // No SetWatches2 (105) after the reconnect: the server would close the connection on that too.
+    expect(types).not.toContain(105);
+  });
+});

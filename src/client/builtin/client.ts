@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { parseConnectString, type ConnectServer } from '../../connect-string.js';
-import { ZkLeaderError, ZooKeeperError, type ServerFailure } from '../../errors.js';
+import { ZkLeaderError, ZooKeeperError, isZooKeeperError, type ServerFailure } from '../../errors.js';
 import { probeServers } from '../probe.js';
 import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from '../protocol.js';
 import type {
@@ -14,7 +14,9 @@ import type {
   NodeData,
   NodeStat,
   SessionCredentials,
+  PersistentWatchMode,
   WatchRemovalType,
+  WatchedRead,
   Watcher,
   ZkClient,
 } from '../types.js';
@@ -44,9 +46,11 @@ import {
   writeSetAclRequest,
   writeSetDataRequest,
   writeSetWatches,
+  writeSetWatches2,
   Xid,
+  AddWatchMode,
 } from './records.js';
-import { WatchManager, type WatchKind } from './watches.js';
+import { needsSetWatches2, oneShotKinds, persistentKinds, WatchManager, type WatchKind } from './watches.js';
 
 /** Tunables of the builtin client; the defaults are what the library runs with. */
 export interface BuiltinOptions {
@@ -72,6 +76,8 @@ const sessionExpired = -112;
 const authFailed = -115;
 const noNode = -101;
 const noWatcher = -121;
+const unimplemented = -6;
+const marshallingError = -5;
 /** RUNTIMEINCONSISTENCY in a multi result: this op was not tried because another failed. */
 const notTried = -2;
 
@@ -129,11 +135,14 @@ function shuffled<T>(items: readonly T[]): T[] {
 export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClient {
   readonly backend = 'builtin' as const;
   readonly createsWithAcl = true;
+  readonly removesServerWatches = true;
   private readonly servers: ConnectServer[];
   private readonly chroot: string | undefined;
   private readonly maxFrameBytes: number;
   private readonly maxOutstanding: number;
   private readonly watches = new WatchManager();
+  /** Reads in flight that set a watch, by server watch type and path ("data:/a", "children:/a"). */
+  private readonly watchingReads = new Map<string, number>();
   private readonly auths: DigestAuth[] = [];
   /** Asked for and not sent yet, in order. */
   private readonly waiting: Request[] = [];
@@ -274,7 +283,10 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     this.redials.reset();
     for (const auth of this.auths) connection.sendUntracked(this.authPacket(auth));
     for (const batch of this.watches.batches((path) => this.toServer(path))) {
-      this.sendInternal(connection, OpCode.setWatches, (writer) => writeSetWatches(writer, { relativeZxid: this.lastZxid, ...batch }));
+      // SetWatches2 only for a batch with persistent watches: a 3.5 server closes the connection on it.
+      const request = { relativeZxid: this.lastZxid, ...batch };
+      if (needsSetWatches2(batch)) this.sendInternal(connection, OpCode.setWatches2, (writer) => writeSetWatches2(writer, request));
+      else this.sendInternal(connection, OpCode.setWatches, (writer) => writeSetWatches(writer, request));
     }
     this.reported = true;
     this.emit('state', 'connected');
@@ -372,19 +384,28 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     opcode: number,
     write: ((writer: JuteWriter) => void) | undefined,
     onReply: (err: number, body: JuteReader, resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+    /** Called first when the request is answered or failed, or refused here. */
+    settled: () => void = () => {},
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.state === 'closed' || this.closing) return reject(zooKeeperError(connectionLoss, operation, path, 'the client is closed'));
-      if (this.state === 'expired') return reject(zooKeeperError(sessionExpired, operation, path, 'the session expired'));
-      if (this.state === 'auth-failed') return reject(zooKeeperError(authFailed, operation, path, 'the server refused the credentials'));
-      if (this.state === 'tls-failed') return reject(zooKeeperError(connectionLoss, operation, path, 'TLS failed with every server'));
+      const refuse = (code: number, detail: string) => {
+        settled();
+        reject(failure(code, operation, path, detail));
+      };
+      if (this.state === 'closed' || this.closing) return refuse(connectionLoss, 'the client is closed');
+      if (this.state === 'expired') return refuse(sessionExpired, 'the session expired');
+      if (this.state === 'auth-failed') return refuse(authFailed, 'the server refused the credentials');
+      if (this.state === 'tls-failed') return refuse(connectionLoss, 'TLS failed with every server');
       this.waiting.push({
         operation,
         path,
         opcode,
         write,
-        replied: (err, body) => onReply(err, body, resolve, reject),
-        fail: (code, detail) => reject(failure(code, operation, path, detail)),
+        replied: (err, body) => {
+          settled();
+          onReply(err, body, resolve, reject);
+        },
+        fail: refuse,
       });
       this.pump();
     });
@@ -464,6 +485,7 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
           resolve(null);
         } else reject(zooKeeperError(err, 'exists', path));
       },
+      this.watchingRead('data', path, watcher),
     );
   }
 
@@ -479,6 +501,7 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
         if (watcher) this.watches.add('data', path, watcher);
         resolve({ data: data ?? Buffer.alloc(0), stat: toStat(stat) });
       },
+      this.watchingRead('data', path, watcher),
     );
   }
 
@@ -504,6 +527,7 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
         if (watcher) this.watches.add('child', path, watcher);
         resolve(children);
       },
+      this.watchingRead('children', path, watcher),
     );
   }
 
@@ -602,9 +626,126 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
     );
   }
 
+  /**
+   * Counts a read that sets a watch of `type` on `path` until it is answered: the server may
+   * set that watch any moment until then, so `removeWatcher` must not remove it meanwhile.
+   * Returns what to call when it is answered or failed.
+   */
+  private watchingRead(type: 'data' | 'children', path: string, watcher: Watcher | undefined): (() => void) | undefined {
+    if (!watcher) return undefined;
+    const key = `${type}:${path}`;
+    this.watchingReads.set(key, (this.watchingReads.get(key) ?? 0) + 1);
+    return () => {
+      const left = (this.watchingReads.get(key) ?? 1) - 1;
+      if (left > 0) this.watchingReads.set(key, left);
+      else this.watchingReads.delete(key);
+    };
+  }
+
+  removeWatcher(path: string, read: WatchedRead | PersistentWatchMode, watcher: Watcher): Promise<void> {
+    if (read === 'persistent' || read === 'persistent-recursive') return this.removePersistentWatcher(path, read, watcher);
+    const type = read === 'children' ? 'children' : 'data';
+    // The server's data watch serves data and exist watchers alike (an exists may have put ours in either).
+    const kinds: WatchKind[] = type === 'children' ? ['child'] : ['data', 'exist'];
+    this.watches.removeWatcher(path, kinds, watcher);
+    // Another watcher (or a read about to set one) still needs the server's watch: it stays.
+    // So it does for a persistent watch of the path: a 3.8 server keeps one watch of a
+    // connection per path and table, persistent or not, and would remove that one.
+    if (this.watches.has(path, [...kinds, ...persistentKinds]) || this.watchPending(path, [type, ...persistentKinds])) return Promise.resolve();
+    return this.sendRemoval(path, WatcherType[type]).then(() => undefined);
+  }
+
+  private async removePersistentWatcher(path: string, mode: PersistentWatchMode, watcher: Watcher): Promise<void> {
+    const kind: WatchKind = mode === 'persistent' ? 'persistent' : 'recursive';
+    this.watches.removeWatcher(path, [kind], watcher);
+    if (this.watches.has(path, [kind]) || this.watchPending(path, [kind])) return;
+    const outcome = await this.sendRemoval(path, mode === 'persistent' ? WatcherType.persistent : WatcherType.persistentRecursive);
+    if (outcome === 'done') return;
+    // 3.6-3.8 know no type for persistent watches (ZOOKEEPER-4472 came in 3.9): there, Any
+    // removes it, with whatever other watch of ours the path has, so only when it has none
+    // (else it stays, and its events find nobody to call).
+    const others = this.watches.has(path, [...oneShotKinds, ...persistentKinds]) || this.watchPending(path, ['data', 'children', ...persistentKinds]);
+    if (!others) await this.sendRemoval(path, WatcherType.any);
+  }
+
+  /** Whether a request that sets a watch of one of `types` on `path` is on its way. */
+  private watchPending(path: string, types: readonly string[]): boolean {
+    return types.some((type) => this.watchingReads.has(`${type}:${path}`));
+  }
+
+  /**
+   * removeWatches of `type` on `path`. NOWATCHER is success (the watch fired, or went with
+   * the connection that held it), and so is a lost connection, expiry or close: the server's
+   * watch went with the connection, and no later one re-arms it, as no watcher of ours is left.
+   * `type-unknown`: the server (older than 3.9) does not know the persistent types.
+   */
+  private sendRemoval(path: string, type: number): Promise<'done' | 'type-unknown'> {
+    const persistentType = type === WatcherType.persistent || type === WatcherType.persistentRecursive;
+    return this.request<'done' | 'type-unknown'>(
+      'removeWatches',
+      path,
+      OpCode.removeWatches,
+      (writer) => writePathInt(writer, this.toServer(path), type),
+      (err, _body, resolve, reject) => {
+        if (err === 0 || err === noWatcher) resolve('done');
+        else if (err === marshallingError && persistentType) resolve('type-unknown');
+        else reject(zooKeeperError(err, 'removeWatches', path, 'the server keeps the watch until it fires'));
+      },
+    ).catch((error: unknown) => {
+      if (isZooKeeperError(error, 'CONNECTION_LOSS', 'SESSION_EXPIRED', 'AUTH_FAILED')) return 'done' as const;
+      throw error;
+    });
+  }
+
+  /**
+   * Sets a persistent watch (ZooKeeper 3.6+): `watcher` hears of every change of `path`
+   * (`persistent`: created, deleted, data and children changed) or of `path` and every node
+   * below it (`persistent-recursive`: all but children changed), until `removeWatcher(path,
+   * mode, watcher)`. Re-armed on every reconnect (SetWatches2). The server holds one such
+   * watch per path and mode for all of this client's watchers.
+   * @throws ZooKeeperError (ZOOKEEPER_ERROR) from a server older than 3.6, which answers
+   * UNIMPLEMENTED and closes the connection.
+   */
+  addWatch(path: string, mode: PersistentWatchMode, watcher: Watcher): Promise<void> {
+    const kind: WatchKind = mode === 'persistent' ? 'persistent' : 'recursive';
+    const key = `${kind}:${path}`;
+    this.watchingReads.set(key, (this.watchingReads.get(key) ?? 0) + 1);
+    const settled = () => {
+      const left = (this.watchingReads.get(key) ?? 1) - 1;
+      if (left > 0) this.watchingReads.set(key, left);
+      else this.watchingReads.delete(key);
+    };
+    return this.request<void>(
+      'addWatch',
+      path,
+      OpCode.addWatch,
+      (writer) => writePathInt(writer, this.toServer(path), mode === 'persistent' ? AddWatchMode.persistent : AddWatchMode.persistentRecursive),
+      (err, _body, resolve, reject) => {
+        if (err === unimplemented) {
+          return reject(
+            new ZooKeeperError(
+              'ZOOKEEPER_ERROR',
+              'addWatch',
+              path,
+              'the server answered UNIMPLEMENTED: addWatch needs ZooKeeper 3.6+; upgrade the servers, or watch with getData/getChildren',
+            ),
+          );
+        }
+        if (err !== 0) return reject(zooKeeperError(err, 'addWatch', path));
+        this.watches.add(kind, path, watcher);
+        resolve();
+      },
+      settled,
+    );
+  }
+
   /** How many watches this client holds (path and kind), for tests and diagnostics. */
   watchCount(): number {
     return this.watches.size;
+  }
+
+  watcherCount(): number {
+    return this.watches.watcherCount;
   }
 
   // --- closing ---------------------------------------------------------------------------------

@@ -50,8 +50,12 @@ export const CreateFlags = {
   container: 4,
 } as const;
 
-/** `WatcherType` of removeWatches/checkWatches: Children 1, Data 2, Any 3. */
-export const WatcherType = { children: 1, data: 2, any: 3 } as const;
+/**
+ * `WatcherType` of removeWatches/checkWatches: Children 1, Data 2, Any 3, and from ZooKeeper
+ * 3.9 (ZOOKEEPER-4472) Persistent 4, PersistentRecursive 5 (a 3.8 server answers those with
+ * MARSHALLINGERROR; it removes a persistent watch with Any).
+ */
+export const WatcherType = { children: 1, data: 2, any: 3, persistent: 4, persistentRecursive: 5 } as const;
 
 /** `AddWatchMode`: PERSISTENT 0, PERSISTENT_RECURSIVE 1. */
 export const AddWatchMode = { persistent: 0, persistentRecursive: 1 } as const;
