@@ -91,11 +91,11 @@ say(`listening on http://127.0.0.1:${port}/`);
 
 /** The master's work: jobs that take a while and stop the moment mastership ends. */
 async function serveAsMaster(signal: AbortSignal, fencingToken: bigint): Promise<void> {
-  say(`master now (term ${fencingToken})`);
+  say(`master now (fencing token ${fencingToken})`);
   for (let job = 1; !signal.aborted; job++) {
     try {
       await sleep(3000, undefined, { signal });
-      say(`job ${job} done under term ${fencingToken}`);
+      say(`job ${job} done under fencing token ${fencingToken}`);
     } catch {
       say(`job ${job} interrupted: mastership ended`);
     }

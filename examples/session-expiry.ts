@@ -36,7 +36,7 @@ const election = orUsage(
     }),
   usage,
 );
-election.on('elected', ({ fencingToken }) => say(`leading: term ${fencingToken} on session ${election.session.sessionId}`));
+election.on('elected', ({ fencingToken }) => say(`leading: fencing token ${fencingToken} on session ${election.session.sessionId}`));
 election.on('follower', ({ leader }) => say(`following ${leader.id} on session ${election.session.sessionId}`));
 election.on('lost', ({ reason }) => say(`lost leadership (${reason})`));
 election.on('expired', () => say('session expired: creating a new session and re-joining'));

@@ -167,7 +167,7 @@ async function status(id: string | undefined): Promise<void> {
 
 /** The leader's side: match queued tasks with live workers, re-queue tasks of dead ones. */
 async function lead(signal: AbortSignal, fencingToken: bigint, workerId: string): Promise<void> {
-  print('leading', { id: workerId, fencingToken: String(fencingToken) }, `${workerId}: leading the task queue (term ${fencingToken})`);
+  print('leading', { id: workerId, fencingToken: String(fencingToken) }, `${workerId}: leading the task queue (fencing token ${fencingToken})`);
   let liveWorkers = new Set<string>();
   let taskIds: string[] = [];
   const finished = new Set<string>();

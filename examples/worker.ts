@@ -54,10 +54,10 @@ election.on('follower', ({ leader, position }) =>
   report('follower', { leader: leader.id, position }, `working, following ${leader.id} (position ${position} in the queue)`),
 );
 election.on('elected', ({ fencingToken, signal }) => {
-  report('elected', { fencingToken: fencingToken.toString() }, `leading: term ${fencingToken}`);
+  report('elected', { fencingToken: fencingToken.toString() }, `leading: fencing token ${fencingToken}`);
   // The leader's own work: stops the moment leadership ends.
   const tick = setInterval(() => {
-    if (!json) console.log(`${new Date().toISOString()} ${id}: leader work tick (term ${fencingToken})`);
+    if (!json) console.log(`${new Date().toISOString()} ${id}: leader work tick (fencing token ${fencingToken})`);
   }, 5000);
   signal.addEventListener('abort', () => clearInterval(tick), { once: true });
   const store = values['fenced-store'] as string | undefined;

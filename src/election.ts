@@ -82,7 +82,12 @@ export interface LeaderElectionEvents {
   elected: [event: ElectedEvent];
   /** The term ended (after `elected`), with the reason. */
   lost: [event: LostEvent];
-  /** This participant follows; emitted when the leader or its position changes. */
+  /**
+   * This participant follows: emitted when its own listing of the queue shows a new leader or
+   * position, that is when it joins, when its predecessor leaves, and after a reconnect. A
+   * follower watches only its predecessor, so one further back hears of a leader change only
+   * when its own place changes: use `trackLeader` (and the `leader` event) to hear of every one.
+   */
   follower: [event: FollowerEvent];
   /** With `trackLeader`: the leader changed (null while nobody leads). */
   leader: [leader: LeaderInfo | null];
@@ -225,7 +230,21 @@ const electionOptionNames: Record<keyof LeaderElectionOptions, true> = {
 };
 
 /** What the constructor takes: the options, with `connect` or `session` (one of them) required. */
-export type LeaderElectionInit = LeaderElectionOptions & ({ connect: string; session?: undefined } | { session: Session; connect?: undefined });
+export type LeaderElectionInit = LeaderElectionOptions &
+  (
+    | {
+        /** A connect string: the election owns a session of its own. */
+        connect: string;
+        /** Not with `connect`. */
+        session?: undefined;
+      }
+    | {
+        /** A shared Session, left open on `stop()`. */
+        session: Session;
+        /** Not with `session`. */
+        connect?: undefined;
+      }
+  );
 
 type ElectionState = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -244,11 +263,12 @@ interface Term {
 const workBackoff = { firstMs: 500, maxMs: 30_000 } as const;
 
 /**
- * Leader election on a ZooKeeper path: ephemeral-sequential candidates, each watching only its
- * predecessor. Each node we hold is a `Candidacy`, bound to one ZooKeeper session and inert
- * once its node or session is gone; a leadership term belongs to one candidacy. One
- * serialized evaluation loop decides, and a listing that started before a decision it could
- * contradict is dropped.
+ * Leader election on a ZooKeeper path: each participant holds an ephemeral-sequential node
+ * there and watches only the one ahead of it; the first in line leads. A term (`elected`)
+ * carries a fencing token and an AbortSignal, and ends (`lost`) the moment this participant
+ * can no longer be sure it leads: its node or session is gone, or (by default) its connection
+ * was suspended. Writes to ZooKeeper that must only happen while leading go through
+ * `transaction()`.
  *
  * @example
  * const election = new LeaderElection({ connect: '127.0.0.1:2181', path: '/services/scheduler/leader' });

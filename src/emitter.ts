@@ -8,6 +8,8 @@ interface Registered {
   context: unknown;
   once: boolean;
 }
+type Names<Events extends ErrorEvents> = EventEmitter.EventNames<Events>;
+type Listener<Events extends ErrorEvents, T extends Names<Events>> = EventEmitter.EventListener<Events, T>;
 
 /**
  * An event emitter whose listeners cannot hurt the object that emits. Each listener runs on
@@ -16,24 +18,64 @@ interface Registered {
  * a shared session, nor escape into a socket handler as an uncaught exception. An `error`
  * nobody listens to is still made visible: logged and raised as a process warning, once per
  * code, never thrown.
+ *
+ * Only the object itself emits (`emit` is protected): a user cannot fake an `elected`. The
+ * listeners are kept by an eventemitter3 emitter inside, which is not part of the API.
  */
-export class SafeEmitter<Events extends ErrorEvents> extends EventEmitter<Events> {
+export class SafeEmitter<Events extends ErrorEvents> {
   private readonly reportedCodes = new Set<string>();
+  private readonly listenersOf = new EventEmitter<Events>();
 
-  constructor(protected readonly logger: Logger = silentLogger) {
-    super();
+  constructor(protected readonly logger: Logger = silentLogger) {}
+
+  /** Calls `listener` on every `event`. */
+  on<T extends Names<Events>>(event: T, listener: Listener<Events, T>): this {
+    this.listenersOf.on(event, listener);
+    return this;
+  }
+  /** The same as `on`. */
+  addListener<T extends Names<Events>>(event: T, listener: Listener<Events, T>): this {
+    return this.on(event, listener);
+  }
+  /** Calls `listener` on the next `event` only. */
+  once<T extends Names<Events>>(event: T, listener: Listener<Events, T>): this {
+    this.listenersOf.once(event, listener);
+    return this;
+  }
+  /** Stops calling `listener` (every listener of `event` when none is given). */
+  off<T extends Names<Events>>(event: T, listener?: Listener<Events, T>): this {
+    this.listenersOf.off(event, listener);
+    return this;
+  }
+  /** The same as `off`. */
+  removeListener<T extends Names<Events>>(event: T, listener?: Listener<Events, T>): this {
+    return this.off(event, listener);
+  }
+  /** Removes every listener of `event`, or of every event. */
+  removeAllListeners(event?: Names<Events>): this {
+    this.listenersOf.removeAllListeners(event);
+    return this;
+  }
+  /** How many listeners `event` has. */
+  listenerCount(event: Names<Events>): number {
+    return this.listenersOf.listenerCount(event);
+  }
+  /** The events that have listeners. */
+  eventNames(): Names<Events>[] {
+    return this.listenersOf.eventNames();
   }
 
-  override emit<T extends EventEmitter.EventNames<Events>>(event: T, ...args: EventEmitter.EventArgs<Events, T>): boolean {
+  /** Calls each listener of `event` on its own (see the class); true when there was one. */
+  protected emit<T extends Names<Events>>(event: T, ...args: EventEmitter.EventArgs<Events, T>): boolean {
     const key = EventEmitter.prefixed ? `${EventEmitter.prefixed}${String(event)}` : String(event);
-    const stored = (this as unknown as { _events: Record<string, Registered | Registered[] | undefined> })._events[key];
+    const stored = (this.listenersOf as unknown as { _events: Record<string, Registered | Registered[] | undefined> })._events[key];
     const listeners = stored === undefined ? [] : Array.isArray(stored) ? [...stored] : [stored];
     if (listeners.length === 0) {
       if (event === 'error') this.reportUnheard(args[0] as ZkLeaderError);
       return false;
     }
     for (const listener of listeners) {
-      if (listener.once) this.removeListener(event, listener.fn as never, undefined, true);
+      if (listener.once) this.listenersOf.removeListener(event, listener.fn as never, undefined, true);
       try {
         listener.fn.apply(listener.context, args);
       } catch (thrown) {

@@ -46,4 +46,4 @@ export type { JoinOptions, Member, MemberHealth, MembershipEvents, MembershipOpt
 export type { ElectionHealth, Health, MembershipHealth, ObserverHealth, SessionHealth } from './health.js';
 export type { RetryOptions } from './backoff.js';
 export type { RecipeName } from './recipes.js';
-export type { TransactionOp, TransactionResult } from './transaction.js';
+export type { TransactionCheck, TransactionCreate, TransactionDelete, TransactionOp, TransactionResult, TransactionSetData } from './transaction.js';

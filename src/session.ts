@@ -220,6 +220,7 @@ export class SessionScope {
   /**
    * A group for the watches one owner sets in this session: every watched read of the owner
    * goes through it, and closing it when the owner is done removes them all.
+   * @internal
    */
   watchGroup(): WatchGroup {
     return new WatchGroup(this.watches, this.watchedRead);
@@ -304,6 +305,7 @@ export class SessionScope {
    * Applies `ops` together or not at all (ZooKeeper's multi).
    * @throws UNSUPPORTED on a backend without multi (the native one); ZooKeeperError with
    * `failedOp`, the index of the operation that failed, when the server refused it.
+   * @internal `election.transaction()` is the public way in.
    */
   multi(ops: readonly MultiOp[]): Promise<MultiResult[]> {
     if (!this.owner.hasMulti) {

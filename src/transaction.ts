@@ -3,18 +3,77 @@ import { InvalidArgumentError, ZkLeaderError, ZooKeeperError } from './errors.js
 import { validatePath } from './paths.js';
 import type { SessionScope } from './session.js';
 
-/**
- * One write (or check) of `election.transaction()`. `data` is bytes or a UTF-8 string;
- * `version` -1 (the default) matches any version.
- */
-export type TransactionOp =
-  | { op: 'create'; path: string; data?: Buffer | string; mode?: CreateMode; acl?: readonly AclEntry[] }
-  | { op: 'setData'; path: string; data?: Buffer | string; version?: number }
-  | { op: 'delete'; path: string; version?: number }
-  | { op: 'check'; path: string; version?: number };
+/** Creates a node (ACL open unless given). */
+export interface TransactionCreate {
+  /** What to do. */
+  op: 'create';
+  /** The node to create. */
+  path: string;
+  /** Its data: bytes or a UTF-8 string. Default empty. */
+  data?: Buffer | string;
+  /** Default `persistent`; a sequential mode's result has the number in its path. */
+  mode?: CreateMode;
+  /** Default open (world:anyone). */
+  acl?: readonly AclEntry[];
+}
+
+/** Replaces a node's data. */
+export interface TransactionSetData {
+  /** What to do. */
+  op: 'setData';
+  /** The node to write. */
+  path: string;
+  /** Its new data: bytes or a UTF-8 string. Default empty. */
+  data?: Buffer | string;
+  /** Only if the node is at this version; -1 (default) matches any. */
+  version?: number;
+}
+
+/** Deletes a node. */
+export interface TransactionDelete {
+  /** What to do. */
+  op: 'delete';
+  /** The node to delete. */
+  path: string;
+  /** Only if the node is at this version; -1 (default) matches any. */
+  version?: number;
+}
+
+/** Fails the transaction unless the node exists (at `version`, if given). */
+export interface TransactionCheck {
+  /** What to do. */
+  op: 'check';
+  /** The node that must exist. */
+  path: string;
+  /** The version it must be at; -1 (default) matches any. */
+  version?: number;
+}
+
+/** One write (or check) of `election.transaction()`. */
+export type TransactionOp = TransactionCreate | TransactionSetData | TransactionDelete | TransactionCheck;
 
 /** What one operation of a committed transaction returned, in the order of the operations. */
-export type TransactionResult = { op: 'create'; path: string } | { op: 'setData'; stat: NodeStat } | { op: 'delete' } | { op: 'check' };
+export type TransactionResult =
+  | {
+      /** A create. */
+      op: 'create';
+      /** The node created, with its sequence number for a sequential mode. */
+      path: string;
+    }
+  | {
+      /** A setData. */
+      op: 'setData';
+      /** The node's stat after the write. */
+      stat: NodeStat;
+    }
+  | {
+      /** A delete. */
+      op: 'delete';
+    }
+  | {
+      /** A check. */
+      op: 'check';
+    };
 
 const createModes: readonly CreateMode[] = ['persistent', 'ephemeral', 'persistent-sequential', 'ephemeral-sequential'];
 

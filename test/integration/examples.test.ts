@@ -107,13 +107,13 @@ describe.each(backends)('the examples on %s, run as programs', (backend) => {
     const path = uniquePath('expiry');
     paths.push(path);
     const example = start('session-expiry', ['--connect', zkConnect(), '--path', path, '--expire-self-after', '1500', '--session-timeout', '3000']);
-    const firstTerm = await example.waitForLine((line) => line.includes('leading: term'));
+    const firstTerm = await example.waitForLine((line) => line.includes('leading: fencing token'));
     await example.waitForLine((line) => line.includes('session expired: creating a new session'));
     await example.waitForLine((line) => line.includes('(session #2)'));
     const sessionOf = (line: string) => /on session (\w+)/.exec(line)![1];
     // The same session may lead again after a mere reconnect; the new session's term is the one.
-    const secondTerm = await example.waitForLine((line) => line.includes('leading: term') && sessionOf(line) !== sessionOf(firstTerm));
-    const token = (line: string) => BigInt(/term (\d+)/.exec(line)![1]!);
+    const secondTerm = await example.waitForLine((line) => line.includes('leading: fencing token') && sessionOf(line) !== sessionOf(firstTerm));
+    const token = (line: string) => BigInt(/fencing token (\d+)/.exec(line)![1]!);
     expect(token(secondTerm)).toBeGreaterThan(token(firstTerm));
     expect(example.child.exitCode).toBeNull();
   });

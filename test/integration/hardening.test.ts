@@ -100,7 +100,7 @@ describe.each(backends)('faults from outside the schedule on %s', (backend) => {
     participant.expectErrors('LISTENER_FAILED');
     const first = participant(uniquePath('throwing-1'), { session: shared });
     const second = participant(uniquePath('throwing-2'), { session: shared });
-    const terms = [nextEvent(first, 'elected'), nextEvent(second, 'elected')];
+    const terms = [nextEvent(first, 'elected'), nextEvent(second, 'elected')] as const;
     await first.start();
     await second.start();
     const [{ signal: firstSignal }] = await Promise.all(terms);

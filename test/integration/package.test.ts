@@ -59,6 +59,20 @@ describe('the packed package, installed into a project of its own', () => {
     expect(unexpected).toEqual([]);
   });
 
+  it('runs no script of ours on install (nothing to approve), and says where its home is', () => {
+    const manifest = JSON.parse(readFileSync(join(project, 'node_modules', 'zk-leader', 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+      repository?: { url?: string };
+      homepage?: string;
+      bugs?: { url?: string };
+    };
+    const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => manifest.scripts?.[name] !== undefined);
+    expect(installTime, 'install-time scripts in the installed package.json').toEqual([]);
+    expect(manifest.repository?.url).toMatch(/^git\+https:\/\/github\.com\//);
+    expect(manifest.homepage).toMatch(/^https:\/\//);
+    expect(manifest.bugs?.url).toMatch(/\/issues$/);
+  });
+
   it('imports and requires the same library, and its testing entry', async () => {
     const imported = await inProject(project, process.execPath, [
       '--input-type=module',

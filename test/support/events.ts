@@ -1,21 +1,33 @@
 import type { EventEmitter } from 'eventemitter3';
+import type { SafeEmitter } from '../../src/emitter.js';
+import type { ZkLeaderError } from '../../src/errors.js';
 
 /** Resolves with the next `event` of `emitter`'s arguments; rejects after `timeoutMs` (a safety net). */
+export function nextEvent<Events extends { error: [ZkLeaderError] }, Name extends EventEmitter.EventNames<Events>>(
+  emitter: SafeEmitter<Events>,
+  event: Name,
+  timeoutMs?: number,
+): Promise<Parameters<EventEmitter.EventListener<Events, Name>>[0]>;
 export function nextEvent<Events extends EventEmitter.ValidEventTypes, Name extends EventEmitter.EventNames<Events>>(
   emitter: EventEmitter<Events>,
   event: Name,
+  timeoutMs?: number,
+): Promise<Parameters<EventEmitter.EventListener<Events, Name>>[0]>;
+export function nextEvent(
+  emitter: { once(event: string, listener: (...args: unknown[]) => void): unknown; off(event: string, listener: (...args: unknown[]) => void): unknown },
+  event: string,
   timeoutMs = 20_000,
-): Promise<Parameters<EventEmitter.EventListener<Events, Name>>[0]> {
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      emitter.off(event, listener as never);
+      emitter.off(event, listener);
       reject(new Error(`no '${String(event)}' event within ${timeoutMs} ms`));
     }, timeoutMs);
     const listener = (...args: unknown[]) => {
       clearTimeout(timer);
       resolve(args[0]);
     };
-    emitter.once(event, listener as never);
+    emitter.once(event, listener);
   });
 }
 
