@@ -265,11 +265,13 @@ export async function readParticipant(
   candidate: CandidateName | string,
   /** The recipe of a node whose name does not tell (the single-node recipe's fixed name). */
   knownRecipe?: RecipeName,
+  /** Hears of the node's next change (a leader's `proclaim`) or deletion. */
+  watcher?: Watcher,
 ): Promise<Participant | null> {
   const name = typeof candidate === 'string' ? candidate : candidate.name;
   const parsed = typeof candidate === 'string' ? parseCandidateName(candidate) : candidate;
   try {
-    const { data, stat } = await reader.getData(joinPath(path, name));
+    const { data, stat } = await reader.getData(joinPath(path, name), watcher);
     return participantFrom(name, { data, stat }, knownRecipe ?? parsed?.recipe ?? null, parsed?.sequence ?? Number.NaN);
   } catch (error) {
     if (isZooKeeperError(error, 'NO_NODE')) return null;

@@ -284,7 +284,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** A shared session, or (for an own session) made in start(): constructing connects nothing. */
   private sessionRef: Session | null = null;
   private readonly makeSession: () => Session;
-  private readonly payload: Buffer;
+  /** What our node holds: replaced by `proclaim()`, for this term's node and every later one. */
+  private payload: Buffer;
   private readonly recipe: RecipeName;
   private readonly lockName: string;
   private readonly acl: readonly AclEntry[];
@@ -443,12 +444,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * Refuses data whose create the server would answer by closing the connection (and so
    * never answer at all): the longest create this election sends is of its own node.
    */
-  private checkNodeFits(chroot: string, juteMaxBufferBytes: number, backend: BackendName): void {
+  private checkNodeFits(chroot: string, juteMaxBufferBytes: number, backend: BackendName, payload = this.payload): void {
     const name = this.recipe === 'single-node' ? this.lockName : candidateNameStem(this.prefix, '0'.repeat(32), this.recipe);
     checkCreateFits(
       this.recipe === 'zk-leader' ? 'data (with the id, as JSON)' : 'id',
       `${chroot}${joinPath(this.path, name)}`,
-      this.payload,
+      payload,
       this.acl,
       juteMaxBufferBytes,
       backend,
@@ -1084,6 +1085,39 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const node = term?.announced ? term.candidacy.node : null;
     if (!term || !node) throw notLeader(this.path, 'this participant does not lead');
     return guardedMulti(term.candidacy.scope, this.path, node.path, multiOps);
+  }
+
+  /**
+   * Replaces the data this leader published (the `data` option) without another election:
+   * our node holds it from now on, observers see it (`leader` again, same term), and any
+   * later node of this participant is created with it (etcd's `proclaim`).
+   * @throws NOT_LEADER when this participant does not lead, or its node is gone at the
+   * server (nothing was written); UNSUPPORTED for the peers' recipes (their nodes hold only
+   * the id); INVALID_ARGUMENT for data that is not JSON or does not fit a node.
+   */
+  async proclaim(data: unknown): Promise<void> {
+    if (this.recipe !== 'zk-leader') {
+      throw new ZkLeaderError(
+        'UNSUPPORTED',
+        `proclaim on ${this.path}: recipe '${this.recipe}' publishes only the id (its peers read the node's data as the id)`,
+      );
+    }
+    const payload = encodePayload({ id: this.id, data });
+    const term = this.term;
+    const node = term?.announced ? term.candidacy.node : null;
+    if (!term || !node) throw notLeader(this.path, 'this participant does not lead', 'proclaim');
+    const session = this.session;
+    this.checkNodeFits(session.chroot, session.juteMaxBufferBytes, session.backend, payload);
+    try {
+      // Our node's name is ours alone (a sequential node is never made again): a write to it
+      // cannot reach another participant's, and fails NO_NODE once it is gone.
+      await term.candidacy.scope.setData(node.path, payload);
+    } catch (error) {
+      if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED'))
+        throw notLeader(this.path, `our candidate node ${node.path} is gone at the server`, 'proclaim');
+      throw error;
+    }
+    this.payload = payload;
   }
 
   /**

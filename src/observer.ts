@@ -130,16 +130,20 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
       queue = [];
     }
     let leader: LeaderInfo | null = null;
+    // The leader's node is read with a watch: a leader that proclaims new data is seen.
+    const watched = this.watches.in(scope);
     for (const candidate of queue) {
-      leader = await readParticipant(scope, this.path, candidate);
+      leader = await readParticipant(watched, this.path, candidate, undefined, this.onChange);
       if (leader) break;
     }
     // No queue but the single-node recipe's node: its holder leads (the children watch hears
     // of its deletion and of the next one's create).
     if (queue.length === 0 && children.includes(singleNodeName)) leader = await readSingleNode(scope, this.path);
+    if (this.closed) return;
     // A single-node handover keeps the name: the token tells one holder from the next.
-    if (this.closed || (leader?.node === this.current?.node && leader?.fencingToken === this.current?.fencingToken)) return;
-    this.current = leader ? { ...leader, since: Date.now() } : null;
+    const sameTerm = leader?.node === this.current?.node && leader?.fencingToken === this.current?.fencingToken;
+    if (sameTerm && JSON.stringify(leader?.data ?? null) === JSON.stringify(this.current?.data ?? null)) return;
+    this.current = leader ? { ...leader, since: sameTerm && this.current ? this.current.since : Date.now() } : null;
     publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', this.current);
   }

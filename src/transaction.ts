@@ -115,8 +115,8 @@ export function toMultiOps(ops: readonly TransactionOp[]): MultiOp[] {
 }
 
 /** The participant does not lead, by its own account or by the server's: nothing was written. */
-export function notLeader(path: string, why: string): ZkLeaderError {
-  return new ZkLeaderError('NOT_LEADER', `transaction on ${path} refused, nothing was written: ${why}`);
+export function notLeader(path: string, why: string, what = 'transaction'): ZkLeaderError {
+  return new ZkLeaderError('NOT_LEADER', `${what} on ${path} refused, nothing was written: ${why}`);
 }
 
 /**
