@@ -1266,14 +1266,26 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   }
 
   /**
-   * Resolves with the next (or current) term.
-   * @throws INVALID_STATE if the election stops first; the signal's reason when it aborts.
+   * Resolves with the next (or current) term. Takes the same options as
+   * `LeaderObserver.waitForLeader`; a bare AbortSignal still works (deprecated).
+   * @throws INVALID_STATE if the election stops first; the signal's reason when it aborts;
+   * WAIT_TIMEOUT once `timeoutMs` elapsed; INVALID_ARGUMENT for a bad `timeoutMs`.
    */
-  waitForLeadership(signal?: AbortSignal): Promise<ElectedEvent> {
+  waitForLeadership(options: { signal?: AbortSignal; timeoutMs?: number } | AbortSignal = {}): Promise<ElectedEvent> {
+    const { signal, timeoutMs } = options instanceof AbortSignal ? { signal: options, timeoutMs: undefined } : options;
+    if (timeoutMs !== undefined) validateMs(timeoutMs, 'timeoutMs', 0, 'zero');
     if (signal?.aborted) return Promise.reject(abortReasonOf(signal));
     if (this.isLeader) return Promise.resolve({ fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
     return new Promise((resolve, reject) => {
+      const timer =
+        timeoutMs === undefined
+          ? null
+          : setTimeout(() => {
+              cleanup();
+              reject(new ZkLeaderError('WAIT_TIMEOUT', `this participant was not elected on ${this.path} within ${timeoutMs} ms`));
+            }, timeoutMs);
       const cleanup = () => {
+        if (timer) clearTimeout(timer);
         this.off('elected', onElected);
         this.off('stopped', onStopped);
         signal?.removeEventListener('abort', onAbort);

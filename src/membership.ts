@@ -358,8 +358,16 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     }
   }
 
+  /**
+   * The same as `stop()`.
+   * @deprecated use `stop()`, the name all three recipes share.
+   */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
   /** Leaves, stops watching, and closes an own session. */
-  async close(): Promise<void> {
+  async stop(): Promise<void> {
     if (this.closed) return;
     await this.leave().catch(() => {});
     this.closed = true;
@@ -370,7 +378,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
 
   /** `await using membership = new Membership(...)`: closes it when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+    await this.stop();
   }
 }
 

@@ -193,8 +193,16 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     return { ok: reason === null, reason, state, leader, sessionState, lastHeardMs };
   }
 
+  /**
+   * The same as `stop()`.
+   * @deprecated use `stop()`, the name all three recipes share.
+   */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
   /** Stops following (and closes an own session). */
-  async close(): Promise<void> {
+  async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
@@ -205,6 +213,6 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
 
   /** `await using observer = new LeaderObserver(...)`: closes it when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+    await this.stop();
   }
 }

@@ -93,7 +93,7 @@ async function readGroup(session: Session, group: string): Promise<Member[]> {
   try {
     return await membership.watch(checkedPath(group, '--group'));
   } finally {
-    await membership.close();
+    await membership.stop();
   }
 }
 
@@ -182,7 +182,7 @@ export async function watchElection(target: string, options: CommandOptions): Pr
   }
   await looks.request();
   await untilInterrupted();
-  await membership?.close();
+  await membership?.stop();
   return exitCode.ok;
 }
 

@@ -189,7 +189,7 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
     this.unsubscribe();
     for (const timer of this.settling) clearTimeout(timer);
     this.settling.clear();
-    await Promise.all([...this.groups.values()].map((group) => group.membership.close()));
+    await Promise.all([...this.groups.values()].map((group) => group.membership.stop()));
     this.removeAllListeners();
   }
 

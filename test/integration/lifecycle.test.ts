@@ -126,4 +126,34 @@ describe.each(backends)('start({ signal }) and runWhileLeader once, on %s', (bac
     await kazooLeads;
     await expect(kazoo.proclaim('x')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
+
+  it('waitForLeadership takes { signal, timeoutMs } as waitForLeader does (WAIT_TIMEOUT), and a bare signal still', async () => {
+    const path = uniquePath('wait-options');
+    const alice = participant(path, { id: 'alice' });
+    const elected = nextEvent(alice, 'elected');
+    await alice.start();
+    await elected;
+    const bob = participant(path, { id: 'bob' });
+    await bob.start();
+    await expect(bob.waitForLeadership({ timeoutMs: 200 })).rejects.toMatchObject({ code: 'WAIT_TIMEOUT' });
+    const controller = new AbortController();
+    const waiting = bob.waitForLeadership(controller.signal);
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    const term = bob.waitForLeadership({ timeoutMs: 20_000 });
+    await alice.stop();
+    expect((await term).fencingToken).toBeGreaterThan(0n);
+  });
+
+  it('LeaderObserver stop()s as the election does; close() still works', async () => {
+    const observer = new LeaderObserver({ connect: zkConnect(), path: uniquePath('observer-stop'), backend });
+    await observer.start();
+    const closed = nextEvent(observer, 'closed');
+    await observer.stop();
+    await closed;
+    const other = new LeaderObserver({ connect: zkConnect(), path: uniquePath('observer-close'), backend });
+    await other.start();
+    await other.close();
+    expect(other.health().state).toBe('closed');
+  });
 });
