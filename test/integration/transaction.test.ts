@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { startWorker } from '../../examples/support/processes.js';
 import { ZkLeaderError, ZooKeeperError } from '../../src/errors.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
-import { backends, uniquePath } from '../support/zookeeper.js';
+import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // election.transaction(): writes that the server commits only while the writer's own
 // candidate node exists (issue 26). What a late, paused or deposed leader sends is refused at
@@ -103,6 +104,46 @@ describe.each(withMulti)('election.transaction() on %s', (backend) => {
     expect(await operator.exists(`${path}-fresh`), 'the first op, rolled back').toBeNull();
     expect((await operator.getData(taken)).data.toString()).toBe('operator');
     await operator.remove(taken);
+  });
+
+  it('a leader process frozen past its session timeout (SIGSTOP) and resumed commits nothing after the next leader', async () => {
+    const path = uniquePath('tx-frozen');
+    const records = `${path}-records`;
+    const operator = await admin();
+    await operator.ensurePath(records);
+    const worker = startWorker({ connect: zkConnect(), path, id: 'frozen', sessionTimeoutMs: 2000, backend, guardedWrites: records });
+    try {
+      await worker.waitForEvent('elected');
+      await until(async () => (await operator.getChildren(records)).length > 0, 'the worker to commit while it leads', 10_000);
+      worker.signal('SIGSTOP');
+      const bob = participant(path, { id: 'bob', sessionTimeoutMs: 2000 });
+      const bobLeads = nextEvent(bob, 'elected');
+      await bob.start();
+      const { fencingToken } = await bobLeads;
+      const [committed] = await bob.transaction([
+        { op: 'create', path: `${records}/w-`, data: JSON.stringify({ id: 'bob', token: String(fencingToken) }), mode: 'persistent-sequential' },
+      ]);
+      worker.signal('SIGCONT');
+      await worker.waitForEvent('lost');
+      // Back on a new session behind bob: whatever the old term had in flight was answered on
+      // the old session's connection, which is gone by then.
+      await worker.waitForEvent('follower');
+      const names = (await operator.getChildren(records)).sort();
+      const bobsName = (committed as { path: string }).path.slice(records.length + 1);
+      const after = [];
+      for (const name of names.filter((candidate) => candidate > bobsName))
+        after.push(JSON.parse((await operator.getData(`${records}/${name}`)).data.toString()) as { id: string });
+      expect(
+        after.filter((record) => record.id === 'frozen'),
+        'records the resumed old leader committed after the next leader',
+      ).toEqual([]);
+    } finally {
+      worker.signal('SIGCONT');
+      worker.signal('SIGKILL');
+      await worker.exited;
+      for (const name of await operator.getChildren(records)) await operator.remove(`${records}/${name}`);
+      await operator.remove(records);
+    }
   });
 
   it('refuses the single-node recipe (UNSUPPORTED) and malformed ops (INVALID_ARGUMENT) before sending anything', async () => {
