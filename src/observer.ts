@@ -1,7 +1,8 @@
-import { queueOrder, readParticipant, readSingleNode, singleNodeName, type CandidateName, type LeaderInfo } from './candidate.js';
+import type { LeaderInfo } from './candidate.js';
+import { readElection } from './election-reader.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
-import { InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
+import { InvalidArgumentError, InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, toZkLeaderError } from './errors.js';
 import { sessionPart, type ObserverHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
@@ -29,6 +30,11 @@ export interface LeaderObserverEvents {
 export type LeaderObserverOptions = {
   /** The election to follow. */
   path: string;
+  /**
+   * A single-node election's node name, when it is not `lock` and the holder writes no leader
+   * record (a zk-leader holder does, and is found without it).
+   */
+  lockName?: string;
 } & SessionSource;
 
 /**
@@ -39,6 +45,8 @@ export type LeaderObserverOptions = {
 export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   /** The election it follows. */
   readonly path: string;
+  /** The single-node node name, if given. */
+  private readonly lockName: string | undefined;
   /** The session it reads on (its own, or the one passed). */
   readonly session: Session;
   private readonly ownsSession: boolean;
@@ -63,7 +71,11 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   constructor(options: LeaderObserverOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.path = validatePath(options.path);
-    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { path: true }, 'LeaderObserver'));
+    if (options.lockName !== undefined && (typeof options.lockName !== 'string' || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(options.lockName))) {
+      throw new InvalidArgumentError(`lockName must be a node name of letters, digits, '_', '-' or '.': got ${JSON.stringify(options.lockName)}`);
+    }
+    this.lockName = options.lockName;
+    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { path: true, lockName: true }, 'LeaderObserver'));
   }
 
   /** The leader as last seen, or null. */
@@ -117,28 +129,19 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     const scope = this.session.scope;
     if (!scope?.alive) return;
     this.needsLook = false;
-    let queue: CandidateName[];
-    let children: string[] = [];
-    try {
-      children = await this.watches.in(scope).getChildren(this.path, this.onChange);
-      queue = queueOrder(children).candidates;
-    } catch (error) {
-      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
-      // No election node yet: watch for its creation instead.
-      const created = await this.watches.in(scope).exists(this.path, this.onChange);
-      if (created) return void this.refresh();
-      queue = [];
-    }
-    let leader: LeaderInfo | null = null;
-    // The leader's node is read with a watch: a leader that proclaims new data is seen.
+    // The leader's node is read with a watch too: a leader that proclaims new data is seen.
     const watched = this.watches.in(scope);
-    for (const candidate of queue) {
-      leader = await readParticipant(watched, this.path, candidate, undefined, this.onChange);
-      if (leader) break;
+    const reading = await readElection(watched, this.path, {
+      watcher: this.onChange,
+      participants: 'leader',
+      ...(this.lockName ? { lockName: this.lockName } : {}),
+    });
+    if (!reading) {
+      // No election node yet: watch for its creation instead.
+      const created = await watched.exists(this.path, this.onChange);
+      if (created) return void this.refresh();
     }
-    // No queue but the single-node recipe's node: its holder leads (the children watch hears
-    // of its deletion and of the next one's create).
-    if (queue.length === 0 && children.includes(singleNodeName)) leader = await readSingleNode(scope, this.path);
+    const leader = reading?.leader ?? null;
     if (this.closed) return;
     // A single-node handover keeps the name: the token tells one holder from the next.
     const sameTerm = leader?.node === this.current?.node && leader?.fencingToken === this.current?.fencingToken;

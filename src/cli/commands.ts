@@ -1,7 +1,8 @@
 import { CoalescingRunner } from '../coalesce.js';
 import { ZkLeaderError, isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
-import { electionOrder, isCandidateName, queueOrder, readParticipants, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
+import { isCandidateName, type Participant } from '../candidate.js';
+import { readElection, type ElectionReading } from '../election-reader.js';
 import { joinPath, validatePath } from '../paths.js';
 import type { Session } from '../session.js';
 import { startDashboard } from '../dashboard/server.js';
@@ -28,39 +29,17 @@ function checkedPath(path: string, what: string): string {
  * The queue of an election, or a clear error for a path that is not one: missing (no
  * leader, exit 1) or holding children of another format (exit 2).
  */
-async function readElection(session: Session, path: string): Promise<{ participants: Participant[]; foreign: string[] }> {
-  let children: string[];
-  try {
-    children = await session.getChildren(path);
-  } catch (error) {
-    if (isZooKeeperError(error, 'NO_NODE')) throw new ZkLeaderError('NO_LEADER', `no election at ${path}: the node does not exist`);
-    throw error;
-  }
-  const single = await singleNodeHolder(session, path, children);
-  if (single) return { participants: [single], foreign: [] };
-  if (children.length > 0 && electionOrder(children).length === 0) {
-    const sample = children
+async function readElectionOrFail(session: Session, path: string): Promise<{ participants: Participant[]; foreign: string[] }> {
+  const reading = await readElection(session, path);
+  if (!reading) throw new ZkLeaderError('NO_LEADER', `no election at ${path}: the node does not exist`);
+  if (reading.kind === 'not-an-election') {
+    const sample = reading.children
       .slice(0, 3)
       .map((name) => `'${name}'`)
       .join(', ');
-    throw new ZkLeaderError('USAGE', `${path} is not an election: its ${children.length} children (${sample}) are not zk-leader candidates`);
+    throw new ZkLeaderError('USAGE', `${path} is not an election: its ${reading.children.length} children (${sample}) are not zk-leader candidates`);
   }
-  // Sequential children no recipe parses: they may be some program's candidates.
-  const foreign = queueOrder(children).foreign.map((child) => child.name);
-  return { participants: await readParticipants(session, path), foreign };
-}
-
-/** A single-node election's holder: no queue beside an ephemeral child named `lock`. */
-async function singleNodeHolder(session: Session, path: string, children: string[]): Promise<Participant | null> {
-  if (electionOrder(children).length > 0 || !children.includes(singleNodeName)) return null;
-  return readSingleNode(session, path);
-}
-
-/** The participants in order, the leader first: the queue, or a single-node election's holder. */
-async function participantsOf(session: Session, path: string, children: string[]): Promise<Participant[]> {
-  const single = await singleNodeHolder(session, path, children);
-  if (single) return [single];
-  return electionOrder(children).length > 0 ? readParticipants(session, path) : [];
+  return { participants: reading.participants, foreign: reading.foreign };
 }
 
 function participantRows(participants: Participant[], now: number, withRecipe: boolean): string[][] {
@@ -121,7 +100,7 @@ function render(path: string, participants: Participant[], foreign: string[], me
 /** `zk-leader status <path>` */
 export async function statusOf(target: string, options: CommandOptions): Promise<number> {
   const path = checkedPath(target, 'path');
-  const { participants, foreign } = await readElection(options.session, path);
+  const { participants, foreign } = await readElectionOrFail(options.session, path);
   const members = options.group ? await readGroup(options.session, options.group) : null;
   if (options.json) {
     process.stdout.write(
@@ -146,15 +125,10 @@ export async function watchElection(target: string, options: CommandOptions): Pr
   const again = () => void looks.request();
   const look = async () => {
     // The children watch also hears of a single-node election's node coming and going.
-    let children: string[] = [];
-    try {
-      children = await session.getChildren(path, again);
-    } catch (error) {
-      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
-      // No election node yet: be told when it appears.
-      if (!(await session.exists(path, again))) await session.exists(path);
-    }
-    const participants = await participantsOf(session, path, children);
+    const reading = await readElection(session, path, { watcher: again });
+    // No election node yet: be told when it appears.
+    if (!reading && !(await session.exists(path, again))) await session.exists(path);
+    const participants = reading?.participants ?? [];
     // A single-node handover keeps the node's name: the token tells the holders apart.
     const summary = participants.map((participant) => `${participant.node}:${participant.fencingToken}`).join(',');
     if (summary === last) return;
@@ -195,18 +169,18 @@ export async function listElections(target: string, options: CommandOptions): Pr
   const pending = [root];
   for (let visited = 0; pending.length > 0 && visited < 10_000; visited++) {
     const path = pending.shift()!;
-    let children: string[];
+    let reading: ElectionReading | null;
     try {
-      children = await session.getChildren(path);
+      reading = await readElection(session, path);
     } catch (error) {
       if (isZooKeeperError(error, 'NO_NODE', 'NO_AUTH')) continue;
       throw error;
     }
-    const participants = await participantsOf(session, path, children);
-    if (participants.length > 0 || electionOrder(children).length > 0) {
-      found.push({ path, leader: participants[0] ?? null, participants: participants.length });
+    if (!reading) continue;
+    if (reading.kind === 'queue' || reading.kind === 'single-node') {
+      found.push({ path, leader: reading.leader, participants: reading.participants.length });
     }
-    for (const child of children) if (!isCandidateName(child)) pending.push(joinPath(path, child));
+    for (const child of reading.children) if (!isCandidateName(child) && child !== reading.lockName) pending.push(joinPath(path, child));
   }
   if (options.json) {
     process.stdout.write(toJson(found) + '\n');

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { electionOrder, isCandidateName, readParticipants, readSingleNode, singleNodeName, type Participant } from '../candidate.js';
+import { isCandidateName, singleNodeName, type Participant } from '../candidate.js';
+import { readElection, type ElectionKind } from '../election-reader.js';
 import { isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
 import { leaderRecordSince } from '../leader-record.js';
@@ -270,22 +271,21 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
     const read = (this.reads.get(path) ?? 0) + 1;
     this.reads.set(path, read);
     const superseded = () => walk !== this.walk || this.reads.get(path) !== read;
-    const isQueue = electionOrder(children).length > 0;
     let participants: Participant[] = [];
+    let kind: ElectionKind = 'empty';
     try {
-      if (isQueue) participants = await readParticipants(this.session, path);
-      else if (children.includes(singleNodeName)) {
-        const holder = await readSingleNode(this.session, path);
-        // A handover deletes and creates the node: the children watch hears both.
-        if (holder) participants = [holder];
-      }
+      // A single-node handover deletes and creates the node: the children watch hears both.
+      const reading = await readElection(this.session, path, { children });
+      if (!reading) return;
+      participants = reading.participants;
+      kind = reading.kind;
     } catch (error) {
       if (!isZooKeeperError(error, 'NO_NODE')) this.onError(error);
       return;
     }
     if (superseded()) return;
     const existing = this.elections.get(path);
-    if (!existing && participants.length === 0 && !isQueue && !children.includes(singleNodeName)) return;
+    if (!existing && participants.length === 0 && kind !== 'queue' && !children.includes(singleNodeName)) return;
     const view: ElectionView = existing ?? { path, participants: [], termSince: null, leaderlessSince: null };
     const previous = view.participants[0];
     const leader = participants[0];

@@ -116,6 +116,26 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     expect(await watching.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('a single-node election with its own lockName is seen by an observer, zk-leader status and list, without being told the name', async () => {
+    const path = uniquePath('single-node-lockname');
+    const alice = participant(path, { id: 'alice', recipe: 'single-node', lockName: 'mutex' });
+    const aliceLeads = nextEvent(alice, 'elected');
+    await alice.start();
+    await aliceLeads;
+    // The name comes from the leader record the holder writes: wait for it to be there.
+    await until(async () => (await alice.session.getData(path)).data.length > 0, 'the leader record', 5000);
+    const observer = new LeaderObserver({ session: session(), path });
+    defer(() => observer.close());
+    await observer.start();
+    expect(observer.leader).toMatchObject({ id: 'alice', recipe: 'single-node', node: 'mutex' });
+    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ leader: { id: 'alice', node: 'mutex' } });
+    const listed = spawnSync(process.execPath, [cli, 'list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ path, participants: 1, leader: expect.objectContaining({ id: 'alice' }) }));
+  });
+
   it('a second single-node participant on the same shared Session is refused: ZooKeeper could not tell the two apart', async () => {
     const path = uniquePath('single-node-shared');
     const shared = session();
