@@ -1,4 +1,13 @@
-import { isCandidateName, queueOrder, readParticipant, readSingleNode, singleNodeName, type Participant, type QueueReader } from './candidate.js';
+import {
+  isCandidateName,
+  queueOrder,
+  readParticipant,
+  readSingleNode,
+  singleNodeName,
+  type CandidateName,
+  type Participant,
+  type QueueReader,
+} from './candidate.js';
 import type { Watcher } from './client/types.js';
 import { isZooKeeperError } from './errors.js';
 import { parseLeaderRecord } from './leader-record.js';
@@ -56,21 +65,31 @@ export async function readElection(reader: QueueReader, path: string, options: R
   const queue = queueOrder(children);
   const foreign = queue.foreign.map((child) => child.name);
   if (queue.candidates.length > 0) {
-    const participants: Participant[] = [];
-    for (const candidate of queue.candidates) {
-      // A node listed may be gone by its read: the next one is then the leader.
-      const watcher = participants.length === 0 ? options.watcher : undefined;
-      const participant = await readParticipant(reader, path, candidate, undefined, watcher);
-      if (!participant) continue;
-      participants.push(participant);
-      if (options.participants === 'leader') break;
-    }
+    const participants =
+      options.participants === 'leader'
+        ? await readHead(reader, path, queue.candidates, options.watcher)
+        : await readAll(reader, path, queue.candidates, options.watcher);
     return { kind: 'queue', participants, leader: participants[0] ?? null, foreign, lockName: null, children };
   }
   const lockName = await singleNodeNameOf(reader, path, children, options.lockName);
   const holder = lockName ? await readSingleNode(reader, path, lockName) : null;
   if (holder) return { kind: 'single-node', participants: [holder], leader: holder, foreign, lockName, children };
   return { kind: children.length === 0 ? 'empty' : 'not-an-election', participants: [], leader: null, foreign, lockName, children };
+}
+
+/** The first candidate still there (one listed may be gone by its read), its node watched. */
+async function readHead(reader: QueueReader, path: string, candidates: CandidateName[], watcher: Watcher | undefined): Promise<Participant[]> {
+  for (const candidate of candidates) {
+    const participant = await readParticipant(reader, path, candidate, undefined, watcher);
+    if (participant) return [participant];
+  }
+  return [];
+}
+
+/** Every candidate still there, in queue order, read together; the head's node watched. */
+async function readAll(reader: QueueReader, path: string, candidates: CandidateName[], watcher: Watcher | undefined): Promise<Participant[]> {
+  const read = await Promise.all(candidates.map((candidate, index) => readParticipant(reader, path, candidate, undefined, index === 0 ? watcher : undefined)));
+  return read.filter((participant): participant is Participant => participant !== null);
 }
 
 /** The single-node node among `children`: the name given, else the one the leader record names, else `lock`. */

@@ -38,10 +38,10 @@ import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkCreateFits, validateJuteMaxBuffer } from './limits.js';
 import { joinPath, validatePath } from './paths.js';
-import { validateRecipe, type RecipeName } from './recipes.js';
+import { validateLockName, validateRecipe, type RecipeName } from './recipes.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Runtime } from './runtime.js';
-import { Session, sharedSession, type SessionOptions, type SessionScope } from './session.js';
+import { Session, sessionOptionNames, sharedSession, type SessionOptions, type SessionScope } from './session.js';
 import { eventStream } from './stream.js';
 import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
 import { WatchAudit, type AuditItem } from './watch-audit.js';
@@ -203,30 +203,23 @@ export interface LeaderElectionOptions {
 }
 
 /** Every option name of `LeaderElectionOptions` (the compiler keeps it complete), for the unknown-name check. */
+const { connect: connectOption, ...otherSessionOptionNames } = sessionOptionNames;
 const electionOptionNames: Record<keyof LeaderElectionOptions, true> = {
   path: true,
-  connect: true,
+  connect: connectOption,
   session: true,
   id: true,
   data: true,
-  sessionTimeoutMs: true,
-  connectTimeoutMs: true,
-  backend: true,
-  auth: true,
-  juteMaxBufferBytes: true,
-  tls: true,
-  sasl: true,
+  // For an own session: every Session option is one of ours too.
+  ...otherSessionOptionNames,
   acl: true,
   onSuspend: true,
-  retry: true,
   takeoverDelayMs: true,
   trackLeader: true,
   releaseOnSignals: true,
   recipe: true,
   lockName: true,
   prefix: true,
-  logger: true,
-  runtime: true,
 };
 
 /** What the constructor takes: the options, with `connect` or `session` (one of them) required. */
@@ -389,10 +382,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.takeoverDelayMs = validateMs(options.takeoverDelayMs, 'takeoverDelayMs', 0, 'zero');
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
-    this.lockName = options.lockName ?? 'lock';
-    if (typeof this.lockName !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(this.lockName) || this.lockName.startsWith('.')) {
-      throw new InvalidArgumentError(`lockName must be a node name of letters, digits, '_', '-' or '.': got ${JSON.stringify(options.lockName)}`);
-    }
+    this.lockName = validateLockName(options.lockName);
     if (options.lockName !== undefined && this.recipe !== 'single-node') {
       throw new InvalidArgumentError(`lockName is for recipe 'single-node': recipe '${this.recipe}' queues sequential nodes`);
     }
@@ -559,7 +549,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     for (const processSignal of this.signals) this.signalReleases.push(stopOnSignal(processSignal, this));
     if (signal) {
       // The caller's signal stops the election whenever it aborts, during start() or later.
-      const onAbort = () => void this.stop().catch(() => {});
+      const onAbort = () => void this.stop().catch((error: unknown) => this.emit('error', toZkLeaderError(error, 'stopping when the start signal aborted')));
       signal.addEventListener('abort', onAbort, { once: true });
       this.signalReleases.push(() => signal.removeEventListener('abort', onAbort));
     }
@@ -1345,7 +1335,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       } catch (error) {
         if (!term.signal.aborted) {
           failed = true;
-          this.emit('error', new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(error as Error)?.message ?? error}`, { cause: error }));
+          this.emit('error', workFailed(error));
         }
       }
       failures = failed ? failures + 1 : 0;
@@ -1382,7 +1372,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     await this.stop();
     if (failed) {
-      throw new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
+      throw workFailed(failure);
     }
   }
 
@@ -1498,6 +1488,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.recipe === 'single-node') return [await this.getLeader()].filter((leader): leader is Participant => leader !== null);
     return readParticipants(this.session, this.path);
   }
+}
+
+/** What runWhileLeader reports when the work threw. */
+function workFailed(error: unknown): ZkLeaderError {
+  return new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(error as Error | null)?.message ?? String(error)}`, { cause: error });
 }
 
 /** Between half and all of `ms`: participants that fail together do not return together. */

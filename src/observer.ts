@@ -1,8 +1,9 @@
 import type { LeaderInfo } from './candidate.js';
 import { readElection } from './election-reader.js';
+import { validateLockName } from './recipes.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
-import { InvalidArgumentError, InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, toZkLeaderError } from './errors.js';
+import { InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, toZkLeaderError } from './errors.js';
 import { sessionPart, type ObserverHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
@@ -71,10 +72,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   constructor(options: LeaderObserverOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.path = validatePath(options.path);
-    if (options.lockName !== undefined && (typeof options.lockName !== 'string' || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(options.lockName))) {
-      throw new InvalidArgumentError(`lockName must be a node name of letters, digits, '_', '-' or '.': got ${JSON.stringify(options.lockName)}`);
-    }
-    this.lockName = options.lockName;
+    this.lockName = options.lockName === undefined ? undefined : validateLockName(options.lockName);
     ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { path: true, lockName: true }, 'LeaderObserver'));
   }
 

@@ -78,6 +78,15 @@ export function isNameOf(name: string, guid: string): boolean {
   return name.includes(guid) || name.includes(dashed(guid));
 }
 
+/** Checks a `lockName` option (the single-node recipe's node name); `undefined` is `lock`. */
+export function validateLockName(lockName: unknown): string {
+  if (lockName === undefined) return 'lock';
+  if (typeof lockName !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(lockName) || lockName.startsWith('.')) {
+    throw new InvalidArgumentError(`lockName must be a node name of letters, digits, '_', '-' or '.': got ${JSON.stringify(lockName)}`);
+  }
+  return lockName;
+}
+
 /** Checks a `recipe` option. */
 export function validateRecipe(recipe: unknown): RecipeName {
   if (recipe === undefined) return 'zk-leader';

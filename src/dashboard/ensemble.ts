@@ -22,16 +22,8 @@ export interface EnsembleMonitorOptions {
   ask?: AskServer;
 }
 
-/** What `srvr` says, parsed. */
-export interface ServerStatus {
-  version: string | null;
-  mode: string | null;
-  latencyMs: { min: number; avg: number; max: number } | null;
-  outstanding: number | null;
-  connections: number | null;
-  nodeCount: number | null;
-  zxid: string | null;
-}
+/** What `srvr` says, parsed: those fields of a server's view. */
+export type ServerStatus = Pick<ServerView, 'version' | 'mode' | 'latencyMs' | 'outstanding' | 'connections' | 'nodeCount' | 'zxid'>;
 
 /** One client connection `cons` lists. */
 export interface ServerConnection {

@@ -1,35 +1,18 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ExampleProcess, startWorker } from '../../examples/support/processes.js';
 import type { ClusterSnapshot, TermView } from '../../src/dashboard/snapshot.js';
 import { LeaderElection } from '../../src/election.js';
 import type { ZooKeeperHandle } from '../../src/testing/index.js';
-import { describeWithBrowser, launchChromium, startDashboardProgram } from '../support/dashboard.js';
+import { describeWithBrowser, startDashboardProgram, browserTestResources } from '../support/dashboard.js';
 import { until } from '../support/events.js';
-import { adminSession, itWithOwnServers, removeTree, startOwnZooKeeper, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { itWithOwnServers, startOwnZooKeeper, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // The dashboard as an operator's console: the history the dashboard process keeps (a page
 // reload loses nothing), the timeline drawn from it, and the ensemble panel.
 
 describeWithBrowser('the dashboard as a console, in Chromium', () => {
-  let browser: Browser;
-  const cleanups: (() => unknown)[] = [];
-  const paths: string[] = [];
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse())
-      await Promise.resolve()
-        .then(cleanup)
-        .catch(() => {});
-    const admin = await adminSession();
-    for (const path of paths.splice(0)) await removeTree(admin, path);
-    await admin.close();
-  });
+  const { browser, cleanups, paths } = browserTestResources();
 
   /** A dashboard program and its URL; pages are opened by the test. */
   async function dashboard(args: string[]): Promise<string> {
@@ -38,7 +21,7 @@ describeWithBrowser('the dashboard as a console, in Chromium', () => {
     return url;
   }
   async function open(url: string): Promise<Page> {
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     cleanups.push(() => page.close());
     await page.goto(url);
     return page;

@@ -1,41 +1,24 @@
 import { spawn } from 'node:child_process';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ExampleProcess, startWorker } from '../../examples/support/processes.js';
 import type { BackendName } from '../../src/client/types.js';
 import { LeaderElection } from '../../src/election.js';
 import type { ZooKeeperHandle } from '../../src/testing/index.js';
-import { cli, describeWithBrowser, launchChromium, startDashboardProgram } from '../support/dashboard.js';
+import { cli, describeWithBrowser, startDashboardProgram, browserTestResources } from '../support/dashboard.js';
 import { sleep } from '../support/events.js';
-import { adminSession, backends, itWithOwnServers, removeTree, startOwnZooKeeper, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, itWithOwnServers, startOwnZooKeeper, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // The dashboard as a user meets it: `zk-leader dashboard` started as a program, its page in a
 // real Chromium (Debian's package, driven by playwright-core), real workers and a real server.
 
 describeWithBrowser('zk-leader dashboard in Chromium', () => {
-  let browser: Browser;
-  const cleanups: (() => unknown)[] = [];
-  const paths: string[] = [];
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse())
-      await Promise.resolve()
-        .then(cleanup)
-        .catch(() => {});
-    const admin = await adminSession();
-    for (const path of paths.splice(0)) await removeTree(admin, path);
-    await admin.close();
-  });
+  const { browser, cleanups, paths } = browserTestResources();
 
   async function dashboard(args: string[]): Promise<{ page: Page; dialogs: string[]; stderr: string[] }> {
     const { url, child, stderr } = await startDashboardProgram(args);
     cleanups.push(() => child.kill('SIGKILL'));
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     cleanups.push(() => page.close());
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {

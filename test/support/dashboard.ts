@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { describe } from 'vitest';
-import { underCi } from './zookeeper.js';
+import { afterAll, afterEach, beforeAll, describe } from 'vitest';
+import { adminSession, removeTree, underCi } from './zookeeper.js';
 
 // The dashboard as a user meets it: `zk-leader dashboard` started as a program (dist/, so
 // `npm run build` first), its page in Debian's Chromium driven by playwright-core.
@@ -44,4 +44,30 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * What a browser test file shares: one Chromium for the file, and after each test the
+ * cleanups it registered (last first, failures ignored) and the paths it used removed.
+ */
+export function browserTestResources() {
+  let browser: Browser | undefined;
+  const cleanups: (() => unknown)[] = [];
+  const paths: string[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse())
+      await Promise.resolve()
+        .then(cleanup)
+        .catch(() => {});
+    const admin = await adminSession();
+    for (const path of paths.splice(0)) await removeTree(admin, path);
+    await admin.close();
+  });
+  return { browser: (): Browser => browser!, cleanups, paths };
 }
