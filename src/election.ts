@@ -1074,7 +1074,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const term = this.term;
     const node = term?.announced ? term.candidacy.node : null;
     if (!term || !node) throw notLeader(this.path, 'this participant does not lead');
-    return guardedMulti(term.candidacy.scope, this.path, node.path, multiOps);
+    return guardedMulti(term.candidacy.scope, this.session, this.path, node.path, multiOps);
   }
 
   /**

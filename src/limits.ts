@@ -1,5 +1,5 @@
-import type { AclEntry, BackendName } from './client/types.js';
-import { InvalidArgumentError } from './errors.js';
+import type { AclEntry, BackendName, MultiOp } from './client/types.js';
+import { InvalidArgumentError, ZkLeaderError } from './errors.js';
 
 /**
  * What a ZooKeeper server accepts in one request by default: its `jute.maxbuffer` (0xfffff).
@@ -23,6 +23,62 @@ export function createRequestBytes(path: string, data: Buffer, acl: readonly Acl
   const header = 4 + 4;
   const aclBytes = 4 + acl.reduce((total, entry) => total + 4 + 4 + utf8Bytes(entry.scheme) + 4 + utf8Bytes(entry.id), 0);
   return header + 4 + utf8Bytes(path) + 4 + data.length + aclBytes + 4;
+}
+
+/**
+ * The length of a multi request on the wire, without its length prefix: the request header,
+ * then each op behind a MultiHeader (type, done, err: 9 bytes) and the closing MultiHeader, the
+ * ops' bodies as jute writes them (CreateRequest, DeleteRequest, SetDataRequest, CheckVersionRequest).
+ * Paths as the server sees them: `chroot` before each.
+ */
+export function multiRequestBytes(ops: readonly MultiOp[], chroot: string): number {
+  const text = (path: string) => 4 + utf8Bytes(chroot + (path === '/' && chroot !== '' ? '' : path));
+  const multiHeader = 4 + 1 + 4;
+  return ops.reduce(
+    (total, op) => {
+      switch (op.type) {
+        case 'create':
+          // createRequestBytes counts a request header of its own: the multi's is counted once.
+          return total + multiHeader + createRequestBytes(chroot + op.path, op.data, op.acl) - 8;
+        case 'setData':
+          return total + multiHeader + text(op.path) + 4 + op.data.length + 4;
+        case 'delete':
+        case 'check':
+          return total + multiHeader + text(op.path) + 4;
+      }
+    },
+    4 + 4 + multiHeader,
+  );
+}
+
+/**
+ * Refuses, before it is sent, a multi the server would answer by closing the connection (seen
+ * as a connection loss that suspends the session, and "may have been committed" when nothing
+ * was): REQUEST_TOO_LARGE, with its size and what to change. `guard` are our ops before the
+ * caller's `ops` (the check of our own node), counted in the size but not in the ops' indexes.
+ */
+export function checkMultiFits(
+  what: string,
+  guard: readonly MultiOp[],
+  ops: readonly MultiOp[],
+  chroot: string,
+  juteMaxBufferBytes: number,
+  backend: BackendName,
+): void {
+  for (const [index, op] of ops.entries()) {
+    if (backend === 'node-zookeeper-client' && (op.type === 'create' || op.type === 'setData') && op.data.length > nodeZookeeperClientMaxDataBytes) {
+      throw new ZkLeaderError(
+        'REQUEST_TOO_LARGE',
+        `${what}: ops[${index}] has ${op.data.length} bytes of data, and node-zookeeper-client sends at most ${nodeZookeeperClientMaxDataBytes}: write a reference instead, or use backend 'builtin' with a server whose jute.maxbuffer is raised`,
+      );
+    }
+  }
+  const bytes = multiRequestBytes([...guard, ...ops], chroot);
+  if (bytes <= juteMaxBufferBytes) return;
+  throw new ZkLeaderError(
+    'REQUEST_TOO_LARGE',
+    `${what} is a request of ${bytes} bytes, over the server's jute.maxbuffer of ${juteMaxBufferBytes}, and was not sent: split the transaction, write less data, or set juteMaxBufferBytes to a server's raised jute.maxbuffer`,
+  );
 }
 
 /** Checks a `juteMaxBufferBytes` option: the server's jute.maxbuffer, when it was raised. */

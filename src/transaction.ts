@@ -1,5 +1,7 @@
-import { openAcl, type AclEntry, type CreateMode, type MultiOp, type MultiResult, type NodeStat } from './client/types.js';
+import { validateAcl } from './acl.js';
+import { type AclEntry, type BackendName, type CreateMode, type MultiOp, type MultiResult, type NodeStat } from './client/types.js';
 import { InvalidArgumentError, ZkLeaderError, ZooKeeperError } from './errors.js';
+import { checkMultiFits } from './limits.js';
 import { validatePath } from './paths.js';
 import type { SessionScope } from './session.js';
 
@@ -100,7 +102,7 @@ export function toMultiOps(ops: readonly TransactionOp[]): MultiOp[] {
       case 'create': {
         const mode = op.mode ?? 'persistent';
         if (!createModes.includes(mode)) throw new InvalidArgumentError(`${what}.mode must be one of ${createModes.join(', ')}, got ${String(mode)}`);
-        return { type: 'create', path, data: bytes(op.data), mode, acl: op.acl ?? openAcl };
+        return { type: 'create', path, data: bytes(op.data), mode, acl: validateAcl(op.acl, `${what}.acl`) };
       }
       case 'setData':
         return { type: 'setData', path, data: bytes(op.data), version };
@@ -119,16 +121,36 @@ export function notLeader(path: string, why: string, what = 'transaction'): ZkLe
   return new ZkLeaderError('NOT_LEADER', `${what} on ${path} refused, nothing was written: ${why}`);
 }
 
+/** What the session's server takes in one request, and how the backend counts it. */
+export interface RequestLimits {
+  /** The connect string's chroot, before every path on the wire ('' for none). */
+  chroot: string;
+  /** The servers' jute.maxbuffer. */
+  juteMaxBufferBytes: number;
+  /** The client library. */
+  backend: BackendName;
+}
+
 /**
  * Sends `ops` as one multi behind a check that `ownNode` exists: the server commits them only
  * while the node that makes us leader is there, however late the request arrives (a paused or
  * partitioned leader, one whose node an operator deleted). A failed check is NOT_LEADER; an op
  * of the caller's that fails is its ZooKeeperError, `failedOp` counted in the caller's ops.
+ * A multi over the server's limit is REQUEST_TOO_LARGE and is not sent: the server would close
+ * the connection on it, which costs the leader its term and says nothing of why.
  */
-export async function guardedMulti(scope: SessionScope, electionPath: string, ownNode: string, ops: MultiOp[]): Promise<TransactionResult[]> {
+export async function guardedMulti(
+  scope: SessionScope,
+  limits: RequestLimits,
+  electionPath: string,
+  ownNode: string,
+  ops: MultiOp[],
+): Promise<TransactionResult[]> {
+  const guard: MultiOp[] = [{ type: 'check', path: ownNode, version: -1 }];
+  checkMultiFits(`transaction on ${electionPath}`, guard, ops, limits.chroot, limits.juteMaxBufferBytes, limits.backend);
   let results: MultiResult[];
   try {
-    results = await scope.multi([{ type: 'check', path: ownNode, version: -1 }, ...ops]);
+    results = await scope.multi([...guard, ...ops]);
   } catch (error) {
     if (!(error instanceof ZooKeeperError)) throw error;
     // The session is gone: the server ran nothing of it, and our node went with it.

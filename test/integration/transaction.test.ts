@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startWorker } from '../../examples/support/processes.js';
 import { ZkLeaderError, ZooKeeperError } from '../../src/errors.js';
+import type { TransactionOp } from '../../src/transaction.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
@@ -144,6 +145,43 @@ describe.each(withMulti)('election.transaction() on %s', (backend) => {
       for (const name of await operator.getChildren(records)) await operator.remove(`${records}/${name}`);
       await operator.remove(records);
     }
+  });
+
+  it("refuses a transaction over the server's jute.maxbuffer before sending it (REQUEST_TOO_LARGE), and keeps the term", async () => {
+    const path = uniquePath('tx-too-large');
+    const alice = await leader(path);
+    const target = `${path}-big`;
+    // Each op fits in a node; together they are over the 1 MiB the server reads in one request,
+    // which it answers by closing the connection (a loss that would suspend the leader).
+    const half = Buffer.alloc(600 * 1024, 1);
+    const ops = [
+      { op: 'create' as const, path: `${target}-a`, data: half },
+      { op: 'create' as const, path: `${target}-b`, data: half },
+    ];
+    let suspended = false;
+    alice.on('suspended', () => (suspended = true));
+    const error = await rejection(alice.transaction(ops));
+    expect(error.code).toBe('REQUEST_TOO_LARGE');
+    expect(error.message).toMatch(/jute\.maxbuffer of 1048575.*split the transaction/);
+    expect(suspended, 'nothing was sent, so the connection stayed up').toBe(false);
+    expect(alice.isLeader).toBe(true);
+    // The leader can still write: the same ops one at a time fit.
+    await alice.transaction([ops[0]!]);
+    await alice.transaction([{ op: 'delete', path: `${target}-a` }]);
+    expect(suspended).toBe(false);
+  });
+
+  it('checks the ACL of a create in ops as the acl option is checked (INVALID_ARGUMENT, naming the op)', async () => {
+    const path = uniquePath('tx-acl');
+    const alice = await leader(path);
+    const create = (acl: unknown) => alice.transaction([{ op: 'create', path: `${path}-node`, acl } as unknown as TransactionOp]);
+    for (const acl of [[], null, 'open', [{ scheme: 'world', id: 'anyone', permissions: 0 }], [{ scheme: 'digest', id: 'app:s3cret', permissions: 31 }]]) {
+      const error = await rejection(create(acl));
+      expect(error.code, JSON.stringify(acl)).toBe('INVALID_ARGUMENT');
+      expect(error.message, JSON.stringify(acl)).toMatch(/^transaction\(ops\): ops\[0\]\.acl/);
+    }
+    const operator = await admin();
+    expect(await operator.exists(`${path}-node`)).toBeNull();
   });
 
   it('refuses the single-node recipe (UNSUPPORTED) and malformed ops (INVALID_ARGUMENT) before sending anything', async () => {
