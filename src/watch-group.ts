@@ -15,6 +15,8 @@ interface SharedWatch {
   client: ZkClient | null;
   /** `reading` until the read is answered; `set` while the client holds it; `over` once fired, failed or removed. */
   state: 'reading' | 'set' | 'over';
+  /** The first reader's read failed: no watch was set, and its joiners were dropped. */
+  failed: boolean;
 }
 
 /**
@@ -51,6 +53,11 @@ export class SessionWatches {
    * with the watch; a later one joins that watch and sends its read without one (the client
    * would otherwise stack a callback per reader). A failed read sets no watch (ZooKeeper
    * registers it with the reply), so its listener is dropped again.
+   *
+   * A joiner's answer counts only if the watch it joined was set: when the first reader's read
+   * fails, the joiners are dropped with it, and a joiner whose own read was answered (it went
+   * out on the next connection) reads again, itself with the watch. Otherwise that owner
+   * would hold an answer and no watch, and never hear of the next change.
    * @param send runs `call` on the session's client, as any request of the session.
    */
   async read<T>(
@@ -61,6 +68,21 @@ export class SessionWatches {
     send: (call: (client: ZkClient) => Promise<T>) => Promise<T>,
     call: WatchRun<T>,
   ): Promise<T> {
+    for (;;) {
+      const outcome = await this.readOnce(read, path, listener, group, send, call);
+      // An owner that is done meanwhile is not watched again.
+      if (outcome.set || group?.isClosed) return outcome.result;
+    }
+  }
+
+  private async readOnce<T>(
+    read: WatchedRead,
+    path: string,
+    listener: Watcher,
+    group: WatchGroup | null,
+    send: (call: (client: ZkClient) => Promise<T>) => Promise<T>,
+    call: WatchRun<T>,
+  ): Promise<{ set: boolean; result: T }> {
     const key = `${read}:${path}`;
     const existing = this.shared.get(key);
     const watch: SharedWatch = existing ?? {
@@ -70,6 +92,7 @@ export class SessionWatches {
       clientWatcher: (event) => this.fired(watch, event),
       client: null,
       state: 'reading',
+      failed: false,
     };
     if (!existing) this.shared.set(key, watch);
     watch.listeners.set(listener, group);
@@ -85,10 +108,14 @@ export class SessionWatches {
         // Everyone left while the read was on its way: the watch it set goes at once.
         if (watch.listeners.size === 0) this.release(watch);
       }
-      return result;
+      // A joined watch whose own read failed set nothing: read again, unless the session ended.
+      return { set: !watch.failed || this.ended, result };
     } catch (error) {
       if (existing) this.leave(watch, listener);
-      else this.over(watch);
+      else {
+        watch.failed = true;
+        this.over(watch);
+      }
       throw error;
     }
   }
