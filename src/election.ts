@@ -36,7 +36,7 @@ import { sessionPart, type ElectionHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
-import { checkCreateFits, validateJuteMaxBuffer } from './limits.js';
+import { checkCreateFits } from './limits.js';
 import { joinPath, validatePath } from './paths.js';
 import { validateLockName, validateRecipe, type RecipeName } from './recipes.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -391,7 +391,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       throw new InvalidArgumentError(`prefix names zk-leader's own nodes only: recipe '${this.recipe}' names them as its peers do`);
     }
     this.signals = validateSignals(options.releaseOnSignals);
-    const shared = sharedSession(options);
+    const shared = sharedSession(options, { logger: true, retry: true });
     if (shared) {
       this.makeSession = () => shared;
       this.ownsSession = false;
@@ -418,14 +418,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       throw new InvalidArgumentError("LeaderElection needs connect (e.g. '127.0.0.1:2181') or session");
     }
     if (shared) {
-      if (options.juteMaxBufferBytes !== undefined) {
-        validateJuteMaxBuffer(options.juteMaxBufferBytes);
-        throw new InvalidArgumentError('juteMaxBufferBytes is for an own session: pass it to the shared Session instead');
-      }
-      // Not ignored: a caller who asked for TLS must not get a session that may have none.
-      for (const option of ['tls', 'sasl'] as const) {
-        if (options[option] !== undefined) throw new InvalidArgumentError(`${option} is for an own session: pass it to the shared Session instead`);
-      }
       this.checkNodeFits(shared.chroot, shared.juteMaxBufferBytes, shared.backend);
     }
   }

@@ -1042,11 +1042,25 @@ export type SessionSource =
       session?: undefined;
     } & SessionOptions);
 
-/** The caller's shared session, if one was passed; checks it is one and comes without `connect`. */
-export function sharedSession(options: { session?: unknown; connect?: unknown }): Session | undefined {
+/**
+ * The caller's shared session, if one was passed; checks it is one and comes without options
+ * of an own session (`connect`, `sessionTimeoutMs`, `tls`, ...): those are the shared
+ * Session's to set, and taken silently they would promise what the session may not do (TLS on
+ * a plain connection, a timeout it does not have). `kept` names the session options the
+ * component uses itself (its `logger`, say).
+ * @throws INVALID_ARGUMENT naming the option and where it belongs.
+ */
+export function sharedSession(
+  options: Partial<Record<keyof SessionOptions | 'session', unknown>>,
+  kept: Partial<Record<keyof SessionOptions, true>> = {},
+): Session | undefined {
   if (options.session === undefined) return undefined;
   if (!(options.session instanceof Session)) throw new InvalidArgumentError('session must be a zk-leader Session');
   if (options.connect !== undefined) throw new InvalidArgumentError('pass either connect or session, not both');
+  for (const name of Object.keys(sessionOptionNames) as (keyof SessionOptions)[]) {
+    if (options[name] === undefined || Object.hasOwn(kept, name)) continue;
+    throw new InvalidArgumentError(`${name} is for an own session: pass it to the shared Session instead (new Session({ connect, ${name} }))`);
+  }
   return options.session;
 }
 
@@ -1058,7 +1072,7 @@ export function sharedSession(options: { session?: unknown; connect?: unknown })
 export function sessionFrom(options: SessionSource, own: Record<string, true>, what: string): { session: Session; ownsSession: boolean } {
   if (!options || typeof options !== 'object') throw new InvalidArgumentError(`${what} needs options with connect (e.g. '127.0.0.1:2181') or session`);
   rejectUnknownOptions(options, { ...own, ...sessionOptionNames, session: true }, what);
-  const shared = sharedSession(options);
+  const shared = sharedSession(options, { logger: true });
   if (shared) return { session: shared, ownsSession: false };
   const sessionOptions = Object.fromEntries(Object.entries(options).filter(([name]) => Object.hasOwn(sessionOptionNames, name))) as unknown as SessionOptions;
   return { session: new Session(sessionOptions), ownsSession: true };

@@ -30,8 +30,8 @@ export function electionFixture(backend: BackendName) {
     paths.add(path);
     const election = new LeaderElection({
       path,
-      backend,
-      ...(options.session ? {} : { connect: zkConnect(), sessionTimeoutMs: 4000 }),
+      // A shared session comes with its own backend and timeout (the election refuses them then).
+      ...(options.session ? {} : { connect: zkConnect(), backend, sessionTimeoutMs: 4000 }),
       ...options,
     } as LeaderElectionInit);
     election.on('error', (error) => errors.push({ id: election.id, code: error.code, message: error.message }));

@@ -57,6 +57,34 @@ describe('LeaderElection options', () => {
     expect(() => new LeaderObserver({ path: '/jobs', ...impostor })).toThrow(/session must be a zk-leader Session/);
   });
 
+  it.each([
+    ['sessionTimeoutMs', 30_000],
+    ['connectTimeoutMs', 5_000],
+    ['backend', 'builtin'],
+    ['auth', { scheme: 'digest', credential: 'app:s3cret' }],
+    ['juteMaxBufferBytes', 4 * 1024 * 1024],
+    ['tls', { ca: 'ca.pem' }],
+    ['sasl', { mechanism: 'DIGEST-MD5', username: 'app', password: 's3cret' }],
+  ])('refuses %s beside a shared session, in LeaderElection, Membership and LeaderObserver alike', (name, value) => {
+    const session = Object.create(Session.prototype) as Session;
+    const options = { session, [name]: value } as unknown as { session: Session };
+    const refusal = expect.objectContaining({
+      code: 'INVALID_ARGUMENT',
+      message: `${name} is for an own session: pass it to the shared Session instead (new Session({ connect, ${name} }))`,
+    });
+    expect(() => new LeaderElection({ path: '/jobs', ...options })).toThrowError(refusal);
+    expect(() => new Membership(options)).toThrowError(refusal);
+    expect(() => new LeaderObserver({ path: '/jobs', ...options })).toThrowError(refusal);
+  });
+
+  it('takes a logger beside a shared session (the component logs itself), and retry for an election (it retries its own steps)', () => {
+    const session = new Session({ connect });
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    expect(() => new LeaderElection({ path: '/jobs', session, logger, retry: { maxMs: 1_000 } })).not.toThrow();
+    expect(() => new Membership({ session, logger })).not.toThrow();
+    expect(() => new LeaderObserver({ path: '/jobs', session, logger })).not.toThrow();
+  });
+
   it('connects nothing until start(), and stop() before start() is a no-op', async () => {
     const election = new LeaderElection({ path: '/jobs', connect });
     expect(() => election.session).toThrow(/before start/);
