@@ -1036,6 +1036,8 @@ export type SessionSource =
   | {
       /** A shared Session, left open when the recipe closes. */
       session: Session;
+      /** Where the recipe logs (the shared Session logs to its own). */
+      logger?: Logger;
     }
   | ({
       /** Without `session`: the recipe owns a session of its own, made from these options. */
