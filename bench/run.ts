@@ -37,7 +37,7 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const quick = values.quick;
-const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+const backends: BackendName[] = ['node-zookeeper-client', 'builtin', 'zookeeper'];
 const crashSessionTimeoutMs = 2000;
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
