@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
 import { Membership, type Member } from '../../src/membership.js';
@@ -8,20 +5,9 @@ import { LeaderObserver, type ObservedLeader } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
 import { expireSession } from '../../src/testing/index.js';
 import { freePort } from '../../src/testing/ports.js';
+import { runCli } from '../support/cli.js';
 import { nextEvent } from '../support/events.js';
 import { adminSession, backends, removeTree, unresolvableHost, uniquePath, zkConnect } from '../support/zookeeper.js';
-
-const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env: { ...process.env, ZK_CONNECT: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe.each(backends)('cluster view on %s', (backend) => {
   const closers: (() => Promise<void>)[] = [];

@@ -2,10 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExampleProcess, startWorker } from '../../examples/support/processes.js';
 import { electionFixture } from '../support/election.js';
+import { runCli } from '../support/cli.js';
 import { testResources } from '../support/resources.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
 import { nextEvent, sleep, until } from '../support/events.js';
@@ -210,7 +210,6 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
   async function showsInStatus(path: string, all: Member[]): Promise<void> {
     // `zk-leader status` on the mixed path, with no flags but the server: the leader, and
     // every participant with its recipe.
-    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
     // The last one restarted may still be joining: ask until all four are in the queue.
     interface Shown {
       leader: { id: string; recipe: string };
@@ -232,13 +231,13 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
       leaderRow(holders()[0]).test(table);
     for (let attempt = 0; attempt < 150 && !agrees(); attempt++) {
       if (attempt > 0) await sleep(200);
-      const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+      const status = await runCli(['status', path, '--connect', zkConnect(), '--json']);
       // Exit 1 is "no leader right now": a moment of the rotation (the last one killed has
       // just gone and the others are still joining), so ask again; anything else is a failure.
-      if (status.status === 1) continue;
-      expect(status.status, status.stderr).toBe(0);
+      if (status.code === 1) continue;
+      expect(status.code, status.stderr).toBe(0);
       shown = JSON.parse(status.stdout) as Shown;
-      table = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect()], { encoding: 'utf8' }).stdout;
+      table = (await runCli(['status', path, '--connect', zkConnect()])).stdout;
     }
     expect(holders(), `processes holding a term; history:\n${historyOf(all)}`).toHaveLength(1);
     const leaderId = holders()[0]!;

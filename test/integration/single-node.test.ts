@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
 import { ExampleProcess } from '../../examples/support/processes.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { expireSession } from '../../src/testing/index.js';
 import { electionFixture } from '../support/election.js';
+import { cli, runCli } from '../support/cli.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
@@ -91,12 +91,11 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     defer(() => observer.close());
     await observer.start();
     expect(observer.leader).toMatchObject({ id: 'alice', recipe: 'single-node', node: 'lock' });
-    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-    const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
-    expect(status.status, status.stderr).toBe(0);
+    const status = await runCli(['status', path, '--connect', zkConnect(), '--json']);
+    expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ leader: { id: 'alice', recipe: 'single-node' }, participants: [{ id: 'alice' }] });
 
-    const listed = spawnSync(process.execPath, [cli, 'list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+    const listed = await runCli(['list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json']);
     expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ path, participants: 1, leader: expect.objectContaining({ id: 'alice' }) }));
     const watching = new ExampleProcess(
       spawn(process.execPath, [cli, 'watch', path, '--connect', zkConnect(), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }),
@@ -128,11 +127,10 @@ describe.each(backends)("recipe 'single-node' on %s", (backend) => {
     defer(() => observer.close());
     await observer.start();
     expect(observer.leader).toMatchObject({ id: 'alice', recipe: 'single-node', node: 'mutex' });
-    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-    const status = spawnSync(process.execPath, [cli, 'status', path, '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
-    expect(status.status, status.stderr).toBe(0);
+    const status = await runCli(['status', path, '--connect', zkConnect(), '--json']);
+    expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ leader: { id: 'alice', node: 'mutex' } });
-    const listed = spawnSync(process.execPath, [cli, 'list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json'], { encoding: 'utf8' });
+    const listed = await runCli(['list', path.slice(0, path.lastIndexOf('/')), '--connect', zkConnect(), '--json']);
     expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ path, participants: 1, leader: expect.objectContaining({ id: 'alice' }) }));
   });
 
