@@ -51,14 +51,23 @@ const securityHeaders = {
   'Cache-Control': 'no-store',
 };
 
-/** The page's script, compiled by `npm run build` (src/dashboard/browser, its own tsconfig). */
-function browserScript(): string {
-  // dist/dashboard/server.js and src/dashboard/server.ts are both two levels below the package root.
-  for (const candidate of ['./browser/app.js', '../../dist/dashboard/browser/app.js']) {
-    const file = fileURLToPath(new URL(candidate, import.meta.url));
-    if (existsSync(file)) return readFileSync(file, 'utf8');
+/**
+ * The page's scripts, compiled by `npm run build` (src/dashboard/browser, its own tsconfig),
+ * by the path the page asks for: its own, and the formatting it shares with the CLI (app.js
+ * imports '../../format.js', which a browser resolves to /format.js).
+ */
+function browserScripts(): Map<string, string> {
+  const scripts = new Map<string, string>();
+  for (const [path, built] of [
+    ['/app.js', 'dashboard/browser/app.js'],
+    ['/format.js', 'format.js'],
+  ] as const) {
+    // dist/dashboard/server.js and src/dashboard/server.ts are both two levels below the package root.
+    const file = [`../${built}`, `../../dist/${built}`].map((candidate) => fileURLToPath(new URL(candidate, import.meta.url))).find((each) => existsSync(each));
+    if (!file) throw new ZkLeaderError('INVALID_STATE', "the dashboard's page script is missing: run 'npm run build' first");
+    scripts.set(path, readFileSync(file, 'utf8'));
   }
-  throw new ZkLeaderError('INVALID_STATE', "the dashboard's page script is missing: run 'npm run build' first");
+  return scripts;
 }
 
 /** Same length, same bytes, in time that does not depend on where they differ. */
@@ -77,7 +86,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const port = options.port ?? 7070;
   const refusal = refusalToServe(host, Boolean(options.basicAuth));
   if (refusal) throw new ZkLeaderError('USAGE', refusal);
-  const script = browserScript();
+  const scripts = browserScripts();
   const pollMs = options.ensemblePollMs ?? 1000;
   const ensemble = pollMs > 0 ? new EnsembleMonitor({ servers: parseConnectString(options.session.connectString).servers, pollMs }) : null;
   const view = new ClusterView({
@@ -126,7 +135,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       case '/':
         return send('text/html; charset=utf-8', pageHtml);
       case '/app.js':
-        return send('text/javascript; charset=utf-8', script);
+      case '/format.js':
+        return send('text/javascript; charset=utf-8', scripts.get(path)!);
       case '/style.css':
         return send('text/css; charset=utf-8', pageCss);
       case '/state.json':
