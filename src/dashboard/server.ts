@@ -9,6 +9,7 @@ import { pageHtml, pageCss } from './page.js';
 import { ClusterView } from './view.js';
 import { EnsembleMonitor } from './ensemble.js';
 import { parseConnectString } from '../connect-string.js';
+import { validateMs } from '../options.js';
 
 export interface DashboardOptions {
   session: Session;
@@ -79,15 +80,16 @@ function sameSecret(given: string, expected: string): boolean {
 /**
  * Serves the live cluster page: one ClusterView on the given session feeds every open page
  * through Server-Sent Events. Read-only (GET and HEAD only).
- * @throws USAGE for a non-loopback host without `basicAuth`, or a port in use.
+ * @throws USAGE for a non-loopback host without `basicAuth`, or a port in use; INVALID_ARGUMENT
+ *   for an `ensemblePollMs` that is not a number of milliseconds >= 0.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7070;
   const refusal = refusalToServe(host, Boolean(options.basicAuth));
   if (refusal) throw new ZkLeaderError('USAGE', refusal);
+  const pollMs = validateMs(options.ensemblePollMs, 'ensemblePollMs', 1000, 'zero');
   const scripts = browserScripts();
-  const pollMs = options.ensemblePollMs ?? 1000;
   const ensemble = pollMs > 0 ? new EnsembleMonitor({ servers: parseConnectString(options.session.connectString).servers, pollMs }) : null;
   const view = new ClusterView({
     session: options.session,
