@@ -2,6 +2,7 @@ import type { NodeData, Watcher } from './client/types.js';
 import { InvalidArgumentError, isZooKeeperError } from './errors.js';
 import { joinPath } from './paths.js';
 import { nameStem, parseName, type RecipeName, type SequentialRecipe } from './recipes.js';
+import { parseSequence, trailingSequence } from './sequence.js';
 
 /**
  * Election candidates: how a candidate's znode is named, what it holds, and how the queue of
@@ -23,7 +24,10 @@ export interface CandidateName {
 /** A child with a ZooKeeper sequence suffix that no known recipe's format parses. */
 export interface ForeignChild {
   name: string;
+  /** Its sequence as read by `trailingSequence` (negative after the counter's wrap). */
   sequence: number;
+  /** The sequence as printed. */
+  sequenceText: string;
 }
 
 /** What every candidate's znode holds: who it is, and the data it chose to publish. */
@@ -35,10 +39,6 @@ export interface CandidatePayload {
 /** ZooKeeper's default jute.maxbuffer: a node's data may not be larger. */
 export const maxNodeDataBytes = 1024 * 1024;
 
-// In other programs' names ('lock-0000000003') a '-' is usually a separator, so their
-// sequence is read as the last ten digits.
-const sequentialPattern = /(\d{10})$/;
-
 /** The name to pass to an ephemeral-sequential create; ZooKeeper appends the sequence. */
 export function candidateNameStem(prefix: string, guid: string, recipe: SequentialRecipe = 'zk-leader'): string {
   return nameStem(recipe, prefix, guid);
@@ -47,7 +47,7 @@ export function candidateNameStem(prefix: string, guid: string, recipe: Sequenti
 /** Parses a child name in any recipe's format; null for other programs' nodes. */
 export function parseCandidateName(name: string): CandidateName | null {
   const parsed = parseName(name);
-  return parsed ? { name, recipe: parsed.recipe, sequence: Number(parsed.sequenceText), sequenceText: parsed.sequenceText } : null;
+  return parsed ? { name, recipe: parsed.recipe, sequence: parseSequence(parsed.sequenceText)!, sequenceText: parsed.sequenceText } : null;
 }
 
 /** True for a candidate name of any recipe. */
@@ -118,8 +118,9 @@ export function queueOrder(children: readonly string[], order?: QueueOrder): Que
       candidates.push(candidate);
       continue;
     }
-    const match = sequentialPattern.exec(name);
-    if (match) foreign.push({ name, sequence: Number(match[1]) });
+    // Other programs' names ('lock-0000000003'): the stem is unknown, the suffix is read alone.
+    const sequence = trailingSequence(name);
+    if (sequence) foreign.push({ name, ...sequence });
   }
   const chosen = order ?? (candidates.every((candidate) => candidate.recipe === 'zk-leader') ? 'creation' : 'peer');
   let compare: (a: CandidateName | ForeignChild, b: CandidateName | ForeignChild) => number;
@@ -127,8 +128,7 @@ export function queueOrder(children: readonly string[], order?: QueueOrder): Que
     const key = orderKeys([...candidates, ...foreign].map((entry) => entry.sequence));
     compare = (a, b) => key(a.sequence) - key(b.sequence);
   } else {
-    const text = (entry: CandidateName | ForeignChild) => ('sequenceText' in entry ? entry.sequenceText : String(entry.sequence).padStart(10, '0'));
-    compare = (a, b) => (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0);
+    compare = (a, b) => (a.sequenceText < b.sequenceText ? -1 : a.sequenceText > b.sequenceText ? 1 : 0);
   }
   candidates.sort(compare);
   foreign.sort(compare);

@@ -1,4 +1,4 @@
-import type { SessionState } from './session.js';
+import type { SessionState } from './session-state.js';
 
 /**
  * What a readiness probe needs from one object, as plain JSON (no bigint, no Date): `ok`,

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { sequencePattern } from './sequence.js';
 
 /**
  * The election recipes zk-leader speaks: how a candidate's znode is named and what it holds,
@@ -38,10 +39,8 @@ interface Format {
   stem(prefix: string, guid: string): string;
 }
 
-// ZooKeeper formats the parent's cversion with "%010d": ten digits, or once the counter has
-// wrapped past 2^31 - 1, a '-' and nine or ten digits. The peers' own patterns are narrower
-// (kazoo's `-?\d{10}` misses "-000000005"); that far past the wrap they stop seeing nodes.
-const sequence = '(-\\d{9,10}|\\d{10})';
+// The sequence ZooKeeper appends, wrap included: sequence.ts.
+const sequence = sequencePattern;
 const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 /** Curator's protection id: a UUID in its usual dashed form, made from our 32 hex digits. */

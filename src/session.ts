@@ -32,6 +32,7 @@ import {
 } from './errors.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import type { SessionHealth } from './health.js';
+import type { SessionState } from './session-state.js';
 import { publish, requestChannel, sessionChannel, type RequestMessage, type SessionMessage } from './instrument.js';
 import { Liveness, livenessFractions } from './liveness.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
@@ -42,12 +43,7 @@ import { tlsOptionProblem } from './client/builtin/tls.js';
 import { runtimeWith, type Runtime } from './runtime.js';
 import { SessionWatches, WatchGroup, type WatchedReader } from './watch-group.js';
 
-/**
- * `connecting`: no session yet (first connect, or a new one after expiry). `connected`:
- * requests flow. `suspended`: the connection dropped or went silent; the session may still
- * be alive on the server. `closed`: for good.
- */
-export type SessionState = 'connecting' | 'connected' | 'suspended' | 'closed';
+export type { SessionState } from './session-state.js';
 
 /** Why a session was suspended: the connection dropped, or it went silent past the threshold. */
 export type SuspendReason = 'disconnected' | 'silent';

@@ -6,7 +6,8 @@ import { readElection, type ElectionReading } from '../election-reader.js';
 import { joinPath, validatePath } from '../paths.js';
 import type { Session } from '../session.js';
 import { startDashboard } from '../dashboard/server.js';
-import { age, bytes, compact, table, toJson } from './format.js';
+import { age, bytes, compact } from '../format.js';
+import { table, toJson } from './format.js';
 
 export interface CommandOptions {
   session: Session;

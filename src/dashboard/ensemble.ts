@@ -4,6 +4,7 @@
 // with no connection left) from one that let go (its node went while it was connected).
 import { EventEmitter } from 'eventemitter3';
 import type { ConnectServer } from '../connect-string.js';
+import { validateMs } from '../options.js';
 import { fourLetterWord } from '../testing/four-letter.js';
 import type { FourLetterWordState, ServerView } from './snapshot.js';
 
@@ -135,8 +136,8 @@ export class EnsembleMonitor extends EventEmitter<{ change: [] }> {
   constructor(options: EnsembleMonitorOptions) {
     super();
     this.addresses = options.servers;
-    this.pollMs = options.pollMs ?? 1000;
-    this.answerTimeoutMs = options.answerTimeoutMs ?? 1000;
+    this.pollMs = validateMs(options.pollMs, 'pollMs', 1000, 'positive');
+    this.answerTimeoutMs = validateMs(options.answerTimeoutMs, 'answerTimeoutMs', 1000, 'positive');
     this.now = options.now ?? Date.now;
     this.ask = options.ask ?? ((host, port, word) => fourLetterWord(host, port, word, this.answerTimeoutMs));
     this.views = this.addresses.map((server) => emptyView(`${server.host}:${server.port}`));

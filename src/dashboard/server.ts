@@ -9,6 +9,7 @@ import { pageHtml, pageCss } from './page.js';
 import { ClusterView } from './view.js';
 import { EnsembleMonitor } from './ensemble.js';
 import { parseConnectString } from '../connect-string.js';
+import { validateMs } from '../options.js';
 
 export interface DashboardOptions {
   session: Session;
@@ -51,14 +52,23 @@ const securityHeaders = {
   'Cache-Control': 'no-store',
 };
 
-/** The page's script, compiled by `npm run build` (src/dashboard/browser, its own tsconfig). */
-function browserScript(): string {
-  // dist/dashboard/server.js and src/dashboard/server.ts are both two levels below the package root.
-  for (const candidate of ['./browser/app.js', '../../dist/dashboard/browser/app.js']) {
-    const file = fileURLToPath(new URL(candidate, import.meta.url));
-    if (existsSync(file)) return readFileSync(file, 'utf8');
+/**
+ * The page's scripts, compiled by `npm run build` (src/dashboard/browser, its own tsconfig),
+ * by the path the page asks for: its own, and the formatting it shares with the CLI (app.js
+ * imports '../../format.js', which a browser resolves to /format.js).
+ */
+function browserScripts(): Map<string, string> {
+  const scripts = new Map<string, string>();
+  for (const [path, built] of [
+    ['/app.js', 'dashboard/browser/app.js'],
+    ['/format.js', 'format.js'],
+  ] as const) {
+    // dist/dashboard/server.js and src/dashboard/server.ts are both two levels below the package root.
+    const file = [`../${built}`, `../../dist/${built}`].map((candidate) => fileURLToPath(new URL(candidate, import.meta.url))).find((each) => existsSync(each));
+    if (!file) throw new ZkLeaderError('INVALID_STATE', "the dashboard's page script is missing: run 'npm run build' first");
+    scripts.set(path, readFileSync(file, 'utf8'));
   }
-  throw new ZkLeaderError('INVALID_STATE', "the dashboard's page script is missing: run 'npm run build' first");
+  return scripts;
 }
 
 /** Same length, same bytes, in time that does not depend on where they differ. */
@@ -70,15 +80,16 @@ function sameSecret(given: string, expected: string): boolean {
 /**
  * Serves the live cluster page: one ClusterView on the given session feeds every open page
  * through Server-Sent Events. Read-only (GET and HEAD only).
- * @throws USAGE for a non-loopback host without `basicAuth`, or a port in use.
+ * @throws USAGE for a non-loopback host without `basicAuth`, or a port in use; INVALID_ARGUMENT
+ *   for an `ensemblePollMs` that is not a number of milliseconds >= 0.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7070;
   const refusal = refusalToServe(host, Boolean(options.basicAuth));
   if (refusal) throw new ZkLeaderError('USAGE', refusal);
-  const script = browserScript();
-  const pollMs = options.ensemblePollMs ?? 1000;
+  const pollMs = validateMs(options.ensemblePollMs, 'ensemblePollMs', 1000, 'zero');
+  const scripts = browserScripts();
   const ensemble = pollMs > 0 ? new EnsembleMonitor({ servers: parseConnectString(options.session.connectString).servers, pollMs }) : null;
   const view = new ClusterView({
     session: options.session,
@@ -126,7 +137,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       case '/':
         return send('text/html; charset=utf-8', pageHtml);
       case '/app.js':
-        return send('text/javascript; charset=utf-8', script);
+      case '/format.js':
+        return send('text/javascript; charset=utf-8', scripts.get(path)!);
       case '/style.css':
         return send('text/css; charset=utf-8', pageCss);
       case '/state.json':

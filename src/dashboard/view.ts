@@ -4,6 +4,7 @@ import { readElection, type ElectionKind } from '../election-reader.js';
 import { isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
 import { leaderRecordSince } from '../leader-record.js';
+import { validateMs } from '../options.js';
 import { joinPath } from '../paths.js';
 import type { Session } from '../session.js';
 import type { EnsembleMonitor, SessionSighting } from './ensemble.js';
@@ -100,10 +101,10 @@ export class ClusterView extends EventEmitter<{ change: [] }> {
     this.timelineLength = options.timelineLength ?? 500;
     this.onError = options.onError ?? (() => {});
     this.now = options.now ?? Date.now;
-    this.staleAfterMs = options.staleAfterMs ?? 30_000;
+    this.staleAfterMs = validateMs(options.staleAfterMs, 'staleAfterMs', 30_000, 'positive');
     this.history = new TermHistory(options.historyLength ?? 50);
     this.ensemble = options.ensemble ?? null;
-    this.settleMs = options.settleMs ?? 1000;
+    this.settleMs = validateMs(options.settleMs, 'settleMs', 1000, 'zero');
     this.startedAt = this.now();
     for (const path of options.groups ?? []) {
       const membership = new Membership({ session: this.session });

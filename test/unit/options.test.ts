@@ -6,6 +6,9 @@ import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { Session } from '../../src/session.js';
+import { EnsembleMonitor } from '../../src/dashboard/ensemble.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { ClusterView } from '../../src/dashboard/view.js';
 import { expireSession, startZooKeeper } from '../../src/testing/index.js';
 
 const connect = '127.0.0.1:2181';
@@ -147,6 +150,35 @@ describe('millisecond options', () => {
     expect(() => new Membership({ session, reportEveryMs })).toThrowError(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `reportEveryMs ${range('>= 0')}: got ${reportEveryMs}` }),
     );
+  });
+
+  it.each([
+    ['staleAfterMs', 0, '> 0'],
+    ['staleAfterMs', Infinity, '> 0'],
+    ['settleMs', -1, '>= 0'],
+    ['settleMs', tooLong, '>= 0'],
+  ])("the dashboard's ClusterView refuses %s: %s in the same words", (option, value, atLeast) => {
+    const session = Object.create(Session.prototype) as Session;
+    expect(() => new ClusterView({ session, root: '/', [option]: value })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `${option} ${range(atLeast)}: got ${value}` }),
+    );
+  });
+
+  it.each([
+    ['pollMs', 0],
+    ['answerTimeoutMs', Number.NaN],
+  ])("the dashboard's EnsembleMonitor refuses %s: %s in the same words", (option, value) => {
+    expect(() => new EnsembleMonitor({ servers: [], [option]: value })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `${option} ${range('> 0')}: got ${value}` }),
+    );
+  });
+
+  it('startDashboard refuses ensemblePollMs in the same words', async () => {
+    const session = Object.create(Session.prototype) as Session;
+    await expect(startDashboard({ session, root: '/', ensemblePollMs: -1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: `ensemblePollMs ${range('>= 0')}: got -1`,
+    });
   });
 
   it('zk-leader/testing refuses them in the same words', async () => {

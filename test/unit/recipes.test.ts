@@ -24,7 +24,7 @@ describe('recipes: names as the peers write them', () => {
     // Curator without protection, kazoo's read-lock nodes, other programs: not candidates.
     expect(parseCandidateName('latch-0000000001')).toBeNull();
     expect(parseCandidateName(`${guid}__rlock__0000000001`)).toBeNull();
-    expect(queueOrder(['lock-0000000009']).foreign).toEqual([{ name: 'lock-0000000009', sequence: 9 }]);
+    expect(queueOrder(['lock-0000000009']).foreign).toEqual([{ name: 'lock-0000000009', sequence: 9, sequenceText: '0000000009' }]);
   });
 
   it("orders a peers' queue as they do: after the wrap, '-' sorts before the digits", () => {

@@ -14,6 +14,8 @@ import type {
   TermView,
   TimelineEntry,
 } from '../snapshot.js';
+// Resolves to /format.js beside /app.js: the server serves both (a URL's '..' stops at the root).
+import { age, bytes, compact, plainText } from '../../format.js';
 
 const byId = (id: string): HTMLElement => document.getElementById(id)!;
 const svgNs = 'http://www.w3.org/2000/svg';
@@ -42,17 +44,6 @@ function tooltip(shape: SVGElement, text: string): SVGElement {
   return shape;
 }
 
-function age(ms: number): string {
-  if (ms < 0) ms = 0;
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h ${minutes % 60}m`;
-  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
-}
-
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
@@ -63,29 +54,28 @@ function clock(at: number, withMs = true): string {
   return withMs ? `${text}.${String(time.getMilliseconds()).padStart(3, '0')}` : text;
 }
 
-function compact(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
-}
-
-function bytes(count: number): string {
-  return count >= 1 << 20 ? `${(count / (1 << 20)).toFixed(1)} MiB` : `${Math.round(count / 1024)} KiB`;
-}
-
 /** A table; a heading is its text, or `[text, what it means]` for a hover explanation. */
 function table(headings: (string | [string, string])[], rows: HTMLElement[]): HTMLElement {
   const cells = headings.map((heading) => (typeof heading === 'string' ? el('th', { text: heading }) : el('th', { text: heading[0], title: heading[1] })));
   return el('table', {}, el('thead', {}, el('tr', {}, ...cells)), el('tbody', {}, ...rows));
 }
 
-/** A row; a cell is its text, or `[text, class]`. */
-function row(cells: (string | [string, string])[], className = ''): HTMLElement {
+/** A row; a cell is its text, or `[text, class]`, or `[text, class, hover text]`. */
+function row(cells: (string | [string, string] | [string, string, string])[], className = ''): HTMLElement {
   return el(
     'tr',
     { className },
-    ...cells.map((cell) => (typeof cell === 'string' ? el('td', { text: cell }) : el('td', { text: cell[0], className: cell[1] }))),
+    ...cells.map((cell) =>
+      typeof cell === 'string' ? el('td', { text: cell }) : el('td', { text: cell[0], className: cell[1], ...(cell[2] ? { title: cell[2] } : {}) }),
+    ),
   );
+}
+
+/** A published value's cell: shortened as the CLI shortens it, the whole of it on hover. */
+function dataCell(value: unknown): [string, string, string] {
+  const shown = compact(value);
+  const whole = plainText(value);
+  return [shown, 'data', shown === whole ? '' : whole];
 }
 
 /** Who else a session is, across elections and groups: the same ZooKeeper session is the same process. */
@@ -162,7 +152,7 @@ function renderElection(election: ElectionView, history: ElectionHistory | undef
           connectionCell(participant.connection, now),
           age(now - participant.createdAtMs),
           [member, 'link'],
-          [compact(participant.data), 'data'],
+          dataCell(participant.data),
         ],
         position === 0 ? 'leader' : '',
       );
@@ -210,8 +200,8 @@ function renderGroup(group: GroupView, linked: Links, now: number, staleAfterMs:
         age(now - member.updatedAt),
         connectionCell(member.connection, now),
         [elections, 'link'],
-        [compact(member.details), 'data'],
-        [compact(member.data), 'data'],
+        dataCell(member.details),
+        dataCell(member.data),
       ],
       stale ? 'stale' : '',
     );

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { parseCandidateName, queueOrder } from '../../src/candidate.js';
+import { parseSequence, trailingSequence } from '../../src/sequence.js';
+
+/** What ZooKeeper appends: the counter with "%010d" (Java's String.format). */
+const printed = (sequence: number) => (sequence < 0 ? `-${String(-sequence).padStart(9, '0')}` : String(sequence).padStart(10, '0'));
+const guid = '0123456789abcdef0123456789abcdef';
+
+describe('parseSequence', () => {
+  it.each([0, 5, 42, 2 ** 31 - 1, -1, -5, -999_999_999, -1_000_000_000, -(2 ** 31)])('reads %i back from how ZooKeeper prints it', (sequence) => {
+    expect(parseSequence(printed(sequence))).toBe(sequence);
+  });
+
+  it('reads the counter past its wrap as negative', () => {
+    expect(parseSequence('-2147483648')).toBe(-2147483648);
+    expect(parseSequence('-000000005')).toBe(-5);
+  });
+
+  it.each(['', '42', '000000042', '00000000042', '+000000042', '-00000005', 'lock-0000000042'])('refuses %j, which ZooKeeper does not print', (text) => {
+    expect(parseSequence(text)).toBeNull();
+  });
+});
+
+describe('trailingSequence (a name of unknown stem)', () => {
+  it("reads ten digits after a '-' as a separator and a sequence", () => {
+    expect(trailingSequence('lock-0000000003')).toEqual({ sequence: 3, sequenceText: '0000000003' });
+    expect(trailingSequence('lock-1000000000')).toEqual({ sequence: 1_000_000_000, sequenceText: '1000000000' });
+    expect(trailingSequence('job0000000007')).toEqual({ sequence: 7, sequenceText: '0000000007' });
+  });
+
+  it('reads a wrapped sequence after a stem that ends in a separator or not', () => {
+    expect(trailingSequence(`lock-${printed(-(2 ** 31))}`)).toEqual({ sequence: -(2 ** 31), sequenceText: '-2147483648' });
+    expect(trailingSequence(`lock-${printed(-5)}`)).toEqual({ sequence: -5, sequenceText: '-000000005' });
+    expect(trailingSequence(`lock${printed(-5)}`)).toEqual({ sequence: -5, sequenceText: '-000000005' });
+  });
+
+  it('reads the last ten of more digits, as before', () => {
+    expect(trailingSequence('node-120000000005')).toEqual({ sequence: 5, sequenceText: '0000000005' });
+  });
+
+  it('finds none in a name without ten digits or a wrapped suffix', () => {
+    expect(trailingSequence('lock')).toBeNull();
+    expect(trailingSequence('lock-00000005')).toBeNull();
+    expect(trailingSequence('lock000000005')).toBeNull();
+  });
+});
+
+describe('one parser for candidates and foreign nodes', () => {
+  it("reads a candidate's wrapped sequence as its foreign neighbour's", () => {
+    expect(parseCandidateName(`${guid}-n_${printed(-5)}`)).toMatchObject({ sequence: -5, sequenceText: '-000000005' });
+    expect(queueOrder([`lock-${printed(-5)}`]).foreign).toEqual([{ name: 'lock--000000005', sequence: -5, sequenceText: '-000000005' }]);
+  });
+
+  it('puts a foreign node created after the wrap between the candidates created before and after it', () => {
+    const before = `${guid}-n_${printed(2 ** 31 - 1)}`;
+    const foreign = `lock-${printed(-2_147_483_600)}`;
+    const after = `${guid}-n_${printed(-2_147_483_000)}`;
+    expect(queueOrder([after, foreign, before]).entries.map((entry) => entry.name)).toEqual([before, foreign, after]);
+  });
+});
