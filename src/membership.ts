@@ -318,25 +318,17 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   private publish(members: Member[]): void {
     if (this.closed) return;
     const next = new Map(members.map((member) => [member.id, member]));
-    let changed = false;
-    for (const [id, member] of this.known) {
-      if (!next.has(id)) {
-        changed = true;
-        this.emit('left', member);
-      }
-    }
+    const events: ['joined' | 'left' | 'updated', Member][] = [];
+    for (const [id, member] of this.known) if (!next.has(id)) events.push(['left', member]);
     for (const [id, member] of next) {
       const before = this.known.get(id);
-      if (!before) {
-        changed = true;
-        this.emit('joined', member);
-      } else if (!sameMember(before, member)) {
-        changed = true;
-        this.emit('updated', member);
-      }
+      if (!before) events.push(['joined', member]);
+      else if (!sameMember(before, member)) events.push(['updated', member]);
     }
+    // State first, then events: a listener that reads health() sees the group it is told of.
     this.known = next;
-    if (changed) this.emit('members', members);
+    for (const [event, member] of events) this.emit(event, member);
+    if (events.length > 0) this.emit('members', members);
   }
 
   private fail(error: unknown): void {
