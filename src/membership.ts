@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { maxNodeDataBytes, validateId } from './candidate.js';
 import type { AclEntry } from './client/types.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
@@ -123,7 +124,9 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     () => this.readAndPublish(),
     () => !this.closed,
   );
-  private reportTimer: NodeJS.Timeout | null = null;
+  private reportTimer: TimerHandle | null = null;
+  /** Pauses between attempts at our node (a node of an earlier session lingers): stop() ends them. */
+  private readonly pauses = new Set<{ resolve: () => void; timer: TimerHandle }>();
   private closed = false;
   /** Set when a read failed on the connection: the reconnect reads again. */
   private needsRead = false;
@@ -155,15 +158,34 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   async join(path: string, options: JoinOptions): Promise<void> {
     if (this.own) throw new InvalidStateError(`already joined as '${this.own.id}': call leave() first`);
     const id = validateId(options?.id);
-    this.own = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: Date.now() };
+    this.own = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: wallClockNow() };
     await this.watch(path);
     await this.writeOwn('create');
-    if (this.reportEveryMs > 0) {
-      this.reportTimer = setInterval(
-        () => void this.setStatus(this.own!.status, this.own!.details).catch((error: unknown) => this.fail(error)),
-        this.reportEveryMs,
-      );
-    }
+    this.scheduleReport();
+  }
+
+  /** Timers and elapsed time run on the session's clock, real or simulated. */
+  private get clock(): Clock {
+    return this.session.runtime.clock;
+  }
+
+  /** Arms the next health report, one `reportEveryMs` from now (a re-armed timeout, not an interval: stop() clears the one there is). */
+  private scheduleReport(): void {
+    if (this.reportEveryMs === 0 || this.closed || !this.own) return;
+    this.reportTimer = this.clock.setTimeout(() => {
+      this.reportTimer = null;
+      if (!this.own) return;
+      void this.setStatus(this.own.status, this.own.details)
+        .catch((error: unknown) => this.fail(error))
+        .finally(() => {
+          if (!this.reportTimer) this.scheduleReport();
+        });
+    }, this.reportEveryMs);
+  }
+
+  private cancelReport(): void {
+    if (this.reportTimer) this.clock.clearTimeout(this.reportTimer);
+    this.reportTimer = null;
   }
 
   /**
@@ -201,7 +223,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   async setStatus(status: string, details?: unknown): Promise<void> {
     if (!this.own) throw new InvalidStateError('join() first');
     if (typeof status !== 'string' || status === '') throw new InvalidArgumentError(`status must be a non-empty string: got ${JSON.stringify(status)}`);
-    this.own = { ...this.own, status, details, updatedAt: Date.now() };
+    this.own = { ...this.own, status, details, updatedAt: wallClockNow() };
     await this.writeOwn('update');
   }
 
@@ -246,8 +268,9 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   }
 
   private async writeOwn(mode: 'create' | 'update'): Promise<void> {
-    const path = joinPath(this.path!, this.own!.id);
-    const waitUntil = performance.now() + this.lingerMs;
+    const id = this.own!.id;
+    const path = joinPath(this.path!, id);
+    const waitUntil = this.clock.now() + this.lingerMs;
     for (;;) {
       try {
         if (mode === 'update') await this.session.setData(path, this.encodeOwn());
@@ -261,13 +284,13 @@ export class Membership extends SafeEmitter<MembershipEvents> {
           if (stat.ephemeralOwner === this.session.sessionId) return;
           // A node of our expired session lingers until the server drops it: wait for that,
           // a bounded time. Anyone else's is a second member with our id.
-          if (!this.ownSessionIds.has(stat.ephemeralOwner) || performance.now() > waitUntil) {
+          if (!this.ownSessionIds.has(stat.ephemeralOwner) || this.clock.now() > waitUntil) {
             throw new ZkLeaderError(
               'MEMBER_ID_TAKEN',
-              `member id '${this.own!.id}' at ${path} is held by session 0x${stat.ephemeralOwner}: give each member a unique id, or stop the other one`,
+              `member id '${id}' at ${path} is held by session 0x${stat.ephemeralOwner}: give each member a unique id, or stop the other one`,
             );
           }
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          await this.pause(200);
           continue;
         }
         if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
@@ -277,6 +300,20 @@ export class Membership extends SafeEmitter<MembershipEvents> {
         throw error;
       }
     }
+  }
+
+  /** A pause on the session's clock that stop() ends early. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const pause = {
+        resolve: () => {
+          this.pauses.delete(pause);
+          resolve();
+        },
+        timer: this.clock.setTimeout(() => pause.resolve(), ms),
+      };
+      this.pauses.add(pause);
+    });
   }
 
   private refresh(): Promise<void> {
@@ -338,8 +375,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
 
   /** Leaves the group (deletes our node) but keeps watching. */
   async leave(): Promise<void> {
-    if (this.reportTimer) clearInterval(this.reportTimer);
-    this.reportTimer = null;
+    this.cancelReport();
     const own = this.own;
     this.own = null;
     if (!own || !this.path || this.session.state === 'closed') return;
@@ -363,6 +399,11 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     if (this.closed) return;
     await this.leave().catch(() => {});
     this.closed = true;
+    this.cancelReport();
+    for (const pause of [...this.pauses]) {
+      this.clock.clearTimeout(pause.timer);
+      pause.resolve();
+    }
     this.unsubscribe();
     this.watches.close();
     if (this.ownsSession) await this.session.close();
@@ -372,6 +413,15 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * `updatedAt` is published: readers show it as a date and compare it across machines, which
+ * only wall time allows. Nothing in the library measures elapsed time with it (that is the
+ * session's monotonic clock).
+ */
+function wallClockNow(): number {
+  return Date.now();
 }
 
 function currentHealth(): MemberHealth {

@@ -144,6 +144,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     // A single-node handover keeps the name: the token tells one holder from the next.
     const sameTerm = leader?.node === this.current?.node && leader?.fencingToken === this.current?.fencingToken;
     if (sameTerm && JSON.stringify(leader?.data ?? null) === JSON.stringify(this.current?.data ?? null)) return;
+    // `since` is published (shown as a date, compared with other machines' records): wall
+    // time. Nothing here measures elapsed time with it.
     this.current = leader ? { ...leader, since: sameTerm && this.current ? this.current.since : Date.now() } : null;
     publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', this.current);
@@ -159,10 +161,12 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     await this.start();
     if (this.current) return this.current;
     return new Promise((resolve, reject) => {
+      // On the session's clock, real or simulated.
+      const clock = this.session.runtime.clock;
       const timer =
         options.timeoutMs === undefined
           ? null
-          : setTimeout(() => {
+          : clock.setTimeout(() => {
               cleanup();
               reject(new ZkLeaderError('WAIT_TIMEOUT', `no leader on ${this.path} within ${options.timeoutMs} ms`));
             }, options.timeoutMs);
@@ -176,7 +180,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
         reject(abortReasonOf(options.signal!));
       };
       const cleanup = () => {
-        if (timer) clearTimeout(timer);
+        if (timer) clock.clearTimeout(timer);
         this.off('leader', onLeader);
         options.signal?.removeEventListener('abort', onAbort);
       };

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { systemClock, type Clock, type TimerHandle } from '../../src/clock.js';
+import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
@@ -155,5 +157,54 @@ describe.each(backends)('start({ signal }) and runWhileLeader once, on %s', (bac
     await other.start();
     await other.close();
     expect(other.health().state).toBe('closed');
+  });
+});
+
+/** A clock on Node's timers that knows which of its timers are armed, and for how long. */
+function watchedClock(): { clock: Clock; armedDelays: () => number[] } {
+  const armed = new Map<TimerHandle, number>();
+  const clock: Clock = {
+    now: () => systemClock.now(),
+    setTimeout: (callback, delayMs) => {
+      const handle = systemClock.setTimeout(() => {
+        armed.delete(handle);
+        callback();
+      }, delayMs);
+      armed.set(handle, delayMs);
+      return handle;
+    },
+    clearTimeout: (handle) => {
+      armed.delete(handle);
+      systemClock.clearTimeout(handle);
+    },
+  };
+  return { clock, armedDelays: () => [...armed.values()] };
+}
+
+// One clock and one lifecycle for every recipe (issue 25).
+describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backend) => {
+  const { defer, session } = testResources(backend);
+  const anHour = 3_600_000;
+
+  it("Membership's report timer runs on the session's clock, and stop() clears it", async () => {
+    const { clock, armedDelays } = watchedClock();
+    const members = new Membership({ session: session({ runtime: { clock } }), reportEveryMs: anHour });
+    defer(() => members.stop());
+    await members.join(uniquePath('report-clock'), { id: 'm1' });
+    expect(armedDelays()).toContain(anHour);
+    await members.stop();
+    expect(armedDelays()).not.toContain(anHour);
+  });
+
+  it("waitForLeader's timeoutMs runs on the session's clock, and an abort clears it", async () => {
+    const { clock, armedDelays } = watchedClock();
+    const observer = new LeaderObserver({ session: session({ runtime: { clock } }), path: uniquePath('wait-clock') });
+    defer(() => observer.stop());
+    const controller = new AbortController();
+    const waiting = observer.waitForLeader({ timeoutMs: anHour, signal: controller.signal });
+    await until(() => armedDelays().includes(anHour), "waitForLeader's timer on the session's clock", 5000);
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    expect(armedDelays()).not.toContain(anHour);
   });
 });
