@@ -2,6 +2,7 @@ import { loadavg } from 'node:os';
 import { maxNodeDataBytes, validateId } from './candidate.js';
 import type { AclEntry } from './client/types.js';
 import type { Clock, TimerHandle } from './clock.js';
+import { Backoff, defaultRetry } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
@@ -271,6 +272,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     const id = this.own!.id;
     const path = joinPath(this.path!, id);
     const waitUntil = this.clock.now() + this.lingerMs;
+    const backoff = new Backoff(defaultRetry, this.session.runtime.random);
     for (;;) {
       try {
         if (mode === 'update') await this.session.setData(path, this.encodeOwn());
@@ -290,7 +292,9 @@ export class Membership extends SafeEmitter<MembershipEvents> {
               `member id '${id}' at ${path} is held by session 0x${stat.ephemeralOwner}: give each member a unique id, or stop the other one`,
             );
           }
-          await this.pause(200);
+          // Backoff as the election's: spread out, and never past the bound by much.
+          await this.pause(Math.min(backoff.next(), Math.max(0, waitUntil - this.clock.now()) + 1));
+          if (this.closed || this.own?.id !== id) throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
           continue;
         }
         if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
