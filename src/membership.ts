@@ -129,6 +129,8 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   /** Pauses between attempts at our node (a node of an earlier session lingers): stop() ends them. */
   private readonly pauses = new Set<{ resolve: () => void; timer: TimerHandle }>();
   private closed = false;
+  /** The first stop()'s work: a later stop() waits for it and resolves. */
+  private stopping: Promise<void> | null = null;
   /** Set when a read failed on the connection: the reconnect reads again. */
   private needsRead = false;
   /** Ids of our own earlier sessions: a node of theirs may linger until the server drops it. */
@@ -398,10 +400,36 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     return this.stop();
   }
 
-  /** Leaves, stops watching, and closes an own session. */
-  async stop(): Promise<void> {
-    if (this.closed) return;
-    await this.leave().catch(() => {});
+  /**
+   * Leaves, stops watching, and closes an own session. Calling it again is a no-op.
+   * @throws NO_AUTH (or the server's other code; the membership is stopped all the same, and
+   * this is said once) when our member node could not be deleted in a shared session: the
+   * group's ACL denies DELETE, and the node stays until that session closes. (An own session
+   * is closed, which removes the node.)
+   */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping.catch(() => {});
+    this.stopping = this.finish();
+    return this.stopping;
+  }
+
+  private async finish(): Promise<void> {
+    const group = this.path;
+    let leftInShared: ZkLeaderError | null = null;
+    try {
+      await this.leave();
+    } catch (cause) {
+      // An own session's node goes with the session, closed below: no loss. In a shared
+      // session it stays, and the caller must hear of it.
+      if (this.ownsSession) this.logger.debug({ err: cause }, 'zk-leader: leave() failed; closing the own session removes the member node');
+      else {
+        leftInShared = new ZkLeaderError(
+          isZooKeeperError(cause) ? cause.code : 'UNEXPECTED',
+          `stop() could not delete our member node (${isZooKeeperError(cause) ? `${cause.code} on ${cause.path ?? group}` : String(cause)}): the ACL of ${group} must grant this member's credentials DELETE; the node stays until the shared session closes`,
+          { cause },
+        );
+      }
+    }
     this.closed = true;
     this.cancelReport();
     for (const pause of [...this.pauses]) {
@@ -411,6 +439,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     this.unsubscribe();
     this.watches.close();
     if (this.ownsSession) await this.session.close();
+    if (leftInShared) throw leftInShared;
   }
 
   /** `await using membership = new Membership(...)`: closes it when the scope ends. */

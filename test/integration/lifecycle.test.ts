@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { Permission } from '../../src/client/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/clock.js';
 import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
-import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // start({ signal }), runWhileLeader(work, { once: true }) and proclaim(data) (issue 26).
 
@@ -183,7 +184,7 @@ function watchedClock(): { clock: Clock; armedDelays: () => number[] } {
 
 // One clock and one lifecycle for every recipe (issue 25).
 describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backend) => {
-  const { defer, session } = testResources(backend);
+  const { admin, defer, session } = testResources(backend);
   const anHour = 3_600_000;
 
   it("Membership's report timer runs on the session's clock, and stop() clears it", async () => {
@@ -206,5 +207,32 @@ describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backe
     controller.abort(new Error('gave up'));
     await expect(waiting).rejects.toThrow('gave up');
     expect(armedDelays()).not.toContain(anHour);
+  });
+
+  it('Membership.stop() on a shared session without DELETE on the group rejects with NO_AUTH, stopped all the same: the node stays until the session closes', async () => {
+    const path = uniquePath('members-no-delete');
+    const operator = await admin();
+    await operator.ensurePath(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.delete }]);
+    defer(() => removeTree(operator, path));
+    const shared = session();
+    const members = new Membership({ session: shared });
+    await members.join(path, { id: 'm1' });
+    await expect(members.stop()).rejects.toMatchObject({ code: 'NO_AUTH', message: expect.stringContaining('the node stays until the shared session closes') });
+    expect(members.health().state).toBe('closed');
+    await expect(members.stop()).resolves.toBeUndefined();
+    expect(await operator.exists(`${path}/m1`)).not.toBeNull();
+    await shared.close();
+    // The native backend's close() may resolve before the server has dropped the node.
+    await until(async () => (await operator.exists(`${path}/m1`)) === null, 'the member node to go with the shared session');
+  });
+
+  it('Membership.close(), deprecated, rejects as stop() does when the node cannot be deleted', async () => {
+    const path = uniquePath('members-no-delete-close');
+    const operator = await admin();
+    await operator.ensurePath(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.delete }]);
+    defer(() => removeTree(operator, path));
+    const members = new Membership({ session: session() });
+    await members.join(path, { id: 'm1' });
+    await expect(members.close()).rejects.toMatchObject({ code: 'NO_AUTH' });
   });
 });
