@@ -11,7 +11,8 @@ import type { Logger } from './logger.js';
 import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
 import { joinPath, validatePath } from './paths.js';
-import { sessionFrom, type Session, type SessionSource } from './session.js';
+import { RecipeSession } from './recipe-session.js';
+import type { Session, SessionSource } from './session.js';
 import { OwnerWatches } from './watch-group.js';
 
 /** What a member publishes about its own health. */
@@ -113,9 +114,8 @@ function sameMember(a: Member, b: Member): boolean {
  * whole list in order. A member re-joins by itself after its session expires.
  */
 export class Membership extends SafeEmitter<MembershipEvents> {
-  /** The session the membership runs on (its own, or the one passed). */
-  readonly session: Session;
-  private readonly ownsSession: boolean;
+  /** A shared session, or (for an own session) made by the first join()/watch(): constructing connects nothing. */
+  private readonly sessions: RecipeSession;
   private readonly reportEveryMs: number;
   private readonly acl: readonly AclEntry[];
   private path: string | null = null;
@@ -141,12 +141,23 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   /** Every watch this membership sets, in whichever session is current: removed by close(). */
   private readonly watches = new OwnerWatches();
 
-  /** @throws INVALID_ARGUMENT for bad options. */
+  /**
+   * Checks the options; connects nothing until `join()` or `watch()`.
+   * @throws INVALID_ARGUMENT for bad options.
+   */
   constructor(options: MembershipOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.reportEveryMs = validateMs(options.reportEveryMs, 'reportEveryMs', 0, 'zero');
     this.acl = validateAcl(options.acl);
-    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { reportEveryMs: true, acl: true }, 'Membership'));
+    this.sessions = new RecipeSession(options, { reportEveryMs: true, acl: true }, 'Membership');
+  }
+
+  /**
+   * The session the membership runs on: the one passed, or its own once `join()` or `watch()` made it.
+   * @throws INVALID_STATE for an own session before `join()` or `watch()`.
+   */
+  get session(): Session {
+    return this.sessions.get('membership', 'join() or watch()');
   }
 
   /**
@@ -201,7 +212,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     if (this.path && this.path !== valid) throw new InvalidStateError(`already watching '${this.path}'`);
     if (!this.path) {
       this.path = valid;
-      await this.session.ready();
+      await this.sessions.open().ready();
       await this.session.ensurePath(valid, this.acl);
       this.unsubscribe = this.session.subscribe({
         // A new session: our ephemeral node and every watch are gone.
@@ -235,9 +246,9 @@ export class Membership extends SafeEmitter<MembershipEvents> {
    * joined, its own member node is in place. Plain JSON.
    */
   health(): MembershipHealth {
-    const { sessionState, lastHeardMs } = sessionPart(this.session);
+    const { sessionState, lastHeardMs } = sessionPart(this.sessions.opened);
     const own = this.own;
-    const joined = own !== null && [...this.known.values()].some((member) => member.id === own.id && member.sessionId === this.session.sessionId);
+    const joined = own !== null && [...this.known.values()].some((member) => member.id === own.id && member.sessionId === this.sessions.opened?.sessionId);
     const state = this.closed ? 'closed' : this.path === null ? 'idle' : 'running';
     const reason =
       state !== 'running'
@@ -401,7 +412,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   }
 
   /**
-   * Leaves, stops watching, and closes an own session. Calling it again is a no-op.
+   * Leaves, stops watching, and closes an own session. Before `join()`/`watch()`, and again, a no-op.
    * @throws NO_AUTH (or the server's other code; the membership is stopped all the same, and
    * this is said once) when our member node could not be deleted in a shared session: the
    * group's ACL denies DELETE, and the node stays until that session closes. (An own session
@@ -421,7 +432,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     } catch (cause) {
       // An own session's node goes with the session, closed below: no loss. In a shared
       // session it stays, and the caller must hear of it.
-      if (this.ownsSession) this.logger.debug({ err: cause }, 'zk-leader: leave() failed; closing the own session removes the member node');
+      if (this.sessions.owned) this.logger.debug({ err: cause }, 'zk-leader: leave() failed; closing the own session removes the member node');
       else {
         leftInShared = new ZkLeaderError(
           isZooKeeperError(cause) ? cause.code : 'UNEXPECTED',
@@ -438,7 +449,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     }
     this.unsubscribe();
     this.watches.close();
-    if (this.ownsSession) await this.session.close();
+    if (this.sessions.owned) await this.sessions.opened?.close();
     if (leftInShared) throw leftInShared;
   }
 

@@ -3,6 +3,7 @@ import { Permission } from '../../src/client/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/clock.js';
 import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
+import { nodeRuntime, type Runtime } from '../../src/runtime.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
@@ -182,6 +183,20 @@ function watchedClock(): { clock: Clock; armedDelays: () => number[] } {
   return { clock, armedDelays: () => [...armed.values()] };
 }
 
+/** A runtime whose ZooKeeper clients are counted: a recipe that connects makes one. */
+function countedClients(): { runtime: Partial<Runtime>; made: () => number } {
+  let made = 0;
+  return {
+    runtime: {
+      createClient: (backend, options) => {
+        made += 1;
+        return nodeRuntime.createClient(backend, options);
+      },
+    },
+    made: () => made,
+  };
+}
+
 // One clock and one lifecycle for every recipe (issue 25).
 describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backend) => {
   const { admin, defer, session } = testResources(backend);
@@ -234,5 +249,40 @@ describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backe
     const members = new Membership({ session: session() });
     await members.join(path, { id: 'm1' });
     await expect(members.close()).rejects.toMatchObject({ code: 'NO_AUTH' });
+  });
+  it('a LeaderObserver with connect connects nothing until start(); stop() before start() is a no-op', async () => {
+    const clients = countedClients();
+    const idle = new LeaderObserver({ connect: zkConnect(), backend, path: uniquePath('observer-lazy'), runtime: clients.runtime });
+    expect(clients.made()).toBe(0);
+    expect(idle.health()).toMatchObject({ state: 'idle', sessionState: null });
+    expect(() => idle.session).toThrow(/before start/);
+    await idle.stop();
+    expect(clients.made()).toBe(0);
+    await expect(idle.start()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+
+    const observer = new LeaderObserver({ connect: zkConnect(), backend, path: uniquePath('observer-lazy-start'), runtime: clients.runtime });
+    defer(() => observer.stop());
+    await observer.start();
+    expect(clients.made()).toBe(1);
+    expect(observer.health()).toMatchObject({ ok: true, state: 'running', sessionState: 'connected' });
+  });
+
+  it('a Membership with connect connects nothing until join() or watch(); stop() before them is a no-op', async () => {
+    const clients = countedClients();
+    const idle = new Membership({ connect: zkConnect(), backend, runtime: clients.runtime });
+    expect(clients.made()).toBe(0);
+    expect(idle.health()).toMatchObject({ state: 'idle', sessionState: null });
+    expect(() => idle.session).toThrow(/before join\(\) or watch\(\)/);
+    await idle.stop();
+    expect(clients.made()).toBe(0);
+    await expect(idle.watch(uniquePath('members-lazy'))).rejects.toMatchObject({ code: 'INVALID_STATE' });
+
+    const members = new Membership({ connect: zkConnect(), backend, runtime: clients.runtime });
+    defer(() => members.stop());
+    const seesItself = nextEvent(members, 'joined');
+    await members.join(uniquePath('members-lazy-join'), { id: 'm1' });
+    await seesItself;
+    expect(clients.made()).toBe(1);
+    expect(members.health()).toMatchObject({ ok: true, state: 'running', joined: true, sessionState: 'connected' });
   });
 });
