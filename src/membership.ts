@@ -1,6 +1,8 @@
 import { loadavg } from 'node:os';
 import { maxNodeDataBytes, validateId } from './candidate.js';
 import type { AclEntry } from './client/types.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { Backoff, defaultRetry } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
@@ -9,7 +11,8 @@ import type { Logger } from './logger.js';
 import { validateAcl } from './acl.js';
 import { validateMs } from './options.js';
 import { joinPath, validatePath } from './paths.js';
-import { sessionFrom, type Session, type SessionSource } from './session.js';
+import { RecipeSession } from './recipe-session.js';
+import type { Session, SessionSource } from './session.js';
 import { OwnerWatches } from './watch-group.js';
 
 /** What a member publishes about its own health. */
@@ -111,9 +114,8 @@ function sameMember(a: Member, b: Member): boolean {
  * whole list in order. A member re-joins by itself after its session expires.
  */
 export class Membership extends SafeEmitter<MembershipEvents> {
-  /** The session the membership runs on (its own, or the one passed). */
-  readonly session: Session;
-  private readonly ownsSession: boolean;
+  /** A shared session, or (for an own session) made by the first join()/watch(): constructing connects nothing. */
+  private readonly sessions: RecipeSession;
   private readonly reportEveryMs: number;
   private readonly acl: readonly AclEntry[];
   private path: string | null = null;
@@ -123,8 +125,12 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     () => this.readAndPublish(),
     () => !this.closed,
   );
-  private reportTimer: NodeJS.Timeout | null = null;
+  private reportTimer: TimerHandle | null = null;
+  /** Pauses between attempts at our node (a node of an earlier session lingers): stop() ends them. */
+  private readonly pauses = new Set<{ resolve: () => void; timer: TimerHandle }>();
   private closed = false;
+  /** The first stop()'s work: a later stop() waits for it and resolves. */
+  private stopping: Promise<void> | null = null;
   /** Set when a read failed on the connection: the reconnect reads again. */
   private needsRead = false;
   /** Ids of our own earlier sessions: a node of theirs may linger until the server drops it. */
@@ -135,12 +141,23 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   /** Every watch this membership sets, in whichever session is current: removed by close(). */
   private readonly watches = new OwnerWatches();
 
-  /** @throws INVALID_ARGUMENT for bad options. */
+  /**
+   * Checks the options; connects nothing until `join()` or `watch()`.
+   * @throws INVALID_ARGUMENT for bad options.
+   */
   constructor(options: MembershipOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.reportEveryMs = validateMs(options.reportEveryMs, 'reportEveryMs', 0, 'zero');
     this.acl = validateAcl(options.acl);
-    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { reportEveryMs: true, acl: true }, 'Membership'));
+    this.sessions = new RecipeSession(options, { reportEveryMs: true, acl: true }, 'Membership');
+  }
+
+  /**
+   * The session the membership runs on: the one passed, or its own once `join()` or `watch()` made it.
+   * @throws INVALID_STATE for an own session before `join()` or `watch()`.
+   */
+  get session(): Session {
+    return this.sessions.get('membership', 'join() or watch()');
   }
 
   /**
@@ -155,15 +172,34 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   async join(path: string, options: JoinOptions): Promise<void> {
     if (this.own) throw new InvalidStateError(`already joined as '${this.own.id}': call leave() first`);
     const id = validateId(options?.id);
-    this.own = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: Date.now() };
+    this.own = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: wallClockNow() };
     await this.watch(path);
     await this.writeOwn('create');
-    if (this.reportEveryMs > 0) {
-      this.reportTimer = setInterval(
-        () => void this.setStatus(this.own!.status, this.own!.details).catch((error: unknown) => this.fail(error)),
-        this.reportEveryMs,
-      );
-    }
+    this.scheduleReport();
+  }
+
+  /** Timers and elapsed time run on the session's clock, real or simulated. */
+  private get clock(): Clock {
+    return this.session.runtime.clock;
+  }
+
+  /** Arms the next health report, one `reportEveryMs` from now (a re-armed timeout, not an interval: stop() clears the one there is). */
+  private scheduleReport(): void {
+    if (this.reportEveryMs === 0 || this.closed || !this.own) return;
+    this.reportTimer = this.clock.setTimeout(() => {
+      this.reportTimer = null;
+      if (!this.own) return;
+      void this.setStatus(this.own.status, this.own.details)
+        .catch((error: unknown) => this.fail(error))
+        .finally(() => {
+          if (!this.reportTimer) this.scheduleReport();
+        });
+    }, this.reportEveryMs);
+  }
+
+  private cancelReport(): void {
+    if (this.reportTimer) this.clock.clearTimeout(this.reportTimer);
+    this.reportTimer = null;
   }
 
   /**
@@ -176,7 +212,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     if (this.path && this.path !== valid) throw new InvalidStateError(`already watching '${this.path}'`);
     if (!this.path) {
       this.path = valid;
-      await this.session.ready();
+      await this.sessions.open().ready();
       await this.session.ensurePath(valid, this.acl);
       this.unsubscribe = this.session.subscribe({
         // A new session: our ephemeral node and every watch are gone.
@@ -201,7 +237,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   async setStatus(status: string, details?: unknown): Promise<void> {
     if (!this.own) throw new InvalidStateError('join() first');
     if (typeof status !== 'string' || status === '') throw new InvalidArgumentError(`status must be a non-empty string: got ${JSON.stringify(status)}`);
-    this.own = { ...this.own, status, details, updatedAt: Date.now() };
+    this.own = { ...this.own, status, details, updatedAt: wallClockNow() };
     await this.writeOwn('update');
   }
 
@@ -210,9 +246,9 @@ export class Membership extends SafeEmitter<MembershipEvents> {
    * joined, its own member node is in place. Plain JSON.
    */
   health(): MembershipHealth {
-    const { sessionState, lastHeardMs } = sessionPart(this.session);
+    const { sessionState, lastHeardMs } = sessionPart(this.sessions.opened);
     const own = this.own;
-    const joined = own !== null && [...this.known.values()].some((member) => member.id === own.id && member.sessionId === this.session.sessionId);
+    const joined = own !== null && [...this.known.values()].some((member) => member.id === own.id && member.sessionId === this.sessions.opened?.sessionId);
     const state = this.closed ? 'closed' : this.path === null ? 'idle' : 'running';
     const reason =
       state !== 'running'
@@ -246,8 +282,10 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   }
 
   private async writeOwn(mode: 'create' | 'update'): Promise<void> {
-    const path = joinPath(this.path!, this.own!.id);
-    const waitUntil = performance.now() + this.lingerMs;
+    const id = this.own!.id;
+    const path = joinPath(this.path!, id);
+    const waitUntil = this.clock.now() + this.lingerMs;
+    const backoff = new Backoff(defaultRetry, this.session.runtime.random);
     for (;;) {
       try {
         if (mode === 'update') await this.session.setData(path, this.encodeOwn());
@@ -261,13 +299,15 @@ export class Membership extends SafeEmitter<MembershipEvents> {
           if (stat.ephemeralOwner === this.session.sessionId) return;
           // A node of our expired session lingers until the server drops it: wait for that,
           // a bounded time. Anyone else's is a second member with our id.
-          if (!this.ownSessionIds.has(stat.ephemeralOwner) || performance.now() > waitUntil) {
+          if (!this.ownSessionIds.has(stat.ephemeralOwner) || this.clock.now() > waitUntil) {
             throw new ZkLeaderError(
               'MEMBER_ID_TAKEN',
-              `member id '${this.own!.id}' at ${path} is held by session 0x${stat.ephemeralOwner}: give each member a unique id, or stop the other one`,
+              `member id '${id}' at ${path} is held by session 0x${stat.ephemeralOwner}: give each member a unique id, or stop the other one`,
             );
           }
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          // Backoff as the election's: spread out, and never past the bound by much.
+          await this.pause(Math.min(backoff.next(), Math.max(0, waitUntil - this.clock.now()) + 1));
+          if (this.closed || this.own?.id !== id) throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
           continue;
         }
         if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
@@ -277,6 +317,20 @@ export class Membership extends SafeEmitter<MembershipEvents> {
         throw error;
       }
     }
+  }
+
+  /** A pause on the session's clock that stop() ends early. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const pause = {
+        resolve: () => {
+          this.pauses.delete(pause);
+          resolve();
+        },
+        timer: this.clock.setTimeout(() => pause.resolve(), ms),
+      };
+      this.pauses.add(pause);
+    });
   }
 
   private refresh(): Promise<void> {
@@ -318,25 +372,17 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   private publish(members: Member[]): void {
     if (this.closed) return;
     const next = new Map(members.map((member) => [member.id, member]));
-    let changed = false;
-    for (const [id, member] of this.known) {
-      if (!next.has(id)) {
-        changed = true;
-        this.emit('left', member);
-      }
-    }
+    const events: ['joined' | 'left' | 'updated', Member][] = [];
+    for (const [id, member] of this.known) if (!next.has(id)) events.push(['left', member]);
     for (const [id, member] of next) {
       const before = this.known.get(id);
-      if (!before) {
-        changed = true;
-        this.emit('joined', member);
-      } else if (!sameMember(before, member)) {
-        changed = true;
-        this.emit('updated', member);
-      }
+      if (!before) events.push(['joined', member]);
+      else if (!sameMember(before, member)) events.push(['updated', member]);
     }
+    // State first, then events: a listener that reads health() sees the group it is told of.
     this.known = next;
-    if (changed) this.emit('members', members);
+    for (const [event, member] of events) this.emit(event, member);
+    if (events.length > 0) this.emit('members', members);
   }
 
   private fail(error: unknown): void {
@@ -346,8 +392,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
 
   /** Leaves the group (deletes our node) but keeps watching. */
   async leave(): Promise<void> {
-    if (this.reportTimer) clearInterval(this.reportTimer);
-    this.reportTimer = null;
+    this.cancelReport();
     const own = this.own;
     this.own = null;
     if (!own || !this.path || this.session.state === 'closed') return;
@@ -366,20 +411,61 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     return this.stop();
   }
 
-  /** Leaves, stops watching, and closes an own session. */
-  async stop(): Promise<void> {
-    if (this.closed) return;
-    await this.leave().catch(() => {});
+  /**
+   * Leaves, stops watching, and closes an own session. Before `join()`/`watch()`, and again, a no-op.
+   * @throws NO_AUTH (or the server's other code; the membership is stopped all the same, and
+   * this is said once) when our member node could not be deleted in a shared session: the
+   * group's ACL denies DELETE, and the node stays until that session closes. (An own session
+   * is closed, which removes the node.)
+   */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping.catch(() => {});
+    this.stopping = this.finish();
+    return this.stopping;
+  }
+
+  private async finish(): Promise<void> {
+    const group = this.path;
+    let leftInShared: ZkLeaderError | null = null;
+    try {
+      await this.leave();
+    } catch (cause) {
+      // An own session's node goes with the session, closed below: no loss. In a shared
+      // session it stays, and the caller must hear of it.
+      if (this.sessions.owned) this.logger.debug({ err: cause }, 'zk-leader: leave() failed; closing the own session removes the member node');
+      else {
+        leftInShared = new ZkLeaderError(
+          isZooKeeperError(cause) ? cause.code : 'UNEXPECTED',
+          `stop() could not delete our member node (${isZooKeeperError(cause) ? `${cause.code} on ${cause.path ?? group}` : String(cause)}): the ACL of ${group} must grant this member's credentials DELETE; the node stays until the shared session closes`,
+          { cause },
+        );
+      }
+    }
     this.closed = true;
+    this.cancelReport();
+    for (const pause of [...this.pauses]) {
+      this.clock.clearTimeout(pause.timer);
+      pause.resolve();
+    }
     this.unsubscribe();
     this.watches.close();
-    if (this.ownsSession) await this.session.close();
+    if (this.sessions.owned) await this.sessions.opened?.close();
+    if (leftInShared) throw leftInShared;
   }
 
   /** `await using membership = new Membership(...)`: closes it when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * `updatedAt` is published: readers show it as a date and compare it across machines, which
+ * only wall time allows. Nothing in the library measures elapsed time with it (that is the
+ * session's monotonic clock).
+ */
+function wallClockNow(): number {
+  return Date.now();
 }
 
 function currentHealth(): MemberHealth {

@@ -9,7 +9,8 @@ import { electionChannel, publish, type ElectionMessage } from './instrument.js'
 import type { Logger } from './logger.js';
 import { validateMs } from './options.js';
 import { validatePath } from './paths.js';
-import { sessionFrom, type Session, type SessionSource } from './session.js';
+import { RecipeSession } from './recipe-session.js';
+import type { Session, SessionSource } from './session.js';
 import { OwnerWatches } from './watch-group.js';
 
 export interface ObservedLeader extends LeaderInfo {
@@ -48,9 +49,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   readonly path: string;
   /** The single-node node name, if given. */
   private readonly lockName: string | undefined;
-  /** The session it reads on (its own, or the one passed). */
-  readonly session: Session;
-  private readonly ownsSession: boolean;
+  /** A shared session, or (for an own session) made in start(): constructing connects nothing. */
+  private readonly sessions: RecipeSession;
   private current: ObservedLeader | null = null;
   private readonly looks = new CoalescingRunner(
     () => this.lookAndReport(),
@@ -67,13 +67,22 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   private readonly watches = new OwnerWatches();
 
   /**
+   * Checks the options; connects nothing until `start()`.
    * @throws INVALID_ARGUMENT for a bad path or session options.
    */
   constructor(options: LeaderObserverOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.path = validatePath(options.path);
     this.lockName = options.lockName === undefined ? undefined : validateLockName(options.lockName);
-    ({ session: this.session, ownsSession: this.ownsSession } = sessionFrom(options, { path: true, lockName: true }, 'LeaderObserver'));
+    this.sessions = new RecipeSession(options, { path: true, lockName: true }, 'LeaderObserver');
+  }
+
+  /**
+   * The session it reads on: the one passed, or its own once `start()` made it.
+   * @throws INVALID_STATE for an own session before `start()`.
+   */
+  get session(): Session {
+    return this.sessions.get('observer', 'start()');
   }
 
   /** The leader as last seen, or null. */
@@ -92,7 +101,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidStateError('the observer is closed: create a new one'));
     this.started ??= (async () => {
-      await this.session.ready();
+      await this.sessions.open().ready();
       this.unsubscribe = this.session.subscribe({
         // A new session has none of our watches: look again.
         connected: () => void this.refresh(),
@@ -144,6 +153,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     // A single-node handover keeps the name: the token tells one holder from the next.
     const sameTerm = leader?.node === this.current?.node && leader?.fencingToken === this.current?.fencingToken;
     if (sameTerm && JSON.stringify(leader?.data ?? null) === JSON.stringify(this.current?.data ?? null)) return;
+    // `since` is published (shown as a date, compared with other machines' records): wall
+    // time. Nothing here measures elapsed time with it.
     this.current = leader ? { ...leader, since: sameTerm && this.current ? this.current.since : Date.now() } : null;
     publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', this.current);
@@ -159,10 +170,12 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     await this.start();
     if (this.current) return this.current;
     return new Promise((resolve, reject) => {
+      // On the session's clock, real or simulated.
+      const clock = this.session.runtime.clock;
       const timer =
         options.timeoutMs === undefined
           ? null
-          : setTimeout(() => {
+          : clock.setTimeout(() => {
               cleanup();
               reject(new ZkLeaderError('WAIT_TIMEOUT', `no leader on ${this.path} within ${options.timeoutMs} ms`));
             }, options.timeoutMs);
@@ -176,7 +189,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
         reject(abortReasonOf(options.signal!));
       };
       const cleanup = () => {
-        if (timer) clearTimeout(timer);
+        if (timer) clock.clearTimeout(timer);
         this.off('leader', onLeader);
         options.signal?.removeEventListener('abort', onAbort);
       };
@@ -187,7 +200,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
 
   /** For a readiness probe: `ok` while it follows on a connected session; the leader as last seen. Plain JSON. */
   health(): ObserverHealth {
-    const { sessionState, lastHeardMs } = sessionPart(this.session);
+    const { sessionState, lastHeardMs } = sessionPart(this.sessions.opened);
     const state = this.closed ? 'closed' : this.started ? 'running' : 'idle';
     const reason = state !== 'running' ? (state === 'idle' ? 'not started' : 'closed') : sessionState !== 'connected' ? `session ${sessionState}` : null;
     const leader = this.current ? { id: this.current.id, node: this.current.node, fencingToken: String(this.current.fencingToken) } : null;
@@ -202,13 +215,13 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     return this.stop();
   }
 
-  /** Stops following (and closes an own session). */
+  /** Stops following (and closes an own session). Before `start()`, and again, a no-op. */
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
     this.watches.close();
-    if (this.ownsSession) await this.session.close();
+    if (this.sessions.owned) await this.sessions.opened?.close();
     this.emit('closed');
   }
 

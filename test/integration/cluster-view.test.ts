@@ -59,6 +59,30 @@ describe.each(backends)('cluster view on %s', (backend) => {
     expect((await watcher.members()).map((member) => `${member.id}:${member.status}`)).toEqual(['alpha:warning']);
   });
 
+  it('a joined or left listener reads the new state: health() already counts the member, or no longer does', async () => {
+    const path = uniquePath('state-first');
+    paths.push(path);
+    const watcher = membership();
+    await watcher.watch(path);
+    const counts: string[] = [];
+    watcher.on('joined', (member) => counts.push(`joined:${member.id}:${watcher.health().members}`));
+    watcher.on('left', (member) => counts.push(`left:${member.id}:${watcher.health().members}`));
+    const alpha = membership();
+    let ownNodeInPlace: boolean | null = null;
+    alpha.on('joined', (member) => {
+      if (member.id === 'alpha') ownNodeInPlace = alpha.health().joined;
+    });
+    const joined = nextEvent(watcher, 'joined');
+    const alphaSeesItself = nextEvent(alpha, 'joined');
+    await alpha.join(path, { id: 'alpha' });
+    await Promise.all([joined, alphaSeesItself]);
+    const left = nextEvent(watcher, 'left');
+    await alpha.leave();
+    await left;
+    expect(counts).toEqual(['joined:alpha:1', 'left:alpha:0']);
+    expect(ownNodeInPlace).toBe(true);
+  });
+
   it('a member publishes its health and re-joins after its session expires', async () => {
     const path = uniquePath('health');
     paths.push(path);

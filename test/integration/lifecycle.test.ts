@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { Permission } from '../../src/client/types.js';
+import { systemClock, type Clock, type TimerHandle } from '../../src/clock.js';
+import { Membership } from '../../src/membership.js';
 import { LeaderObserver } from '../../src/observer.js';
+import { nodeRuntime, type Runtime } from '../../src/runtime.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
-import { backends, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // start({ signal }), runWhileLeader(work, { once: true }) and proclaim(data) (issue 26).
 
@@ -155,5 +159,130 @@ describe.each(backends)('start({ signal }) and runWhileLeader once, on %s', (bac
     await other.start();
     await other.close();
     expect(other.health().state).toBe('closed');
+  });
+});
+
+/** A clock on Node's timers that knows which of its timers are armed, and for how long. */
+function watchedClock(): { clock: Clock; armedDelays: () => number[] } {
+  const armed = new Map<TimerHandle, number>();
+  const clock: Clock = {
+    now: () => systemClock.now(),
+    setTimeout: (callback, delayMs) => {
+      const handle = systemClock.setTimeout(() => {
+        armed.delete(handle);
+        callback();
+      }, delayMs);
+      armed.set(handle, delayMs);
+      return handle;
+    },
+    clearTimeout: (handle) => {
+      armed.delete(handle);
+      systemClock.clearTimeout(handle);
+    },
+  };
+  return { clock, armedDelays: () => [...armed.values()] };
+}
+
+/** A runtime whose ZooKeeper clients are counted: a recipe that connects makes one. */
+function countedClients(): { runtime: Partial<Runtime>; made: () => number } {
+  let made = 0;
+  return {
+    runtime: {
+      createClient: (backend, options) => {
+        made += 1;
+        return nodeRuntime.createClient(backend, options);
+      },
+    },
+    made: () => made,
+  };
+}
+
+// One clock and one lifecycle for every recipe (issue 25).
+describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backend) => {
+  const { admin, defer, session } = testResources(backend);
+  const anHour = 3_600_000;
+
+  it("Membership's report timer runs on the session's clock, and stop() clears it", async () => {
+    const { clock, armedDelays } = watchedClock();
+    const members = new Membership({ session: session({ runtime: { clock } }), reportEveryMs: anHour });
+    defer(() => members.stop());
+    await members.join(uniquePath('report-clock'), { id: 'm1' });
+    expect(armedDelays()).toContain(anHour);
+    await members.stop();
+    expect(armedDelays()).not.toContain(anHour);
+  });
+
+  it("waitForLeader's timeoutMs runs on the session's clock, and an abort clears it", async () => {
+    const { clock, armedDelays } = watchedClock();
+    const observer = new LeaderObserver({ session: session({ runtime: { clock } }), path: uniquePath('wait-clock') });
+    defer(() => observer.stop());
+    const controller = new AbortController();
+    const waiting = observer.waitForLeader({ timeoutMs: anHour, signal: controller.signal });
+    await until(() => armedDelays().includes(anHour), "waitForLeader's timer on the session's clock", 5000);
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    expect(armedDelays()).not.toContain(anHour);
+  });
+
+  it('Membership.stop() on a shared session without DELETE on the group rejects with NO_AUTH, stopped all the same: the node stays until the session closes', async () => {
+    const path = uniquePath('members-no-delete');
+    const operator = await admin();
+    await operator.ensurePath(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.delete }]);
+    defer(() => removeTree(operator, path));
+    const shared = session();
+    const members = new Membership({ session: shared });
+    await members.join(path, { id: 'm1' });
+    await expect(members.stop()).rejects.toMatchObject({ code: 'NO_AUTH', message: expect.stringContaining('the node stays until the shared session closes') });
+    expect(members.health().state).toBe('closed');
+    await expect(members.stop()).resolves.toBeUndefined();
+    expect(await operator.exists(`${path}/m1`)).not.toBeNull();
+    await shared.close();
+    // The native backend's close() may resolve before the server has dropped the node.
+    await until(async () => (await operator.exists(`${path}/m1`)) === null, 'the member node to go with the shared session');
+  });
+
+  it('Membership.close(), deprecated, rejects as stop() does when the node cannot be deleted', async () => {
+    const path = uniquePath('members-no-delete-close');
+    const operator = await admin();
+    await operator.ensurePath(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.delete }]);
+    defer(() => removeTree(operator, path));
+    const members = new Membership({ session: session() });
+    await members.join(path, { id: 'm1' });
+    await expect(members.close()).rejects.toMatchObject({ code: 'NO_AUTH' });
+  });
+  it('a LeaderObserver with connect connects nothing until start(); stop() before start() is a no-op', async () => {
+    const clients = countedClients();
+    const idle = new LeaderObserver({ connect: zkConnect(), backend, path: uniquePath('observer-lazy'), runtime: clients.runtime });
+    expect(clients.made()).toBe(0);
+    expect(idle.health()).toMatchObject({ state: 'idle', sessionState: null });
+    expect(() => idle.session).toThrow(/before start/);
+    await idle.stop();
+    expect(clients.made()).toBe(0);
+    await expect(idle.start()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+
+    const observer = new LeaderObserver({ connect: zkConnect(), backend, path: uniquePath('observer-lazy-start'), runtime: clients.runtime });
+    defer(() => observer.stop());
+    await observer.start();
+    expect(clients.made()).toBe(1);
+    expect(observer.health()).toMatchObject({ ok: true, state: 'running', sessionState: 'connected' });
+  });
+
+  it('a Membership with connect connects nothing until join() or watch(); stop() before them is a no-op', async () => {
+    const clients = countedClients();
+    const idle = new Membership({ connect: zkConnect(), backend, runtime: clients.runtime });
+    expect(clients.made()).toBe(0);
+    expect(idle.health()).toMatchObject({ state: 'idle', sessionState: null });
+    expect(() => idle.session).toThrow(/before join\(\) or watch\(\)/);
+    await idle.stop();
+    expect(clients.made()).toBe(0);
+    await expect(idle.watch(uniquePath('members-lazy'))).rejects.toMatchObject({ code: 'INVALID_STATE' });
+
+    const members = new Membership({ connect: zkConnect(), backend, runtime: clients.runtime });
+    defer(() => members.stop());
+    const seesItself = nextEvent(members, 'joined');
+    await members.join(uniquePath('members-lazy-join'), { id: 'm1' });
+    await seesItself;
+    expect(clients.made()).toBe(1);
+    expect(members.health()).toMatchObject({ ok: true, state: 'running', joined: true, sessionState: 'connected' });
   });
 });
