@@ -1061,17 +1061,3 @@ export function sharedSession(
   }
   return options.session;
 }
-
-/**
- * The caller's shared session, or a new one that the component owns and closes when done.
- * `own` names the component's own options: any other name that is not a session option is
- * refused (INVALID_ARGUMENT, naming the closest valid one).
- */
-export function sessionFrom(options: SessionSource, own: Record<string, true>, what: string): { session: Session; ownsSession: boolean } {
-  if (!options || typeof options !== 'object') throw new InvalidArgumentError(`${what} needs options with connect (e.g. '127.0.0.1:2181') or session`);
-  rejectUnknownOptions(options, { ...own, ...sessionOptionNames, session: true }, what);
-  const shared = sharedSession(options, { logger: true });
-  if (shared) return { session: shared, ownsSession: false };
-  const sessionOptions = Object.fromEntries(Object.entries(options).filter(([name]) => Object.hasOwn(sessionOptionNames, name))) as unknown as SessionOptions;
-  return { session: new Session(sessionOptions), ownsSession: true };
-}
