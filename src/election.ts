@@ -45,6 +45,7 @@ import { Session, sessionOptionNames, sharedSession, type SessionOptions, type S
 import { eventStream } from './stream.js';
 import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
 import { WatchAudit, type AuditItem } from './watch-audit.js';
+import { Looks } from './election/looks.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -291,10 +292,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private state: ElectionState = 'idle';
   private candidacy: Candidacy | null = null;
   private term: Term | null = null;
-  /** Bumped when a decision was taken that a listing already in flight could contradict. */
-  private listingEpoch = 0;
-  /** Set when something may have been missed (an interrupted evaluation, a term ended by a suspension). */
-  private needsLook = false;
+  /** When what an evaluation learned may still be acted on: the one notion of staleness. */
+  private readonly looks = new Looks((candidacy) => this.state === 'running' && this.candidacy === candidacy && !candidacy.gone);
   /** The leader node and position last reported by `follower`. */
   private lastFollowerKey: string | null = null;
   /**
@@ -306,8 +305,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private mayLead: Candidacy | null = null;
   /** The token whose leader record is in place (written by us, or one at least as new found there). */
   private recordToken: bigint | null = null;
-  /** Children-watch events heard: a listing older than the last one is stale. */
-  private queueChanges = 0;
   private lastLeaderToken: bigint | null = null;
   /** The leader as last learned (ourselves while leading), for health(). */
   private knownLeader: { id: string; node: string } | null = null;
@@ -472,7 +469,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       suspended: () => {
         if (this.state !== 'running') return;
         if (this.onSuspend === 'release' && this.term) {
-          this.needsLook = true;
+          this.looks.owed = true;
           this.endTerm('suspended');
         }
         this.emit('suspended');
@@ -483,7 +480,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         // something may have been missed meanwhile, and not before a pending retry is due
         // (a server that closes the connection on our request would otherwise get it again
         // at every reconnect).
-        if (this.needsLook && !this.retryTimer) this.requestEvaluation();
+        if (this.looks.owed && !this.retryTimer) this.requestEvaluation();
         this.emit('reconnected');
       },
       // The candidacy ended with the scope already (its node went with the session).
@@ -575,7 +572,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.state !== 'running' || error instanceof SessionClosedError) return;
     if (isConnectionError(error)) {
       // Interrupted: the reconnect (or the next session) looks again.
-      this.needsLook = true;
+      this.looks.owed = true;
       this.logger.debug({ err: error }, 'zk-leader: evaluation interrupted by the connection');
       if (this.session.state === 'connected') this.retrySoon();
       return;
@@ -631,40 +628,35 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     );
   }
 
-  /** True when `candidacy` is no longer the one in charge, or a decision was taken since `epoch`. */
-  private isStale(candidacy: Candidacy, epoch: number): boolean {
-    return this.state !== 'running' || this.candidacy !== candidacy || !candidacy.held || epoch !== this.listingEpoch;
-  }
-
   private async evaluate(): Promise<void> {
     const candidacy = this.currentCandidacy();
     if (!candidacy) {
       // Not now (suspended, between sessions, backing off): owed to whoever comes next,
       // including a reconnect of this very session.
-      this.needsLook = true;
+      this.looks.owed = true;
       return;
     }
-    this.needsLook = false;
+    this.looks.owed = false;
     await this.removeLeftBehind(candidacy);
     if (!candidacy.held && !(await candidacy.join()) && !candidacy.outraced) return;
-    if (this.candidacy !== candidacy || this.state !== 'running') return;
+    if (this.looks.isStale(candidacy)) return;
     this.firstJoin?.resolve();
     this.firstJoin = null;
     if (this.recipe === 'single-node') return candidacy.held ? this.holdSingleNode(candidacy) : this.followHolder(candidacy);
     const own = candidacy.node!;
-    const epoch = this.listingEpoch;
+    const look = this.looks.begin(candidacy);
 
     // The leader alone hears of every join (one children watch, not one per participant): a
     // kazoo or Curator process that joins behind it does not see our node and leads in its own
     // eyes, so a leader with the wrong recipe must step down as soon as that node appears.
     // A follower further back leaves one stray watch at most, which does nothing (onQueueChanged).
-    const watchingJoins = this.term?.candidacy === candidacy || this.mayLead === candidacy;
+    const watchingJoins = this.nearHead(candidacy);
     const reader = watchingJoins ? this.watchedLister(candidacy) : candidacy.scope;
     // An empty queue also covers an election node deleted by an operator: ours went with it,
     // and our node's own watch ends the candidacy.
     const queue = await readQueue(reader, this.path, { order: orderFor(this.recipe) });
-    const changesSeen = this.queueChanges;
-    if (this.isStale(candidacy, epoch)) return;
+    this.looks.listed(look);
+    if (this.looks.isStale(candidacy, look)) return;
     // Not listed though held: the listing was sent after our node was confirmed, in the same
     // session, so the node is gone; its deletion's notice may still be on its way.
     const place = this.placeIn(queue, own.name);
@@ -689,19 +681,19 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // (Before watching or reporting anything: `follower` then means ready to take over at once.)
     if (nextInLine && !watchingJoins) return this.requestEvaluation();
     const leader = await readParticipant(candidacy.scope, this.path, headName);
-    if (this.isStale(candidacy, epoch)) return;
+    if (this.looks.isStale(candidacy, look)) return;
     if (!leader) return this.requestEvaluation();
     const watched = await candidacy.watch(
       joinPath(this.path, predecessorName),
       (event) => {
         // A join heard since the listing (its evaluation may not have answered yet) makes that listing stale.
-        if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && this.queueChanges === changesSeen);
+        if (!this.looks.isStale(candidacy)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && !this.looks.joinHeardSince(look));
         // One predecessor at a time: watching another node (a blocker, say) drops this one, and
         // with it the news it carried.
       },
       'predecessor',
     );
-    if (this.isStale(candidacy, epoch)) return;
+    if (this.looks.isStale(candidacy, look)) return;
     // Gone between the listing and the watch: re-list rather than wait for nothing.
     if (!watched) return this.requestEvaluation();
     this.auditFor(candidacy, [{ kind: 'node', path: joinPath(this.path, predecessorName), mzxid: watched.stat.mzxid }]);
@@ -781,13 +773,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * eyes, so the holder does not lead while such a candidate is there (RECIPE_MISMATCH).
    */
   private async holdSingleNode(candidacy: Candidacy): Promise<void> {
-    const epoch = this.listingEpoch;
+    const look = this.looks.begin(candidacy);
     this.mayLead = candidacy;
     const queue = await readQueue(this.watchedLister(candidacy), this.path);
-    if (this.isStale(candidacy, epoch)) return;
+    if (this.looks.isStale(candidacy, look)) return;
     // The node's own watch goes silent when an operator takes READ from it: the children watch
     // brought us here, so make sure the node is still the one we made before leading on it.
-    if (!(await candidacy.stillHeld()) || this.isStale(candidacy, epoch)) return;
+    if (!(await candidacy.stillHeld()) || this.looks.isStale(candidacy, look)) return;
     this.auditFor(candidacy, []);
     if (queue.candidates.length === 0) return this.grant(candidacy);
     this.reportMismatch(queue.candidates);
@@ -800,11 +792,11 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    */
   private async followHolder(candidacy: Candidacy): Promise<void> {
     this.endTerm('superseded');
-    const epoch = this.listingEpoch;
+    const look = this.looks.begin(candidacy);
     const path = joinPath(this.path, this.lockName);
     let heard = false;
     const again = () => {
-      if (this.candidacy === candidacy && this.state === 'running') this.requestEvaluation();
+      if (!this.looks.isStale(candidacy)) this.requestEvaluation();
     };
     // The holder's node may be unreadable (an operator's ACL), which silences its watch, its
     // deletion's notice included: the path's children watch still hears it go. ZooKeeper sends
@@ -820,7 +812,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       heard = true;
       again();
     });
-    if (this.candidacy !== candidacy || this.state !== 'running' || epoch !== this.listingEpoch) return;
+    if (this.looks.isStale(candidacy, look)) return;
     // Gone between our create and the watch: race again.
     if (!watched) return this.requestEvaluation();
     this.auditFor(candidacy, [{ kind: 'node', path, mzxid: watched.stat.mzxid }]);
@@ -851,10 +843,18 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * their turn is late meanwhile).
    */
   private auditFor(candidacy: Candidacy, items: AuditItem[]): void {
-    const nearHead = this.term?.candidacy === candidacy || this.mayLead === candidacy;
+    const nearHead = this.nearHead(candidacy);
     const all: AuditItem[] = nearHead ? [{ kind: 'children', path: this.path }, ...items] : items;
     const timeoutMs = this.session.sessionTimeoutMs;
     this.audit.expect(candidacy, all, nearHead ? timeoutMs / 2 : timeoutMs);
+  }
+
+  /**
+   * Whether `candidacy` leads, or may lead next (`mayLead`): it lists with the children watch,
+   * so it hears of every join and leave, and its watches are audited twice as often.
+   */
+  private nearHead(candidacy: Candidacy): boolean {
+    return this.term?.candidacy === candidacy || this.mayLead === candidacy;
   }
 
   /** Lists the election with the children watch of the leader and the one behind it. */
@@ -869,9 +869,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * does nothing.
    */
   private onQueueChanged(candidacy: Candidacy): void {
-    if (this.candidacy !== candidacy || this.state !== 'running') return;
-    this.queueChanges += 1;
-    if (this.term?.candidacy === candidacy || this.mayLead === candidacy) this.requestEvaluation();
+    if (this.looks.isStale(candidacy)) return;
+    this.looks.heardJoin();
+    if (this.nearHead(candidacy)) this.requestEvaluation();
   }
 
   private onPredecessorEvent(candidacy: Candidacy, type: string, predecessorLeads: boolean): void {
@@ -884,7 +884,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (type === 'deleted' && predecessorLeads && this.session.state === 'connected') {
       // A listing already on its way may predate the deletion (its reply can arrive in the
       // same read): it must not end the term we are granting now.
-      this.listingEpoch += 1;
+      this.looks.decided();
       this.grant(candidacy);
     }
     // The deletion of a child fires our children watch too, right behind this event: that
@@ -947,7 +947,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   }
 
   private grant(candidacy: Candidacy): void {
-    if (this.term || this.candidacy !== candidacy || !candidacy.held) return;
+    if (this.term || this.looks.isStale(candidacy) || !candidacy.held) return;
     this.mayLead = candidacy;
     const fencingToken = candidacy.node!.fencingToken;
     const term: Term = { candidacy, fencingToken, controller: new AbortController(), announced: false, announcedAt: 0, delayTimer: null };
@@ -1025,16 +1025,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private async watchLeaderRecord(candidacy: Candidacy): Promise<void> {
     if (this.isLeader) return;
     const read = await candidacy.watch(this.path, (event) => {
-      if (event.type === 'data-changed' && !this.isLeader && this.candidacy === candidacy) {
+      if (event.type === 'data-changed' && !this.isLeader && !this.looks.isStale(candidacy)) {
         void this.watchLeaderRecord(candidacy).catch((error: unknown) => this.onEvaluationError(error));
       }
     });
-    if (!read || this.candidacy !== candidacy) return;
+    if (!read || this.looks.isStale(candidacy)) return;
     const record = parseLeaderRecord(read.data);
     if (!record || (this.lastLeaderToken !== null && record.token <= this.lastLeaderToken)) return;
     this.lastLeaderToken = record.token;
     const leader = await readParticipant(candidacy.scope, this.path, record.node);
-    if (this.candidacy !== candidacy || this.state !== 'running') return;
+    if (this.looks.isStale(candidacy)) return;
     this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
     publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
     this.emit('leader', leader);
@@ -1141,7 +1141,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private async leaveQueue(reason: LossReason, pauseMs: number): Promise<boolean> {
     if (this.state !== 'running' || !this.term) return false;
     const candidacy = this.term.candidacy;
-    this.listingEpoch += 1;
+    this.looks.decided();
     if (this.candidacy === candidacy) this.candidacy = null;
     this.endTerm(reason);
     if (pauseMs > 0) {
@@ -1192,7 +1192,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private finish(reason: LossReason): Promise<void> {
     if (this.stopping) return this.stopping;
     this.state = 'stopping';
-    this.listingEpoch += 1;
+    this.looks.decided();
     this.stopping = (async () => {
       for (const timer of [this.retryTimer, this.rejoinTimer]) if (timer) this.clock.clearTimeout(timer);
       this.retryTimer = null;
