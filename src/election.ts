@@ -46,6 +46,7 @@ import { eventStream } from './stream.js';
 import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
 import { WatchAudit, type AuditItem } from './watch-audit.js';
 import { Looks } from './election/looks.js';
+import { runWhileLeader } from './election/run-while-leader.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -252,9 +253,6 @@ interface Term {
   announcedAt: number;
   delayTimer: TimerHandle | null;
 }
-
-/** runWhileLeader's pause before queueing again after failed work: doubles per failure, capped. */
-const workBackoff = { firstMs: 500, maxMs: 30_000 } as const;
 
 /**
  * Leader election on a ZooKeeper path: each participant holds an ephemeral-sequential node
@@ -1309,76 +1307,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * });
    */
   async runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void, options: { once?: boolean } = {}): Promise<void> {
-    if (options.once) return this.runOnce(work);
-    if (this.state === 'idle') await this.start();
-    let failures = 0;
-    while (this.state === 'running') {
-      let term: ElectedEvent;
-      try {
-        term = await this.waitForLeadership();
-      } catch {
-        return;
-      }
-      // The term may have ended between the election and this turn of the loop.
-      if (term.signal.aborted) continue;
-      let failed = false;
-      try {
-        await work(term.signal, { fencingToken: term.fencingToken });
-      } catch (error) {
-        if (!term.signal.aborted) {
-          failed = true;
-          this.emit('error', workFailed(error));
-        }
-      }
-      failures = failed ? failures + 1 : 0;
-      if (term.signal.aborted) continue;
-      const pauseFor = (count: number) => jittered(this.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (count - 1)));
-      try {
-        await this.leaveQueue('resigned', failed ? pauseFor(failures) : 0);
-      } catch (error) {
-        // The hand-over was refused (leaveQueue says why): still leading on the same node. Pause
-        // as after failed work, so a refusal that does not heal costs no storm of terms.
-        this.emit('error', toZkLeaderError(error));
-        failures += 1;
-        await this.pauseWhileRunning(pauseFor(failures));
-      }
-    }
-  }
-
-  /** runWhileLeader's `once`: one term of work, then the election stops (kazoo's `run()`). */
-  private async runOnce(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void): Promise<void> {
-    if (this.state === 'idle') await this.start();
-    let term: ElectedEvent;
-    try {
-      term = await this.waitForLeadership();
-    } catch {
-      return; // stopped before it led: nothing to run
-    }
-    let failed = false;
-    let failure: unknown;
-    try {
-      await work(term.signal, { fencingToken: term.fencingToken });
-    } catch (error) {
-      failed = true;
-      failure = error;
-    }
-    await this.stop();
-    if (failed) {
-      throw workFailed(failure);
-    }
-  }
-
-  /** Resolves after `ms` on the session's clock, or at once when the election stops. */
-  private pauseWhileRunning(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.clock.clearTimeout(timer);
-        this.off('stopped', done);
-        resolve();
-      };
-      const timer = this.clock.setTimeout(done, ms);
-      this.once('stopped', done);
-    });
+    return runWhileLeader(
+      {
+        election: this,
+        state: () => this.state,
+        leaveQueue: (pauseMs) => this.leaveQueue('resigned', pauseMs),
+        emitError: (error) => this.emit('error', error),
+      },
+      work,
+      options,
+    );
   }
 
   /**
@@ -1480,14 +1418,4 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.recipe === 'single-node') return [await this.getLeader()].filter((leader): leader is Participant => leader !== null);
     return readParticipants(this.session, this.path);
   }
-}
-
-/** What runWhileLeader reports when the work threw. */
-function workFailed(error: unknown): ZkLeaderError {
-  return new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(error as Error | null)?.message ?? String(error)}`, { cause: error });
-}
-
-/** Between half and all of `ms`: participants that fail together do not return together. */
-function jittered(random: () => number, ms: number): number {
-  return Math.round(ms * (0.5 + random() * 0.5));
 }
