@@ -23,7 +23,6 @@ import { SafeEmitter } from './emitter.js';
 import {
   InvalidArgumentError,
   InvalidStateError,
-  LeadershipLostError,
   abortReasonOf,
   SessionClosedError,
   ZkLeaderError,
@@ -47,6 +46,7 @@ import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type Transacti
 import { WatchAudit, type AuditItem } from './watch-audit.js';
 import { Looks } from './election/looks.js';
 import { runWhileLeader } from './election/run-while-leader.js';
+import { Terms, type Term } from './election/term.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -243,17 +243,6 @@ export type LeaderElectionInit = LeaderElectionOptions &
 
 type ElectionState = 'idle' | 'running' | 'stopping' | 'stopped';
 
-/** One leadership term: it belongs to the candidacy that won it and ends with it. */
-interface Term {
-  candidacy: Candidacy;
-  fencingToken: bigint;
-  controller: AbortController;
-  announced: boolean;
-  /** When `elected` was emitted (the clock's ms), for metrics. */
-  announcedAt: number;
-  delayTimer: TimerHandle | null;
-}
-
 /**
  * Leader election on a ZooKeeper path: each participant holds an ephemeral-sequential node
  * there and watches only the one ahead of it; the first in line leads. A term (`elected`)
@@ -289,7 +278,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   private state: ElectionState = 'idle';
   private candidacy: Candidacy | null = null;
-  private term: Term | null = null;
+  /** The current term, if any: granted, announced, ended. */
+  private readonly terms: Terms;
   /** When what an evaluation learned may still be acted on: the one notion of staleness. */
   private readonly looks = new Looks((candidacy) => this.state === 'running' && this.candidacy === candidacy && !candidacy.gone);
   /** The leader node and position last reported by `follower`. */
@@ -306,8 +296,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private lastLeaderToken: bigint | null = null;
   /** The leader as last learned (ourselves while leading), for health(). */
   private knownLeader: { id: string; node: string } | null = null;
-  /** Since when this participant has waited to lead (start, or its last term's end), for metrics. */
-  private waitingSince = 0;
   /**
    * Nodes of our sessions that ended, perhaps only by our own clock: the server drops them
    * when it expires the session; the next session deletes them first, to hand over sooner.
@@ -375,6 +363,20 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       throw new InvalidArgumentError(`onSuspend must be 'release' or 'hold': got ${JSON.stringify(options.onSuspend)}`);
     }
     this.takeoverDelayMs = validateMs(options.takeoverDelayMs, 'takeoverDelayMs', 0, 'zero');
+    this.terms = new Terms({
+      path: this.path,
+      id: this.id,
+      logger: this.logger,
+      takeoverDelayMs: this.takeoverDelayMs,
+      clock: () => this.clock,
+      checkLiveness: () => this.session.checkLiveness(),
+      elected: (term) => this.onElected(term),
+      ended: () => {
+        if (this.knownLeader?.id === this.id) this.knownLeader = null;
+      },
+      lost: (reason) => this.emit('lost', { reason }),
+      delayFailed: (error) => this.onEvaluationError(error),
+    });
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
     this.lockName = validateLockName(options.lockName);
@@ -449,12 +451,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   /** Whether this participant leads now (after any takeover delay). */
   get isLeader(): boolean {
-    return this.term?.announced === true;
+    return this.terms.announced !== null;
   }
 
   /** The current term's fencing token, or null when not leading. */
   get fencingToken(): bigint | null {
-    return this.isLeader ? this.term!.fencingToken : null;
+    return this.terms.announced?.fencingToken ?? null;
   }
 
   /** This participant's znode name, while it holds one. */
@@ -466,9 +468,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     return session.subscribe({
       suspended: () => {
         if (this.state !== 'running') return;
-        if (this.onSuspend === 'release' && this.term) {
+        if (this.onSuspend === 'release' && this.terms.current) {
           this.looks.owed = true;
-          this.endTerm('suspended');
+          this.terms.end('suspended');
         }
         this.emit('suspended');
       },
@@ -531,7 +533,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     this.state = 'running';
     this.sessionRef = session;
-    this.waitingSince = this.clock.now();
+    this.terms.startWaiting();
     this.unsubscribe = this.subscribeToSession(session);
     for (const processSignal of this.signals) this.signalReleases.push(stopOnSignal(processSignal, this));
     if (signal) {
@@ -583,7 +585,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // A leader's look at the queue was refused (NO_AUTH: an operator changed the ACL): it can
     // no longer see its node's deletion (the server sends no notice about a node one cannot
     // read), so it cannot vouch for the term. The node stays; a later look may lead again.
-    this.endTerm('unverifiable');
+    this.terms.end('unverifiable');
     this.logger.error({ err: wrapped, path: this.path }, 'zk-leader: election step failed');
     // NoAuth and bad ACLs will not heal by retrying fast; other errors get a short pause.
     this.retrySoon(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL'));
@@ -669,7 +671,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
 
     // Someone is ahead of us (or a participant that cannot see us is there): we do not lead.
-    this.endTerm('superseded');
+    this.terms.end('superseded');
     // Right behind the leader, with every join since this listing heard: it may take over
     // without listing again when the leader's node goes. Found there by a listing without the
     // watch (joining, or moving up): list once more, with it.
@@ -781,7 +783,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.auditFor(candidacy, []);
     if (queue.candidates.length === 0) return this.grant(candidacy);
     this.reportMismatch(queue.candidates);
-    this.endTerm('superseded');
+    this.terms.end('superseded');
   }
 
   /**
@@ -789,7 +791,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * all) sends everyone waiting back to the race: that herd is the protocol's nature.
    */
   private async followHolder(candidacy: Candidacy): Promise<void> {
-    this.endTerm('superseded');
+    this.terms.end('superseded');
     const look = this.looks.begin(candidacy);
     const path = joinPath(this.path, this.lockName);
     let heard = false;
@@ -852,7 +854,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * so it hears of every join and leave, and its watches are audited twice as often.
    */
   private nearHead(candidacy: Candidacy): boolean {
-    return this.term?.candidacy === candidacy || this.mayLead === candidacy;
+    return this.terms.current?.candidacy === candidacy || this.mayLead === candidacy;
   }
 
   /** Lists the election with the children watch of the leader and the one behind it. */
@@ -897,7 +899,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * only DELETE on the election path) and queue again on a node of our own ACL, after a pause.
    */
   private onNodeUnwatchable(candidacy: Candidacy): void {
-    this.endTerm('unverifiable');
+    this.terms.end('unverifiable');
     const cause = candidacy.unwatchableBecause;
     this.emit(
       'error',
@@ -936,7 +938,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.lastFollowerKey = null;
     this.logger.info({ path: this.path, reason }, 'zk-leader: our candidacy ended');
     if (reason === 'unwatchable') return this.onNodeUnwatchable(candidacy);
-    this.endTerm(reason === 'expired' ? 'expired' : 'node-deleted');
+    this.terms.end(reason === 'expired' ? 'expired' : 'node-deleted');
     // A sequential name carries our GUID, so only we can have made it; a single-node name is
     // anyone's once the server has expired our session, so it is left to the server.
     if (reason === 'expired' && candidacy.nodePath && this.recipe !== 'single-node') this.leftBehind.push(candidacy.nodePath);
@@ -944,80 +946,41 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (reason === 'node-deleted' && this.state === 'running') this.requestEvaluation();
   }
 
+  /** A term for `candidacy`, whose node leads, unless one is current or the candidacy is not in charge. */
   private grant(candidacy: Candidacy): void {
-    if (this.term || this.looks.isStale(candidacy) || !candidacy.held) return;
+    if (this.terms.current || this.looks.isStale(candidacy) || !candidacy.held) return;
     this.mayLead = candidacy;
-    const fencingToken = candidacy.node!.fencingToken;
-    const term: Term = { candidacy, fencingToken, controller: new AbortController(), announced: false, announcedAt: 0, delayTimer: null };
     this.lastFollowerKey = null;
-    this.term = term;
-    const announce = () => {
-      // After a process pause this timer may run before the liveness deadline that fell due
-      // first: let the session notice its silence now, which ends the term if it must.
-      this.session.checkLiveness();
-      if (this.term !== term) return;
-      term.announced = true;
-      term.announcedAt = this.clock.now();
-      publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'elected', waitedMs: term.announcedAt - this.waitingSince }));
-      this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
-      this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
-      this.emit('elected', { fencingToken, signal: term.controller.signal });
-      const node = candidacy.node;
-      if (!node) return;
-      // A term granted again to the same node (after a suspension) has its record already: a
-      // record is never rewritten for a token it holds, so reading it again is one request
-      // per election on every reconnect for nothing.
-      if (this.recordToken === fencingToken) return;
-      const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
-      publishLeaderRecord(candidacy.scope, this.path, record, () => this.term === term).then(
-        (written) => {
-          if (written || this.term === term) this.recordToken = fencingToken;
-        },
-        (error: unknown) => {
-          // Lost to the connection or the session (the next term on this node writes it again),
-          // or the election node is gone (our node went with it, and its candidacy with that).
-          if (isConnectionError(error) || isZooKeeperError(error, 'NO_NODE')) {
-            return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
-          }
-          // Refused (the election node's ACL): the term goes on, observers just cannot see it.
-          this.emit('error', toZkLeaderError(error, `publishing the leader record on ${this.path} (trackLeader followers and observers read it)`));
-        },
-      );
-    };
-    if (this.takeoverDelayMs === 0) return announce();
-    // What the grant saw is a delay old: the node may have gone meanwhile, its notice still on
-    // the way. A read answered after the delay comes behind any such notice (one connection,
-    // in order), so the term is announced only if our node is still there then.
-    term.delayTimer = this.clock.setTimeout(() => {
-      term.delayTimer = null;
-      candidacy.stillHeld().then(
-        (held) => {
-          if (held && this.term === term) announce();
-        },
-        (error: unknown) => {
-          if (this.term !== term) return;
-          // Not announced, so nothing to tell: the evaluation that follows grants it anew.
-          this.endTerm('superseded');
-          this.onEvaluationError(error);
-        },
-      );
-    }, this.takeoverDelayMs);
+    this.terms.grant(candidacy);
   }
 
-  /** Ends the term (state first: aborted, cleared), then tells the listeners. */
-  private endTerm(reason: LossReason): void {
-    const term = this.term;
-    if (!term) return;
-    this.term = null;
-    if (term.delayTimer) this.clock.clearTimeout(term.delayTimer);
-    term.controller.abort(new LeadershipLostError(reason));
-    if (this.knownLeader?.id === this.id) this.knownLeader = null;
-    this.waitingSince = this.clock.now();
-    if (term.announced) {
-      publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'lost', reason, heldMs: this.waitingSince - term.announcedAt }));
-      this.logger.info({ path: this.path, id: this.id, reason }, 'zk-leader: leadership lost');
-      this.emit('lost', { reason });
-    }
+  /** The term is announced: the leader as known, `elected`, and the leader record. */
+  private onElected(term: Term): void {
+    const { candidacy, fencingToken } = term;
+    this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
+    this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
+    this.emit('elected', { fencingToken, signal: term.signal });
+    const node = candidacy.node;
+    if (!node) return;
+    // A term granted again to the same node (after a suspension) has its record already: a
+    // record is never rewritten for a token it holds, so reading it again is one request
+    // per election on every reconnect for nothing.
+    if (this.recordToken === fencingToken) return;
+    const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
+    publishLeaderRecord(candidacy.scope, this.path, record, () => this.terms.current === term).then(
+      (written) => {
+        if (written || this.terms.current === term) this.recordToken = fencingToken;
+      },
+      (error: unknown) => {
+        // Lost to the connection or the session (the next term on this node writes it again),
+        // or the election node is gone (our node went with it, and its candidacy with that).
+        if (isConnectionError(error) || isZooKeeperError(error, 'NO_NODE')) {
+          return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
+        }
+        // Refused (the election node's ACL): the term goes on, observers just cannot see it.
+        this.emit('error', toZkLeaderError(error, `publishing the leader record on ${this.path} (trackLeader followers and observers read it)`));
+      },
+    );
   }
 
   private async watchLeaderRecord(candidacy: Candidacy): Promise<void> {
@@ -1061,8 +1024,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         `transaction on ${this.path}: the single-node recipe cannot guard writes (another holder's node has the same name); use a sequential recipe`,
       );
     }
-    const term = this.term;
-    const node = term?.announced ? term.candidacy.node : null;
+    const term = this.terms.announced;
+    const node = term ? term.candidacy.node : null;
     if (!term || !node) throw notLeader(this.path, 'this participant does not lead');
     return guardedMulti(term.candidacy.scope, this.session, this.path, node.path, multiOps);
   }
@@ -1083,8 +1046,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       );
     }
     const payload = encodePayload({ id: this.id, data });
-    const term = this.term;
-    const node = term?.announced ? term.candidacy.node : null;
+    const term = this.terms.announced;
+    const node = term ? term.candidacy.node : null;
     if (!term || !node) throw notLeader(this.path, 'this participant does not lead', 'proclaim');
     const session = this.session;
     this.checkNodeFits(session.chroot, session.juteMaxBufferBytes, session.backend, payload);
@@ -1137,11 +1100,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   }
 
   private async leaveQueue(reason: LossReason, pauseMs: number): Promise<boolean> {
-    if (this.state !== 'running' || !this.term) return false;
-    const candidacy = this.term.candidacy;
+    const term = this.terms.current;
+    if (this.state !== 'running' || !term) return false;
+    const candidacy = term.candidacy;
     this.looks.decided();
     if (this.candidacy === candidacy) this.candidacy = null;
-    this.endTerm(reason);
+    this.terms.end(reason);
     if (pauseMs > 0) {
       this.rejoinTimer = this.clock.setTimeout(() => {
         this.rejoinTimer = null;
@@ -1197,7 +1161,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       this.rejoinTimer = null;
       this.audit.stop();
       for (const release of this.signalReleases.splice(0)) release();
-      this.endTerm(reason);
+      this.terms.end(reason);
       const firstJoin = this.firstJoin;
       this.firstJoin = null;
       firstJoin?.reject(
@@ -1255,7 +1219,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const { signal, timeoutMs } = options instanceof AbortSignal ? { signal: options, timeoutMs: undefined } : options;
     if (timeoutMs !== undefined) validateMs(timeoutMs, 'timeoutMs', 0, 'zero');
     if (signal?.aborted) return Promise.reject(abortReasonOf(signal));
-    if (this.isLeader) return Promise.resolve({ fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
+    const term = this.terms.announced;
+    if (term) return Promise.resolve({ fencingToken: term.fencingToken, signal: term.signal });
     return new Promise((resolve, reject) => {
       const timer =
         timeoutMs === undefined
@@ -1353,7 +1318,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       state: this.state,
       role: this.isLeader ? 'leader' : waiting ? 'follower' : 'none',
       node,
-      fencingToken: this.isLeader ? String(this.term!.fencingToken) : null,
+      fencingToken: this.isLeader ? String(this.terms.announced!.fencingToken) : null,
       leader: this.knownLeader,
       sessionState,
       lastHeardMs,
@@ -1377,7 +1342,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         end();
         return () => {};
       }
-      if (this.isLeader) push({ type: 'elected', fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
+      const term = this.terms.announced;
+      if (term) push({ type: 'elected', fencingToken: term.fencingToken, signal: term.signal });
       const handlers = {
         elected: (event: ElectedEvent) => push({ type: 'elected', ...event }),
         lost: (event: LostEvent) => push({ type: 'lost', ...event }),
