@@ -33,7 +33,6 @@ import {
 } from './errors.js';
 import { sessionPart, type ElectionHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
-import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkCreateFits } from './limits.js';
 import { joinPath, validatePath } from './paths.js';
@@ -47,6 +46,8 @@ import { WatchAudit, type AuditItem } from './watch-audit.js';
 import { Looks } from './election/looks.js';
 import { runWhileLeader } from './election/run-while-leader.js';
 import { Terms, type Term } from './election/term.js';
+import { LeaderRecordWatch, LeaderRecordWriter } from './election/record.js';
+import { FollowerReports } from './election/reports.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -282,8 +283,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private readonly terms: Terms;
   /** When what an evaluation learned may still be acted on: the one notion of staleness. */
   private readonly looks = new Looks((candidacy) => this.state === 'running' && this.candidacy === candidacy && !candidacy.gone);
-  /** The leader node and position last reported by `follower`. */
-  private lastFollowerKey: string | null = null;
+  /** `follower`, and the nodes that keep this participant from leading, each told once. */
+  private readonly reports: FollowerReports;
   /**
    * The candidacy that is, or may be, at the head of the queue or right behind it: it leads
    * (or led until a suspension), its predecessor just went, or its last listing put it second. It lists with a children watch, so it hears of every join: the
@@ -291,9 +292,10 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * on stale news (see onPredecessorEvent).
    */
   private mayLead: Candidacy | null = null;
-  /** The token whose leader record is in place (written by us, or one at least as new found there). */
-  private recordToken: bigint | null = null;
-  private lastLeaderToken: bigint | null = null;
+  /** Writes the leader record for each announced term. */
+  private readonly recordWriter: LeaderRecordWriter;
+  /** trackLeader: the follower's watch on the leader record. */
+  private readonly recordWatch: LeaderRecordWatch;
   /** The leader as last learned (ourselves while leading), for health(). */
   private knownLeader: { id: string; node: string } | null = null;
   /**
@@ -301,8 +303,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * when it expires the session; the next session deletes them first, to hand over sooner.
    */
   private readonly leftBehind: string[] = [];
-  /** Foreign sequential children already reported. */
-  private readonly reportedForeign = new Set<string>();
   private readonly evaluations = new CoalescingRunner(
     () =>
       this.evaluate().then(
@@ -363,6 +363,30 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       throw new InvalidArgumentError(`onSuspend must be 'release' or 'hold': got ${JSON.stringify(options.onSuspend)}`);
     }
     this.takeoverDelayMs = validateMs(options.takeoverDelayMs, 'takeoverDelayMs', 0, 'zero');
+    this.reports = new FollowerReports(
+      this.path,
+      this.recipe,
+      (event) => this.emit('follower', event),
+      (error) => this.emit('error', error),
+    );
+    this.recordWriter = new LeaderRecordWriter(
+      this.path,
+      this.id,
+      this.logger,
+      (term) => this.terms.current === term,
+      (error) => this.emit('error', error),
+    );
+    this.recordWatch = new LeaderRecordWatch({
+      path: this.path,
+      isLeader: () => this.isLeader,
+      isStale: (candidacy) => this.looks.isStale(candidacy),
+      failed: (error) => this.onEvaluationError(error),
+      found: (leader) => {
+        this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
+        publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
+        this.emit('leader', leader);
+      },
+    });
     this.terms = new Terms({
       path: this.path,
       id: this.id,
@@ -699,12 +723,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.auditFor(candidacy, [{ kind: 'node', path: joinPath(this.path, predecessorName), mzxid: watched.stat.mzxid }]);
     // Re-evaluations that change nothing (a repeated trigger) stay quiet.
     this.knownLeader = { id: leader.id, node: leader.node };
-    const followerKey = `${leader.node}:${position}`;
-    if (followerKey !== this.lastFollowerKey) {
-      this.lastFollowerKey = followerKey;
-      this.emit('follower', { leader, position });
-    }
-    if (this.trackLeader) await this.watchLeaderRecord(candidacy);
+    this.reports.follow(`${leader.node}:${position}`, leader, position);
+    if (this.trackLeader) await this.recordWatch.watch(candidacy);
   }
 
   /**
@@ -715,12 +735,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private placeIn(queue: Queue, ownName: string): { position: number; blocker: boolean; predecessorName: string; headName: string } | null {
     const position = queue.positions.get(ownName);
     if (position === undefined) return null;
-    this.reportForeign(queue.foreign.filter((entry) => queue.positions.get(entry.name)! < position).map((entry) => entry.name));
+    this.reports.foreign(queue.foreign.filter((entry) => queue.positions.get(entry.name)! < position).map((entry) => entry.name));
     // A candidate of another recipe does not see ours (kazoo) or sorts it by another key
     // (Curator): wherever it stands, both could lead. Wait on the nearest one instead.
     const onlyOurs = queue.recipes.size === 0 || (queue.recipes.size === 1 && queue.recipes.has(this.recipe));
     const mismatched = onlyOurs ? [] : queue.candidates.filter((candidate) => candidate.recipe !== this.recipe);
-    this.reportMismatch(mismatched);
+    this.reports.mismatched(mismatched);
     const blocker =
       mismatched.length === 0
         ? null
@@ -749,24 +769,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
   }
 
-  /** Sequential children we did not create sort ahead of us: never lead past them, and say so once. */
-  private reportForeign(names: string[]): void {
-    for (const name of names) {
-      this.reportOnce(
-        name,
-        'FOREIGN_CANDIDATE',
-        `${joinPath(this.path, name)} is a sequential node zk-leader did not create, and it sorts ahead of this participant: it will not lead while that node exists (remove it, or point the election at a path of its own)`,
-      );
-    }
-  }
-
-  /** A node that keeps this participant from leading is reported once, however often it is seen. */
-  private reportOnce(name: string, code: 'FOREIGN_CANDIDATE' | 'RECIPE_MISMATCH', message: string): void {
-    if (this.reportedForeign.has(name)) return;
-    this.reportedForeign.add(name);
-    this.emit('error', new ZkLeaderError(code, message));
-  }
-
   /**
    * Single-node: we hold the node. The holder alone hears of every join (a children watch): a
    * kazoo or Curator process that joins the path does not see our node and leads in its own
@@ -782,7 +784,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (!(await candidacy.stillHeld()) || this.looks.isStale(candidacy, look)) return;
     this.auditFor(candidacy, []);
     if (queue.candidates.length === 0) return this.grant(candidacy);
-    this.reportMismatch(queue.candidates);
+    this.reports.mismatched(queue.candidates);
     this.terms.end('superseded');
   }
 
@@ -818,21 +820,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.auditFor(candidacy, [{ kind: 'node', path, mzxid: watched.stat.mzxid }]);
     const leader = participantFrom(this.lockName, watched, 'single-node');
     this.knownLeader = { id: leader.id, node: leader.node };
-    const followerKey = `${leader.sessionId}:${leader.fencingToken}`;
-    if (followerKey !== this.lastFollowerKey) {
-      this.lastFollowerKey = followerKey;
-      this.emit('follower', { leader, position: 1 });
-    }
-  }
-
-  private reportMismatch(candidates: CandidateName[]): void {
-    for (const { name, recipe } of candidates) {
-      this.reportOnce(
-        name,
-        'RECIPE_MISMATCH',
-        `${joinPath(this.path, name)} is a ${recipe} candidate, and this participant uses recipe '${this.recipe}', which ${recipe} participants do not order with theirs: it will not lead while that node exists (use recipe: '${recipe}' on every zk-leader participant of this path)`,
-      );
-    }
+    this.reports.follow(`${leader.sessionId}:${leader.fencingToken}`, leader, 1);
   }
 
   /**
@@ -935,7 +923,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private onCandidacyEnded(candidacy: Candidacy, reason: CandidacyEnd): void {
     if (candidacy !== this.candidacy) return;
     this.candidacy = null;
-    this.lastFollowerKey = null;
+    this.reports.forget();
     this.logger.info({ path: this.path, reason }, 'zk-leader: our candidacy ended');
     if (reason === 'unwatchable') return this.onNodeUnwatchable(candidacy);
     this.terms.end(reason === 'expired' ? 'expired' : 'node-deleted');
@@ -950,7 +938,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private grant(candidacy: Candidacy): void {
     if (this.terms.current || this.looks.isStale(candidacy) || !candidacy.held) return;
     this.mayLead = candidacy;
-    this.lastFollowerKey = null;
+    this.reports.forget();
     this.terms.grant(candidacy);
   }
 
@@ -960,45 +948,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
     this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
     this.emit('elected', { fencingToken, signal: term.signal });
-    const node = candidacy.node;
-    if (!node) return;
-    // A term granted again to the same node (after a suspension) has its record already: a
-    // record is never rewritten for a token it holds, so reading it again is one request
-    // per election on every reconnect for nothing.
-    if (this.recordToken === fencingToken) return;
-    const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
-    publishLeaderRecord(candidacy.scope, this.path, record, () => this.terms.current === term).then(
-      (written) => {
-        if (written || this.terms.current === term) this.recordToken = fencingToken;
-      },
-      (error: unknown) => {
-        // Lost to the connection or the session (the next term on this node writes it again),
-        // or the election node is gone (our node went with it, and its candidacy with that).
-        if (isConnectionError(error) || isZooKeeperError(error, 'NO_NODE')) {
-          return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
-        }
-        // Refused (the election node's ACL): the term goes on, observers just cannot see it.
-        this.emit('error', toZkLeaderError(error, `publishing the leader record on ${this.path} (trackLeader followers and observers read it)`));
-      },
-    );
-  }
-
-  private async watchLeaderRecord(candidacy: Candidacy): Promise<void> {
-    if (this.isLeader) return;
-    const read = await candidacy.watch(this.path, (event) => {
-      if (event.type === 'data-changed' && !this.isLeader && !this.looks.isStale(candidacy)) {
-        void this.watchLeaderRecord(candidacy).catch((error: unknown) => this.onEvaluationError(error));
-      }
-    });
-    if (!read || this.looks.isStale(candidacy)) return;
-    const record = parseLeaderRecord(read.data);
-    if (!record || (this.lastLeaderToken !== null && record.token <= this.lastLeaderToken)) return;
-    this.lastLeaderToken = record.token;
-    const leader = await readParticipant(candidacy.scope, this.path, record.node);
-    if (this.looks.isStale(candidacy)) return;
-    this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
-    publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
-    this.emit('leader', leader);
+    this.recordWriter.publish(term);
   }
 
   /**
