@@ -1,5 +1,6 @@
 import { ZkLeaderError, toZkLeaderError } from '../errors.js';
-import type { ElectedEvent, LeaderElection } from '../election.js';
+import type { LeaderElection } from '../election.js';
+import type { ElectedEvent, ElectionState } from './options.js';
 
 /** The leader's work: runs once per term, `signal` aborting when the term ends. @internal */
 export type LeaderWork = (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void;
@@ -14,7 +15,7 @@ export interface WorkLoopHost {
   /** The election, for start(), stop(), waitForLeadership(), its session and its events. */
   readonly election: LeaderElection;
   /** The election's state. */
-  state(): 'idle' | 'running' | 'stopping' | 'stopped';
+  state(): ElectionState;
   /** Ends the term, removes its node and stays out of the queue for `pauseMs`; false when not leading. */
   leaveQueue(pauseMs: number): Promise<boolean>;
   /** Emits `error` (only the election itself emits). */
