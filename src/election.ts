@@ -57,6 +57,7 @@ import { runWhileLeader } from './election/run-while-leader.js';
 import { Terms, type Term } from './election/term.js';
 import { LeaderRecordWatch, LeaderRecordWriter } from './election/record.js';
 import { FollowerReports } from './election/reports.js';
+import { Removals } from './election/removals.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -126,11 +127,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private readonly recordWatch: LeaderRecordWatch;
   /** The leader as last learned (ourselves while leading), for health(). */
   private knownLeader: { id: string; node: string } | null = null;
-  /**
-   * Nodes of our sessions that ended, perhaps only by our own clock: the server drops them
-   * when it expires the session; the next session deletes them first, to hand over sooner.
-   */
-  private readonly leftBehind: string[] = [];
   private readonly evaluations = new CoalescingRunner(
     () =>
       this.evaluate().then(
@@ -155,12 +151,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private stopping: Promise<void> | null = null;
   /** Why a stop() left a node of ours behind in a shared session (its delete was refused). */
   private leftInShared: ZkLeaderError | null = null;
-  /** Removals of our nodes still under way (a resign, a stop): stop() resolves after them. */
-  private readonly releases = new Set<Promise<void>>();
-  /** The candidacy each removal under way belongs to. */
-  private readonly released = new Map<Promise<void>, Candidacy>();
-  /** A resign's removal of our node still under way: no new candidacy joins before it settles. */
-  private handingOver: Promise<void> | null = null;
+  /** Removals of our nodes (a resign, a stop, an ended session's): stop() resolves after them. */
+  private readonly removals: Removals;
   /** Single-node: gives back this election's claim on its node name in the session. */
   private releaseClaim: () => void = () => {};
   private unsubscribe: () => void = () => {};
@@ -231,6 +223,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     });
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
+    this.removals = new Removals(this.retry, () => this.session.runtime);
     this.lockName = validateLockName(options.lockName);
     if (options.lockName !== undefined && this.recipe !== 'single-node') {
       throw new InvalidArgumentError(`lockName is for recipe 'single-node': recipe '${this.recipe}' queues sequential nodes`);
@@ -457,7 +450,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** The candidacy for the current session, made anew when the last one ended. */
   private currentCandidacy(): Candidacy | null {
     const scope = this.session.scope;
-    if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer || this.handingOver) return null;
+    if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer || this.removals.handingOver) return null;
     if (this.candidacy && !this.candidacy.gone) return this.candidacy;
     this.candidacy = this.newCandidacy(scope);
     return this.candidacy;
@@ -489,7 +482,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       return;
     }
     this.looks.owed = false;
-    await this.removeLeftBehind(candidacy);
+    await this.removals.removeLeftBehind(candidacy.scope);
     if (!candidacy.held && !(await candidacy.join()) && !candidacy.outraced) return;
     if (this.looks.isStale(candidacy)) return;
     this.firstJoin?.resolve();
@@ -582,19 +575,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       predecessorName: (blocker ?? queue.entries[position - 1] ?? queue.entries[0]!).name,
       headName: queue.entries[0]!.name,
     };
-  }
-
-  private async removeLeftBehind(candidacy: Candidacy): Promise<void> {
-    while (this.leftBehind.length > 0) {
-      const path = this.leftBehind[0]!;
-      try {
-        await candidacy.scope.remove(path);
-      } catch (error) {
-        // Gone already (the server expired it), or not ours to delete any more: either way done.
-        if (!isZooKeeperError(error, 'NO_NODE', 'NO_AUTH', 'BAD_VERSION')) throw error;
-      }
-      this.leftBehind.shift();
-    }
   }
 
   /**
@@ -725,27 +705,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         { cause },
       ),
     );
-    this.handOver(candidacy).then(
+    this.removals.handOver(candidacy).then(
       () => this.retrySoon(),
       (error: unknown) => {
         this.emit('error', toZkLeaderError(error, `removing our unreadable node ${candidacy.nodePath}`));
         this.retrySoon(true);
       },
     );
-  }
-
-  /**
-   * Removes the node of a candidacy that no longer leads; until that settles no new candidacy
-   * joins (a refused delete leaves the node at the head, and it is adopted again).
-   */
-  private handOver(candidacy: Candidacy): Promise<void> {
-    const removal = this.release(candidacy);
-    this.handingOver = removal;
-    const done = () => {
-      if (this.handingOver === removal) this.handingOver = null;
-    };
-    removal.then(done, done);
-    return removal;
   }
 
   private onCandidacyEnded(candidacy: Candidacy, reason: CandidacyEnd): void {
@@ -757,7 +723,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.terms.end(reason === 'expired' ? 'expired' : 'node-deleted');
     // A sequential name carries our GUID, so only we can have made it; a single-node name is
     // anyone's once the server has expired our session, so it is left to the server.
-    if (reason === 'expired' && candidacy.nodePath && this.recipe !== 'single-node') this.leftBehind.push(candidacy.nodePath);
+    if (reason === 'expired' && candidacy.nodePath && this.recipe !== 'single-node') this.removals.leaveBehind(candidacy.nodePath);
     // A deleted node: volunteer again now. An ended session: the next session's `connected` does.
     if (reason === 'node-deleted' && this.state === 'running') this.requestEvaluation();
   }
@@ -850,33 +816,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     return this.leaveQueue('resigned', 0);
   }
 
-  /** Releases `candidacy`, remembered until its node is gone; rejects as the removal does. */
-  private release(candidacy: Candidacy): Promise<void> {
-    const removal = candidacy.release();
-    this.releases.add(removal);
-    this.released.set(removal, candidacy);
-    const forget = () => {
-      this.releases.delete(removal);
-      this.released.delete(removal);
-    };
-    removal.then(forget, forget);
-    return removal;
-  }
-
-  /**
-   * A stopped election's node whose delete the server refused stays in the shared session, at
-   * the head of the queue for everyone behind it: the delete is tried again, slowly, until it
-   * succeeds (an operator fixed the ACL) or the session ends.
-   */
-  private removeLater(candidacy: Candidacy): void {
-    const backoff = new Backoff(this.retry, this.session.runtime.random);
-    const attempt = () => {
-      if (!candidacy.scope.alive) return;
-      candidacy.removeAgain().catch(() => this.clock.setTimeout(attempt, backoff.slow()));
-    };
-    this.clock.setTimeout(attempt, backoff.slow());
-  }
-
   private async leaveQueue(reason: LossReason, pauseMs: number): Promise<boolean> {
     const term = this.terms.current;
     if (this.state !== 'running' || !term) return false;
@@ -891,7 +830,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       }, pauseMs);
     }
     try {
-      await this.handOver(candidacy);
+      await this.removals.handOver(candidacy);
     } catch (error) {
       // Refused (the election path's ACL does not grant us DELETE): the node is still there,
       // in our live session, at the head of the queue. Say so, and find it again: this
@@ -952,18 +891,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       // suspended: its deletes wait for the reconnect, or end when the session is lost (which
       // takes the nodes along), so stop() resolves once no node of ours is left, at most a
       // session timeout later. Between sessions there is no node to wait for.
-      if (candidacy) void this.release(candidacy);
+      if (candidacy) void this.removals.release(candidacy);
       if (!this.ownsSession || this.session.state === 'connected' || this.session.state === 'suspended') {
-        // Whose each removal is, read now: a settled removal forgets its candidacy.
-        const owners = [...this.releases].map((removal) => this.released.get(removal));
-        const results = await Promise.allSettled([...this.releases]);
+        const removals = this.removals.underWayNow();
+        const results = await Promise.allSettled(removals.map(([removal]) => removal));
         // A refused delete of an own session's node is no loss: closing the session removes it.
         // In a shared session the node stays: stop() says so.
         const refused = results.find((result) => result.status === 'rejected');
         if (refused && !this.ownsSession) {
           results.forEach((result, index) => {
-            const candidacy = result.status === 'rejected' ? owners[index] : undefined;
-            if (candidacy) this.removeLater(candidacy);
+            if (result.status === 'rejected') this.removals.removeLater(removals[index]![1]);
           });
           const cause: unknown = refused.reason;
           this.leftInShared = new ZkLeaderError(
@@ -1049,7 +986,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    *   while (!signal.aborted) await scheduleDueJobs({ fencingToken, signal });
    * });
    */
-  async runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void, options: { once?: boolean } = {}): Promise<void> {
+  runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void, options: { once?: boolean } = {}): Promise<void> {
     return runWhileLeader(
       {
         election: this,
