@@ -16,14 +16,13 @@ import {
   type LeaderInfo,
   type Participant,
 } from './candidate.js';
-import type { AclEntry, BackendName, DigestAuth, SaslOption, TlsOption } from './client/types.js';
+import type { AclEntry, BackendName } from './client/types.js';
 import { Backoff, validateRetry, type RetryOptions } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
 import {
   InvalidArgumentError,
   InvalidStateError,
-  LeadershipLostError,
   abortReasonOf,
   SessionClosedError,
   ZkLeaderError,
@@ -34,226 +33,45 @@ import {
 } from './errors.js';
 import { sessionPart, type ElectionHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
-import { parseLeaderRecord, publishLeaderRecord } from './leader-record.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger } from './logger.js';
 import { checkCreateFits } from './limits.js';
 import { joinPath, validatePath } from './paths.js';
 import { validateLockName, validateRecipe, type RecipeName } from './recipes.js';
 import type { Clock, TimerHandle } from './clock.js';
-import type { Runtime } from './runtime.js';
-import { Session, sessionOptionNames, sharedSession, type SessionOptions, type SessionScope } from './session.js';
+import { Session, sharedSession, type SessionOptions, type SessionScope } from './session.js';
 import { eventStream } from './stream.js';
 import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
 import { WatchAudit, type AuditItem } from './watch-audit.js';
+import { Looks } from './election/looks.js';
+import {
+  electionOptionNames,
+  type ElectedEvent,
+  type ElectionChange,
+  type ElectionState,
+  type FollowerEvent,
+  type LeaderElectionEvents,
+  type LeaderElectionInit,
+  type LostEvent,
+} from './election/options.js';
+import { runWhileLeader } from './election/run-while-leader.js';
+import { Terms, type Term } from './election/term.js';
+import { LeaderRecordWatch, LeaderRecordWriter } from './election/record.js';
+import { FollowerReports } from './election/reports.js';
+import { Removals } from './election/removals.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
 
 export { LeadershipLostError, type LossReason } from './errors.js';
-
-/** A leadership term: what `elected` carries and `waitForLeadership()` resolves with. */
-export interface ElectedEvent {
-  /**
-   * The term's fencing token (the leader znode's czxid): strictly greater than every earlier
-   * term's. Pass it to what the leader writes, so a store can refuse a deposed leader.
-   */
-  fencingToken: bigint;
-  /** Aborts the moment this leadership term ends, for any reason. */
-  signal: AbortSignal;
-}
-
-/** A follower's place: what `follower` carries. */
-export interface FollowerEvent {
-  /** The participant at the head of the queue. */
-  leader: LeaderInfo;
-  /** This participant's place behind it: 1 is next in line. */
-  position: number;
-}
-
-/** Why a term ended: what `lost` carries. */
-export interface LostEvent {
-  /** `stopped`, `resigned`, `suspended`, `expired`, `node-deleted`, `superseded`, ... */
-  reason: LossReason;
-}
-
-/** The events of a LeaderElection and their payloads. */
-export interface LeaderElectionEvents {
-  /** This participant leads: a new term, with its fencing token and AbortSignal. */
-  elected: [event: ElectedEvent];
-  /** The term ended (after `elected`), with the reason. */
-  lost: [event: LostEvent];
-  /**
-   * This participant follows: emitted when its own listing of the queue shows a new leader or
-   * position, that is when it joins, when its predecessor leaves, and after a reconnect. A
-   * follower watches only its predecessor, so one further back hears of a leader change only
-   * when its own place changes: use `trackLeader` (and the `leader` event) to hear of every one.
-   */
-  follower: [event: FollowerEvent];
-  /** With `trackLeader`: the leader changed (null while nobody leads). */
-  leader: [leader: LeaderInfo | null];
-  /** The connection dropped or went silent; under `onSuspend: 'release'` the term ended. */
-  suspended: [];
-  /** The same session is back after a suspension. */
-  reconnected: [];
-  /** The ZooKeeper session was lost; the election rejoins on a new one by itself. */
-  expired: [];
-  /** `stop()` finished (or a shared session was closed): the election is done. */
-  stopped: [];
-  /** Something went wrong that the election carries on through (a listener threw, a step failed). */
-  error: [error: ZkLeaderError];
-}
-
-/**
- * One change of `changes()`: the events `elected`, `lost`, `follower` and `leader` as a
- * discriminated union on `type`, with the same fields.
- */
-export type ElectionChange =
-  | ({
-      /** This participant leads: a new term. */
-      type: 'elected';
-    } & ElectedEvent)
-  | ({
-      /** The term ended. */
-      type: 'lost';
-    } & LostEvent)
-  | ({
-      /** This participant follows; the leader or its position changed. */
-      type: 'follower';
-    } & FollowerEvent)
-  | {
-      /** With `trackLeader`: the leader changed. */
-      type: 'leader';
-      /** The new leader, or null while nobody leads. */
-      leader: LeaderInfo | null;
-    };
-
-/** Options of `new LeaderElection()`: `path`, and `connect` or `session`; the rest is optional. */
-export interface LeaderElectionOptions {
-  /** The election's znode; created with its parents if missing. */
-  path: string;
-  /** A connect string: the election owns a session of its own and closes it on `stop()`. */
-  connect?: string;
-  /** Or a shared Session, left open on `stop()`. */
-  session?: Session;
-  /** This participant's id. Default `<hostname>-<pid>`. */
-  id?: string;
-  /** JSON published with the candidacy (at most 1 MB), e.g. the address to reach the leader. */
-  data?: unknown;
-  /** For an own session. Default 10 000 ms. */
-  sessionTimeoutMs?: number;
-  /** For an own session. Default 15 000 ms. */
-  connectTimeoutMs?: number;
-  /** For an own session. Default 'node-zookeeper-client'. */
-  backend?: BackendName;
-  /** For an own session: digest credentials. */
-  auth?: DigestAuth | DigestAuth[];
-  /** For an own session: TLS to the servers' secureClientPort (see `SessionOptions.tls`). Builtin backend only. */
-  tls?: TlsOption;
-  /** For an own session: a SASL DIGEST-MD5 login (see `SessionOptions.sasl`). Builtin backend only. */
-  sasl?: SaslOption;
-  /**
-   * For an own session: the servers' `jute.maxbuffer`, if raised (a shared session has its
-   * own). `data` that would make our node's create larger is refused at construction.
-   * Default 1,048,575, ZooKeeper's default.
-   */
-  juteMaxBufferBytes?: number;
-  /** ACL of the nodes this election creates. Default open (world:anyone). */
-  acl?: readonly AclEntry[];
-  /**
-   * `release` (default): leadership ends as soon as the connection is suspended, so the old
-   * leader has stopped before the server can expire its session and elect another.
-   * `hold`: leadership ends only when the session is known to be lost.
-   */
-  onSuspend?: 'release' | 'hold';
-  /**
-   * Backoff for retrying a failed election step, and for an own session's attempts at a new
-   * session: exponential with full jitter. Default `{ initialMs: 200, maxMs: 5000 }`.
-   */
-  retry?: RetryOptions;
-  /**
-   * Wait this long after winning before `elected`, so an old leader can finish. The wait ends
-   * with one `exists` of our node: a node deleted meanwhile is never announced. Default 0.
-   */
-  takeoverDelayMs?: number;
-  /** Followers emit `leader` on every change: one extra watch (on the election node's data) each. */
-  trackLeader?: boolean;
-  /** Stop cleanly (hand over at once) on these signals, e.g. `['SIGTERM']`; `true` means SIGTERM and SIGINT. Not SIGKILL or SIGSTOP. */
-  releaseOnSignals?: boolean | NodeJS.Signals[];
-  /**
-   * How this participant's node is named and what it holds, so that other libraries'
-   * participants on the same path count it as one of theirs: `zk-leader` (default),
-   * `curator-latch` (Curator's LeaderLatch), `curator-selector` (Curator's LeaderSelector),
-   * `kazoo` (kazoo's Election), `single-node` (one ephemeral node at `lockName` that every
-   * participant races to create). Every recipe's nodes are read whatever this one is; a
-   * participant never leads while the path holds a candidate of another recipe, which would
-   * not see it (error RECIPE_MISMATCH). The peers' recipes publish only the id, not `data`.
-   */
-  recipe?: RecipeName;
-  /** The `single-node` recipe's node name under `path`. Default `lock`. */
-  lockName?: string;
-  /** Prefix of this participant's znode name (letters, digits, '_', '.'); zk-leader recipe only. Default ''. */
-  prefix?: string;
-  /** Where the election logs (pino-compatible: debug/info/warn/error). Default: silent. */
-  logger?: Logger;
-  /**
-   * For an own session: time, randomness and the client library, for simulations.
-   * @internal
-   */
-  runtime?: Partial<Runtime>;
-}
-
-/** Every option name of `LeaderElectionOptions` (the compiler keeps it complete), for the unknown-name check. */
-const { connect: connectOption, ...otherSessionOptionNames } = sessionOptionNames;
-const electionOptionNames: Record<keyof LeaderElectionOptions, true> = {
-  path: true,
-  connect: connectOption,
-  session: true,
-  id: true,
-  data: true,
-  // For an own session: every Session option is one of ours too.
-  ...otherSessionOptionNames,
-  acl: true,
-  onSuspend: true,
-  takeoverDelayMs: true,
-  trackLeader: true,
-  releaseOnSignals: true,
-  recipe: true,
-  lockName: true,
-  prefix: true,
-};
-
-/** What the constructor takes: the options, with `connect` or `session` (one of them) required. */
-export type LeaderElectionInit = LeaderElectionOptions &
-  (
-    | {
-        /** A connect string: the election owns a session of its own. */
-        connect: string;
-        /** Not with `connect`. */
-        session?: undefined;
-      }
-    | {
-        /** A shared Session, left open on `stop()`. */
-        session: Session;
-        /** Not with `session`. */
-        connect?: undefined;
-      }
-  );
-
-type ElectionState = 'idle' | 'running' | 'stopping' | 'stopped';
-
-/** One leadership term: it belongs to the candidacy that won it and ends with it. */
-interface Term {
-  candidacy: Candidacy;
-  fencingToken: bigint;
-  controller: AbortController;
-  announced: boolean;
-  /** When `elected` was emitted (the clock's ms), for metrics. */
-  announcedAt: number;
-  delayTimer: TimerHandle | null;
-}
-
-/** runWhileLeader's pause before queueing again after failed work: doubles per failure, capped. */
-const workBackoff = { firstMs: 500, maxMs: 30_000 } as const;
+export type {
+  ElectedEvent,
+  ElectionChange,
+  FollowerEvent,
+  LeaderElectionEvents,
+  LeaderElectionInit,
+  LeaderElectionOptions,
+  LostEvent,
+} from './election/options.js';
 
 /**
  * Leader election on a ZooKeeper path: each participant holds an ephemeral-sequential node
@@ -290,13 +108,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   private state: ElectionState = 'idle';
   private candidacy: Candidacy | null = null;
-  private term: Term | null = null;
-  /** Bumped when a decision was taken that a listing already in flight could contradict. */
-  private listingEpoch = 0;
-  /** Set when something may have been missed (an interrupted evaluation, a term ended by a suspension). */
-  private needsLook = false;
-  /** The leader node and position last reported by `follower`. */
-  private lastFollowerKey: string | null = null;
+  /** The current term, if any: granted, announced, ended. */
+  private readonly terms: Terms;
+  /** When what an evaluation learned may still be acted on: the one notion of staleness. */
+  private readonly looks = new Looks((candidacy) => this.state === 'running' && this.candidacy === candidacy && !candidacy.gone);
+  /** `follower`, and the nodes that keep this participant from leading, each told once. */
+  private readonly reports: FollowerReports;
   /**
    * The candidacy that is, or may be, at the head of the queue or right behind it: it leads
    * (or led until a suspension), its predecessor just went, or its last listing put it second. It lists with a children watch, so it hears of every join: the
@@ -304,22 +121,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * on stale news (see onPredecessorEvent).
    */
   private mayLead: Candidacy | null = null;
-  /** The token whose leader record is in place (written by us, or one at least as new found there). */
-  private recordToken: bigint | null = null;
-  /** Children-watch events heard: a listing older than the last one is stale. */
-  private queueChanges = 0;
-  private lastLeaderToken: bigint | null = null;
+  /** Writes the leader record for each announced term. */
+  private readonly recordWriter: LeaderRecordWriter;
+  /** trackLeader: the follower's watch on the leader record. */
+  private readonly recordWatch: LeaderRecordWatch;
   /** The leader as last learned (ourselves while leading), for health(). */
   private knownLeader: { id: string; node: string } | null = null;
-  /** Since when this participant has waited to lead (start, or its last term's end), for metrics. */
-  private waitingSince = 0;
-  /**
-   * Nodes of our sessions that ended, perhaps only by our own clock: the server drops them
-   * when it expires the session; the next session deletes them first, to hand over sooner.
-   */
-  private readonly leftBehind: string[] = [];
-  /** Foreign sequential children already reported. */
-  private readonly reportedForeign = new Set<string>();
   private readonly evaluations = new CoalescingRunner(
     () =>
       this.evaluate().then(
@@ -344,12 +151,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private stopping: Promise<void> | null = null;
   /** Why a stop() left a node of ours behind in a shared session (its delete was refused). */
   private leftInShared: ZkLeaderError | null = null;
-  /** Removals of our nodes still under way (a resign, a stop): stop() resolves after them. */
-  private readonly releases = new Set<Promise<void>>();
-  /** The candidacy each removal under way belongs to. */
-  private readonly released = new Map<Promise<void>, Candidacy>();
-  /** A resign's removal of our node still under way: no new candidacy joins before it settles. */
-  private handingOver: Promise<void> | null = null;
+  /** Removals of our nodes (a resign, a stop, an ended session's): stop() resolves after them. */
+  private readonly removals: Removals;
   /** Single-node: gives back this election's claim on its node name in the session. */
   private releaseClaim: () => void = () => {};
   private unsubscribe: () => void = () => {};
@@ -380,8 +183,47 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       throw new InvalidArgumentError(`onSuspend must be 'release' or 'hold': got ${JSON.stringify(options.onSuspend)}`);
     }
     this.takeoverDelayMs = validateMs(options.takeoverDelayMs, 'takeoverDelayMs', 0, 'zero');
+    this.reports = new FollowerReports(
+      this.path,
+      this.recipe,
+      (event) => this.emit('follower', event),
+      (error) => this.emit('error', error),
+    );
+    this.recordWriter = new LeaderRecordWriter(
+      this.path,
+      this.id,
+      this.logger,
+      (term) => this.terms.current === term,
+      (error) => this.emit('error', error),
+    );
+    this.recordWatch = new LeaderRecordWatch({
+      path: this.path,
+      isLeader: () => this.isLeader,
+      isStale: (candidacy) => this.looks.isStale(candidacy),
+      failed: (error) => this.onEvaluationError(error),
+      found: (leader) => {
+        this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
+        publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
+        this.emit('leader', leader);
+      },
+    });
+    this.terms = new Terms({
+      path: this.path,
+      id: this.id,
+      logger: this.logger,
+      takeoverDelayMs: this.takeoverDelayMs,
+      clock: () => this.clock,
+      checkLiveness: () => this.session.checkLiveness(),
+      elected: (term) => this.onElected(term),
+      ended: () => {
+        if (this.knownLeader?.id === this.id) this.knownLeader = null;
+      },
+      lost: (reason) => this.emit('lost', { reason }),
+      delayFailed: (error) => this.onEvaluationError(error),
+    });
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
+    this.removals = new Removals(this.retry, () => this.session.runtime);
     this.lockName = validateLockName(options.lockName);
     if (options.lockName !== undefined && this.recipe !== 'single-node') {
       throw new InvalidArgumentError(`lockName is for recipe 'single-node': recipe '${this.recipe}' queues sequential nodes`);
@@ -454,12 +296,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
 
   /** Whether this participant leads now (after any takeover delay). */
   get isLeader(): boolean {
-    return this.term?.announced === true;
+    return this.terms.announced !== null;
   }
 
   /** The current term's fencing token, or null when not leading. */
   get fencingToken(): bigint | null {
-    return this.isLeader ? this.term!.fencingToken : null;
+    return this.terms.announced?.fencingToken ?? null;
   }
 
   /** This participant's znode name, while it holds one. */
@@ -471,9 +313,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     return session.subscribe({
       suspended: () => {
         if (this.state !== 'running') return;
-        if (this.onSuspend === 'release' && this.term) {
-          this.needsLook = true;
-          this.endTerm('suspended');
+        if (this.onSuspend === 'release' && this.terms.current) {
+          this.looks.owed = true;
+          this.terms.end('suspended');
         }
         this.emit('suspended');
       },
@@ -483,7 +325,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         // something may have been missed meanwhile, and not before a pending retry is due
         // (a server that closes the connection on our request would otherwise get it again
         // at every reconnect).
-        if (this.needsLook && !this.retryTimer) this.requestEvaluation();
+        if (this.looks.owed && !this.retryTimer) this.requestEvaluation();
         this.emit('reconnected');
       },
       // The candidacy ended with the scope already (its node went with the session).
@@ -536,7 +378,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     this.state = 'running';
     this.sessionRef = session;
-    this.waitingSince = this.clock.now();
+    this.terms.startWaiting();
     this.unsubscribe = this.subscribeToSession(session);
     for (const processSignal of this.signals) this.signalReleases.push(stopOnSignal(processSignal, this));
     if (signal) {
@@ -575,7 +417,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.state !== 'running' || error instanceof SessionClosedError) return;
     if (isConnectionError(error)) {
       // Interrupted: the reconnect (or the next session) looks again.
-      this.needsLook = true;
+      this.looks.owed = true;
       this.logger.debug({ err: error }, 'zk-leader: evaluation interrupted by the connection');
       if (this.session.state === 'connected') this.retrySoon();
       return;
@@ -588,7 +430,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // A leader's look at the queue was refused (NO_AUTH: an operator changed the ACL): it can
     // no longer see its node's deletion (the server sends no notice about a node one cannot
     // read), so it cannot vouch for the term. The node stays; a later look may lead again.
-    this.endTerm('unverifiable');
+    this.terms.end('unverifiable');
     this.logger.error({ err: wrapped, path: this.path }, 'zk-leader: election step failed');
     // NoAuth and bad ACLs will not heal by retrying fast; other errors get a short pause.
     this.retrySoon(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL'));
@@ -608,7 +450,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** The candidacy for the current session, made anew when the last one ended. */
   private currentCandidacy(): Candidacy | null {
     const scope = this.session.scope;
-    if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer || this.handingOver) return null;
+    if (!scope?.alive || this.session.state !== 'connected' || this.rejoinTimer || this.removals.handingOver) return null;
     if (this.candidacy && !this.candidacy.gone) return this.candidacy;
     this.candidacy = this.newCandidacy(scope);
     return this.candidacy;
@@ -631,40 +473,35 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     );
   }
 
-  /** True when `candidacy` is no longer the one in charge, or a decision was taken since `epoch`. */
-  private isStale(candidacy: Candidacy, epoch: number): boolean {
-    return this.state !== 'running' || this.candidacy !== candidacy || !candidacy.held || epoch !== this.listingEpoch;
-  }
-
   private async evaluate(): Promise<void> {
     const candidacy = this.currentCandidacy();
     if (!candidacy) {
       // Not now (suspended, between sessions, backing off): owed to whoever comes next,
       // including a reconnect of this very session.
-      this.needsLook = true;
+      this.looks.owed = true;
       return;
     }
-    this.needsLook = false;
-    await this.removeLeftBehind(candidacy);
+    this.looks.owed = false;
+    await this.removals.removeLeftBehind(candidacy.scope);
     if (!candidacy.held && !(await candidacy.join()) && !candidacy.outraced) return;
-    if (this.candidacy !== candidacy || this.state !== 'running') return;
+    if (this.looks.isStale(candidacy)) return;
     this.firstJoin?.resolve();
     this.firstJoin = null;
     if (this.recipe === 'single-node') return candidacy.held ? this.holdSingleNode(candidacy) : this.followHolder(candidacy);
     const own = candidacy.node!;
-    const epoch = this.listingEpoch;
+    const look = this.looks.begin(candidacy);
 
     // The leader alone hears of every join (one children watch, not one per participant): a
     // kazoo or Curator process that joins behind it does not see our node and leads in its own
     // eyes, so a leader with the wrong recipe must step down as soon as that node appears.
     // A follower further back leaves one stray watch at most, which does nothing (onQueueChanged).
-    const watchingJoins = this.term?.candidacy === candidacy || this.mayLead === candidacy;
+    const watchingJoins = this.nearHead(candidacy);
     const reader = watchingJoins ? this.watchedLister(candidacy) : candidacy.scope;
     // An empty queue also covers an election node deleted by an operator: ours went with it,
     // and our node's own watch ends the candidacy.
     const queue = await readQueue(reader, this.path, { order: orderFor(this.recipe) });
-    const changesSeen = this.queueChanges;
-    if (this.isStale(candidacy, epoch)) return;
+    this.looks.listed(look);
+    if (this.looks.isStale(candidacy, look)) return;
     // Not listed though held: the listing was sent after our node was confirmed, in the same
     // session, so the node is gone; its deletion's notice may still be on its way.
     const place = this.placeIn(queue, own.name);
@@ -679,7 +516,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
 
     // Someone is ahead of us (or a participant that cannot see us is there): we do not lead.
-    this.endTerm('superseded');
+    this.terms.end('superseded');
     // Right behind the leader, with every join since this listing heard: it may take over
     // without listing again when the leader's node goes. Found there by a listing without the
     // watch (joining, or moving up): list once more, with it.
@@ -689,30 +526,26 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     // (Before watching or reporting anything: `follower` then means ready to take over at once.)
     if (nextInLine && !watchingJoins) return this.requestEvaluation();
     const leader = await readParticipant(candidacy.scope, this.path, headName);
-    if (this.isStale(candidacy, epoch)) return;
+    if (this.looks.isStale(candidacy, look)) return;
     if (!leader) return this.requestEvaluation();
     const watched = await candidacy.watch(
       joinPath(this.path, predecessorName),
       (event) => {
         // A join heard since the listing (its evaluation may not have answered yet) makes that listing stale.
-        if (!this.isStale(candidacy, this.listingEpoch)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && this.queueChanges === changesSeen);
+        if (!this.looks.isStale(candidacy)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && !this.looks.joinHeardSince(look));
         // One predecessor at a time: watching another node (a blocker, say) drops this one, and
         // with it the news it carried.
       },
       'predecessor',
     );
-    if (this.isStale(candidacy, epoch)) return;
+    if (this.looks.isStale(candidacy, look)) return;
     // Gone between the listing and the watch: re-list rather than wait for nothing.
     if (!watched) return this.requestEvaluation();
     this.auditFor(candidacy, [{ kind: 'node', path: joinPath(this.path, predecessorName), mzxid: watched.stat.mzxid }]);
     // Re-evaluations that change nothing (a repeated trigger) stay quiet.
     this.knownLeader = { id: leader.id, node: leader.node };
-    const followerKey = `${leader.node}:${position}`;
-    if (followerKey !== this.lastFollowerKey) {
-      this.lastFollowerKey = followerKey;
-      this.emit('follower', { leader, position });
-    }
-    if (this.trackLeader) await this.watchLeaderRecord(candidacy);
+    this.reports.follow(`${leader.node}:${position}`, leader, position);
+    if (this.trackLeader) await this.recordWatch.watch(candidacy);
   }
 
   /**
@@ -723,12 +556,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private placeIn(queue: Queue, ownName: string): { position: number; blocker: boolean; predecessorName: string; headName: string } | null {
     const position = queue.positions.get(ownName);
     if (position === undefined) return null;
-    this.reportForeign(queue.foreign.filter((entry) => queue.positions.get(entry.name)! < position).map((entry) => entry.name));
+    this.reports.foreign(queue.foreign.filter((entry) => queue.positions.get(entry.name)! < position).map((entry) => entry.name));
     // A candidate of another recipe does not see ours (kazoo) or sorts it by another key
     // (Curator): wherever it stands, both could lead. Wait on the nearest one instead.
     const onlyOurs = queue.recipes.size === 0 || (queue.recipes.size === 1 && queue.recipes.has(this.recipe));
     const mismatched = onlyOurs ? [] : queue.candidates.filter((candidate) => candidate.recipe !== this.recipe);
-    this.reportMismatch(mismatched);
+    this.reports.mismatched(mismatched);
     const blocker =
       mismatched.length === 0
         ? null
@@ -744,54 +577,23 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     };
   }
 
-  private async removeLeftBehind(candidacy: Candidacy): Promise<void> {
-    while (this.leftBehind.length > 0) {
-      const path = this.leftBehind[0]!;
-      try {
-        await candidacy.scope.remove(path);
-      } catch (error) {
-        // Gone already (the server expired it), or not ours to delete any more: either way done.
-        if (!isZooKeeperError(error, 'NO_NODE', 'NO_AUTH', 'BAD_VERSION')) throw error;
-      }
-      this.leftBehind.shift();
-    }
-  }
-
-  /** Sequential children we did not create sort ahead of us: never lead past them, and say so once. */
-  private reportForeign(names: string[]): void {
-    for (const name of names) {
-      this.reportOnce(
-        name,
-        'FOREIGN_CANDIDATE',
-        `${joinPath(this.path, name)} is a sequential node zk-leader did not create, and it sorts ahead of this participant: it will not lead while that node exists (remove it, or point the election at a path of its own)`,
-      );
-    }
-  }
-
-  /** A node that keeps this participant from leading is reported once, however often it is seen. */
-  private reportOnce(name: string, code: 'FOREIGN_CANDIDATE' | 'RECIPE_MISMATCH', message: string): void {
-    if (this.reportedForeign.has(name)) return;
-    this.reportedForeign.add(name);
-    this.emit('error', new ZkLeaderError(code, message));
-  }
-
   /**
    * Single-node: we hold the node. The holder alone hears of every join (a children watch): a
    * kazoo or Curator process that joins the path does not see our node and leads in its own
    * eyes, so the holder does not lead while such a candidate is there (RECIPE_MISMATCH).
    */
   private async holdSingleNode(candidacy: Candidacy): Promise<void> {
-    const epoch = this.listingEpoch;
+    const look = this.looks.begin(candidacy);
     this.mayLead = candidacy;
     const queue = await readQueue(this.watchedLister(candidacy), this.path);
-    if (this.isStale(candidacy, epoch)) return;
+    if (this.looks.isStale(candidacy, look)) return;
     // The node's own watch goes silent when an operator takes READ from it: the children watch
     // brought us here, so make sure the node is still the one we made before leading on it.
-    if (!(await candidacy.stillHeld()) || this.isStale(candidacy, epoch)) return;
+    if (!(await candidacy.stillHeld()) || this.looks.isStale(candidacy, look)) return;
     this.auditFor(candidacy, []);
     if (queue.candidates.length === 0) return this.grant(candidacy);
-    this.reportMismatch(queue.candidates);
-    this.endTerm('superseded');
+    this.reports.mismatched(queue.candidates);
+    this.terms.end('superseded');
   }
 
   /**
@@ -799,12 +601,12 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * all) sends everyone waiting back to the race: that herd is the protocol's nature.
    */
   private async followHolder(candidacy: Candidacy): Promise<void> {
-    this.endTerm('superseded');
-    const epoch = this.listingEpoch;
+    this.terms.end('superseded');
+    const look = this.looks.begin(candidacy);
     const path = joinPath(this.path, this.lockName);
     let heard = false;
     const again = () => {
-      if (this.candidacy === candidacy && this.state === 'running') this.requestEvaluation();
+      if (!this.looks.isStale(candidacy)) this.requestEvaluation();
     };
     // The holder's node may be unreadable (an operator's ACL), which silences its watch, its
     // deletion's notice included: the path's children watch still hears it go. ZooKeeper sends
@@ -820,27 +622,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       heard = true;
       again();
     });
-    if (this.candidacy !== candidacy || this.state !== 'running' || epoch !== this.listingEpoch) return;
+    if (this.looks.isStale(candidacy, look)) return;
     // Gone between our create and the watch: race again.
     if (!watched) return this.requestEvaluation();
     this.auditFor(candidacy, [{ kind: 'node', path, mzxid: watched.stat.mzxid }]);
     const leader = participantFrom(this.lockName, watched, 'single-node');
     this.knownLeader = { id: leader.id, node: leader.node };
-    const followerKey = `${leader.sessionId}:${leader.fencingToken}`;
-    if (followerKey !== this.lastFollowerKey) {
-      this.lastFollowerKey = followerKey;
-      this.emit('follower', { leader, position: 1 });
-    }
-  }
-
-  private reportMismatch(candidates: CandidateName[]): void {
-    for (const { name, recipe } of candidates) {
-      this.reportOnce(
-        name,
-        'RECIPE_MISMATCH',
-        `${joinPath(this.path, name)} is a ${recipe} candidate, and this participant uses recipe '${this.recipe}', which ${recipe} participants do not order with theirs: it will not lead while that node exists (use recipe: '${recipe}' on every zk-leader participant of this path)`,
-      );
-    }
+    this.reports.follow(`${leader.sessionId}:${leader.fencingToken}`, leader, 1);
   }
 
   /**
@@ -851,10 +639,18 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * their turn is late meanwhile).
    */
   private auditFor(candidacy: Candidacy, items: AuditItem[]): void {
-    const nearHead = this.term?.candidacy === candidacy || this.mayLead === candidacy;
+    const nearHead = this.nearHead(candidacy);
     const all: AuditItem[] = nearHead ? [{ kind: 'children', path: this.path }, ...items] : items;
     const timeoutMs = this.session.sessionTimeoutMs;
     this.audit.expect(candidacy, all, nearHead ? timeoutMs / 2 : timeoutMs);
+  }
+
+  /**
+   * Whether `candidacy` leads, or may lead next (`mayLead`): it lists with the children watch,
+   * so it hears of every join and leave, and its watches are audited twice as often.
+   */
+  private nearHead(candidacy: Candidacy): boolean {
+    return this.terms.current?.candidacy === candidacy || this.mayLead === candidacy;
   }
 
   /** Lists the election with the children watch of the leader and the one behind it. */
@@ -869,9 +665,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * does nothing.
    */
   private onQueueChanged(candidacy: Candidacy): void {
-    if (this.candidacy !== candidacy || this.state !== 'running') return;
-    this.queueChanges += 1;
-    if (this.term?.candidacy === candidacy || this.mayLead === candidacy) this.requestEvaluation();
+    if (this.looks.isStale(candidacy)) return;
+    this.looks.heardJoin();
+    if (this.nearHead(candidacy)) this.requestEvaluation();
   }
 
   private onPredecessorEvent(candidacy: Candidacy, type: string, predecessorLeads: boolean): void {
@@ -884,7 +680,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (type === 'deleted' && predecessorLeads && this.session.state === 'connected') {
       // A listing already on its way may predate the deletion (its reply can arrive in the
       // same read): it must not end the term we are granting now.
-      this.listingEpoch += 1;
+      this.looks.decided();
       this.grant(candidacy);
     }
     // The deletion of a child fires our children watch too, right behind this event: that
@@ -899,7 +695,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * only DELETE on the election path) and queue again on a node of our own ACL, after a pause.
    */
   private onNodeUnwatchable(candidacy: Candidacy): void {
-    this.endTerm('unverifiable');
+    this.terms.end('unverifiable');
     const cause = candidacy.unwatchableBecause;
     this.emit(
       'error',
@@ -909,7 +705,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         { cause },
       ),
     );
-    this.handOver(candidacy).then(
+    this.removals.handOver(candidacy).then(
       () => this.retrySoon(),
       (error: unknown) => {
         this.emit('error', toZkLeaderError(error, `removing our unreadable node ${candidacy.nodePath}`));
@@ -918,126 +714,35 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     );
   }
 
-  /**
-   * Removes the node of a candidacy that no longer leads; until that settles no new candidacy
-   * joins (a refused delete leaves the node at the head, and it is adopted again).
-   */
-  private handOver(candidacy: Candidacy): Promise<void> {
-    const removal = this.release(candidacy);
-    this.handingOver = removal;
-    const done = () => {
-      if (this.handingOver === removal) this.handingOver = null;
-    };
-    removal.then(done, done);
-    return removal;
-  }
-
   private onCandidacyEnded(candidacy: Candidacy, reason: CandidacyEnd): void {
     if (candidacy !== this.candidacy) return;
     this.candidacy = null;
-    this.lastFollowerKey = null;
+    this.reports.forget();
     this.logger.info({ path: this.path, reason }, 'zk-leader: our candidacy ended');
     if (reason === 'unwatchable') return this.onNodeUnwatchable(candidacy);
-    this.endTerm(reason === 'expired' ? 'expired' : 'node-deleted');
+    this.terms.end(reason === 'expired' ? 'expired' : 'node-deleted');
     // A sequential name carries our GUID, so only we can have made it; a single-node name is
     // anyone's once the server has expired our session, so it is left to the server.
-    if (reason === 'expired' && candidacy.nodePath && this.recipe !== 'single-node') this.leftBehind.push(candidacy.nodePath);
+    if (reason === 'expired' && candidacy.nodePath && this.recipe !== 'single-node') this.removals.leaveBehind(candidacy.nodePath);
     // A deleted node: volunteer again now. An ended session: the next session's `connected` does.
     if (reason === 'node-deleted' && this.state === 'running') this.requestEvaluation();
   }
 
+  /** A term for `candidacy`, whose node leads, unless one is current or the candidacy is not in charge. */
   private grant(candidacy: Candidacy): void {
-    if (this.term || this.candidacy !== candidacy || !candidacy.held) return;
+    if (this.terms.current || this.looks.isStale(candidacy) || !candidacy.held) return;
     this.mayLead = candidacy;
-    const fencingToken = candidacy.node!.fencingToken;
-    const term: Term = { candidacy, fencingToken, controller: new AbortController(), announced: false, announcedAt: 0, delayTimer: null };
-    this.lastFollowerKey = null;
-    this.term = term;
-    const announce = () => {
-      // After a process pause this timer may run before the liveness deadline that fell due
-      // first: let the session notice its silence now, which ends the term if it must.
-      this.session.checkLiveness();
-      if (this.term !== term) return;
-      term.announced = true;
-      term.announcedAt = this.clock.now();
-      publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'elected', waitedMs: term.announcedAt - this.waitingSince }));
-      this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
-      this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
-      this.emit('elected', { fencingToken, signal: term.controller.signal });
-      const node = candidacy.node;
-      if (!node) return;
-      // A term granted again to the same node (after a suspension) has its record already: a
-      // record is never rewritten for a token it holds, so reading it again is one request
-      // per election on every reconnect for nothing.
-      if (this.recordToken === fencingToken) return;
-      const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
-      publishLeaderRecord(candidacy.scope, this.path, record, () => this.term === term).then(
-        (written) => {
-          if (written || this.term === term) this.recordToken = fencingToken;
-        },
-        (error: unknown) => {
-          // Lost to the connection or the session (the next term on this node writes it again),
-          // or the election node is gone (our node went with it, and its candidacy with that).
-          if (isConnectionError(error) || isZooKeeperError(error, 'NO_NODE')) {
-            return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
-          }
-          // Refused (the election node's ACL): the term goes on, observers just cannot see it.
-          this.emit('error', toZkLeaderError(error, `publishing the leader record on ${this.path} (trackLeader followers and observers read it)`));
-        },
-      );
-    };
-    if (this.takeoverDelayMs === 0) return announce();
-    // What the grant saw is a delay old: the node may have gone meanwhile, its notice still on
-    // the way. A read answered after the delay comes behind any such notice (one connection,
-    // in order), so the term is announced only if our node is still there then.
-    term.delayTimer = this.clock.setTimeout(() => {
-      term.delayTimer = null;
-      candidacy.stillHeld().then(
-        (held) => {
-          if (held && this.term === term) announce();
-        },
-        (error: unknown) => {
-          if (this.term !== term) return;
-          // Not announced, so nothing to tell: the evaluation that follows grants it anew.
-          this.endTerm('superseded');
-          this.onEvaluationError(error);
-        },
-      );
-    }, this.takeoverDelayMs);
+    this.reports.forget();
+    this.terms.grant(candidacy);
   }
 
-  /** Ends the term (state first: aborted, cleared), then tells the listeners. */
-  private endTerm(reason: LossReason): void {
-    const term = this.term;
-    if (!term) return;
-    this.term = null;
-    if (term.delayTimer) this.clock.clearTimeout(term.delayTimer);
-    term.controller.abort(new LeadershipLostError(reason));
-    if (this.knownLeader?.id === this.id) this.knownLeader = null;
-    this.waitingSince = this.clock.now();
-    if (term.announced) {
-      publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'lost', reason, heldMs: this.waitingSince - term.announcedAt }));
-      this.logger.info({ path: this.path, id: this.id, reason }, 'zk-leader: leadership lost');
-      this.emit('lost', { reason });
-    }
-  }
-
-  private async watchLeaderRecord(candidacy: Candidacy): Promise<void> {
-    if (this.isLeader) return;
-    const read = await candidacy.watch(this.path, (event) => {
-      if (event.type === 'data-changed' && !this.isLeader && this.candidacy === candidacy) {
-        void this.watchLeaderRecord(candidacy).catch((error: unknown) => this.onEvaluationError(error));
-      }
-    });
-    if (!read || this.candidacy !== candidacy) return;
-    const record = parseLeaderRecord(read.data);
-    if (!record || (this.lastLeaderToken !== null && record.token <= this.lastLeaderToken)) return;
-    this.lastLeaderToken = record.token;
-    const leader = await readParticipant(candidacy.scope, this.path, record.node);
-    if (this.candidacy !== candidacy || this.state !== 'running') return;
-    this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
-    publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
-    this.emit('leader', leader);
+  /** The term is announced: the leader as known, `elected`, and the leader record. */
+  private onElected(term: Term): void {
+    const { candidacy, fencingToken } = term;
+    this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
+    this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
+    this.emit('elected', { fencingToken, signal: term.signal });
+    this.recordWriter.publish(term);
   }
 
   /**
@@ -1063,8 +768,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         `transaction on ${this.path}: the single-node recipe cannot guard writes (another holder's node has the same name); use a sequential recipe`,
       );
     }
-    const term = this.term;
-    const node = term?.announced ? term.candidacy.node : null;
+    const term = this.terms.announced;
+    const node = term ? term.candidacy.node : null;
     if (!term || !node) throw notLeader(this.path, 'this participant does not lead');
     return guardedMulti(term.candidacy.scope, this.session, this.path, node.path, multiOps);
   }
@@ -1085,8 +790,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       );
     }
     const payload = encodePayload({ id: this.id, data });
-    const term = this.term;
-    const node = term?.announced ? term.candidacy.node : null;
+    const term = this.terms.announced;
+    const node = term ? term.candidacy.node : null;
     if (!term || !node) throw notLeader(this.path, 'this participant does not lead', 'proclaim');
     const session = this.session;
     this.checkNodeFits(session.chroot, session.juteMaxBufferBytes, session.backend, payload);
@@ -1111,39 +816,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     return this.leaveQueue('resigned', 0);
   }
 
-  /** Releases `candidacy`, remembered until its node is gone; rejects as the removal does. */
-  private release(candidacy: Candidacy): Promise<void> {
-    const removal = candidacy.release();
-    this.releases.add(removal);
-    this.released.set(removal, candidacy);
-    const forget = () => {
-      this.releases.delete(removal);
-      this.released.delete(removal);
-    };
-    removal.then(forget, forget);
-    return removal;
-  }
-
-  /**
-   * A stopped election's node whose delete the server refused stays in the shared session, at
-   * the head of the queue for everyone behind it: the delete is tried again, slowly, until it
-   * succeeds (an operator fixed the ACL) or the session ends.
-   */
-  private removeLater(candidacy: Candidacy): void {
-    const backoff = new Backoff(this.retry, this.session.runtime.random);
-    const attempt = () => {
-      if (!candidacy.scope.alive) return;
-      candidacy.removeAgain().catch(() => this.clock.setTimeout(attempt, backoff.slow()));
-    };
-    this.clock.setTimeout(attempt, backoff.slow());
-  }
-
   private async leaveQueue(reason: LossReason, pauseMs: number): Promise<boolean> {
-    if (this.state !== 'running' || !this.term) return false;
-    const candidacy = this.term.candidacy;
-    this.listingEpoch += 1;
+    const term = this.terms.current;
+    if (this.state !== 'running' || !term) return false;
+    const candidacy = term.candidacy;
+    this.looks.decided();
     if (this.candidacy === candidacy) this.candidacy = null;
-    this.endTerm(reason);
+    this.terms.end(reason);
     if (pauseMs > 0) {
       this.rejoinTimer = this.clock.setTimeout(() => {
         this.rejoinTimer = null;
@@ -1151,7 +830,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       }, pauseMs);
     }
     try {
-      await this.handOver(candidacy);
+      await this.removals.handOver(candidacy);
     } catch (error) {
       // Refused (the election path's ACL does not grant us DELETE): the node is still there,
       // in our live session, at the head of the queue. Say so, and find it again: this
@@ -1192,14 +871,14 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private finish(reason: LossReason): Promise<void> {
     if (this.stopping) return this.stopping;
     this.state = 'stopping';
-    this.listingEpoch += 1;
+    this.looks.decided();
     this.stopping = (async () => {
       for (const timer of [this.retryTimer, this.rejoinTimer]) if (timer) this.clock.clearTimeout(timer);
       this.retryTimer = null;
       this.rejoinTimer = null;
       this.audit.stop();
       for (const release of this.signalReleases.splice(0)) release();
-      this.endTerm(reason);
+      this.terms.end(reason);
       const firstJoin = this.firstJoin;
       this.firstJoin = null;
       firstJoin?.reject(
@@ -1212,18 +891,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       // suspended: its deletes wait for the reconnect, or end when the session is lost (which
       // takes the nodes along), so stop() resolves once no node of ours is left, at most a
       // session timeout later. Between sessions there is no node to wait for.
-      if (candidacy) void this.release(candidacy);
+      if (candidacy) void this.removals.release(candidacy);
       if (!this.ownsSession || this.session.state === 'connected' || this.session.state === 'suspended') {
-        // Whose each removal is, read now: a settled removal forgets its candidacy.
-        const owners = [...this.releases].map((removal) => this.released.get(removal));
-        const results = await Promise.allSettled([...this.releases]);
+        const removals = this.removals.underWayNow();
+        const results = await Promise.allSettled(removals.map(([removal]) => removal));
         // A refused delete of an own session's node is no loss: closing the session removes it.
         // In a shared session the node stays: stop() says so.
         const refused = results.find((result) => result.status === 'rejected');
         if (refused && !this.ownsSession) {
           results.forEach((result, index) => {
-            const candidacy = result.status === 'rejected' ? owners[index] : undefined;
-            if (candidacy) this.removeLater(candidacy);
+            if (result.status === 'rejected') this.removals.removeLater(removals[index]![1]);
           });
           const cause: unknown = refused.reason;
           this.leftInShared = new ZkLeaderError(
@@ -1257,7 +934,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const { signal, timeoutMs } = options instanceof AbortSignal ? { signal: options, timeoutMs: undefined } : options;
     if (timeoutMs !== undefined) validateMs(timeoutMs, 'timeoutMs', 0, 'zero');
     if (signal?.aborted) return Promise.reject(abortReasonOf(signal));
-    if (this.isLeader) return Promise.resolve({ fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
+    const term = this.terms.announced;
+    if (term) return Promise.resolve({ fencingToken: term.fencingToken, signal: term.signal });
     return new Promise((resolve, reject) => {
       const timer =
         timeoutMs === undefined
@@ -1308,77 +986,17 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    *   while (!signal.aborted) await scheduleDueJobs({ fencingToken, signal });
    * });
    */
-  async runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void, options: { once?: boolean } = {}): Promise<void> {
-    if (options.once) return this.runOnce(work);
-    if (this.state === 'idle') await this.start();
-    let failures = 0;
-    while (this.state === 'running') {
-      let term: ElectedEvent;
-      try {
-        term = await this.waitForLeadership();
-      } catch {
-        return;
-      }
-      // The term may have ended between the election and this turn of the loop.
-      if (term.signal.aborted) continue;
-      let failed = false;
-      try {
-        await work(term.signal, { fencingToken: term.fencingToken });
-      } catch (error) {
-        if (!term.signal.aborted) {
-          failed = true;
-          this.emit('error', workFailed(error));
-        }
-      }
-      failures = failed ? failures + 1 : 0;
-      if (term.signal.aborted) continue;
-      const pauseFor = (count: number) => jittered(this.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (count - 1)));
-      try {
-        await this.leaveQueue('resigned', failed ? pauseFor(failures) : 0);
-      } catch (error) {
-        // The hand-over was refused (leaveQueue says why): still leading on the same node. Pause
-        // as after failed work, so a refusal that does not heal costs no storm of terms.
-        this.emit('error', toZkLeaderError(error));
-        failures += 1;
-        await this.pauseWhileRunning(pauseFor(failures));
-      }
-    }
-  }
-
-  /** runWhileLeader's `once`: one term of work, then the election stops (kazoo's `run()`). */
-  private async runOnce(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void): Promise<void> {
-    if (this.state === 'idle') await this.start();
-    let term: ElectedEvent;
-    try {
-      term = await this.waitForLeadership();
-    } catch {
-      return; // stopped before it led: nothing to run
-    }
-    let failed = false;
-    let failure: unknown;
-    try {
-      await work(term.signal, { fencingToken: term.fencingToken });
-    } catch (error) {
-      failed = true;
-      failure = error;
-    }
-    await this.stop();
-    if (failed) {
-      throw workFailed(failure);
-    }
-  }
-
-  /** Resolves after `ms` on the session's clock, or at once when the election stops. */
-  private pauseWhileRunning(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.clock.clearTimeout(timer);
-        this.off('stopped', done);
-        resolve();
-      };
-      const timer = this.clock.setTimeout(done, ms);
-      this.once('stopped', done);
-    });
+  runWhileLeader(work: (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void, options: { once?: boolean } = {}): Promise<void> {
+    return runWhileLeader(
+      {
+        election: this,
+        state: () => this.state,
+        leaveQueue: (pauseMs) => this.leaveQueue('resigned', pauseMs),
+        emitError: (error) => this.emit('error', error),
+      },
+      work,
+      options,
+    );
   }
 
   /**
@@ -1415,7 +1033,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       state: this.state,
       role: this.isLeader ? 'leader' : waiting ? 'follower' : 'none',
       node,
-      fencingToken: this.isLeader ? String(this.term!.fencingToken) : null,
+      fencingToken: this.isLeader ? String(this.terms.announced!.fencingToken) : null,
       leader: this.knownLeader,
       sessionState,
       lastHeardMs,
@@ -1439,7 +1057,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
         end();
         return () => {};
       }
-      if (this.isLeader) push({ type: 'elected', fencingToken: this.term!.fencingToken, signal: this.term!.controller.signal });
+      const term = this.terms.announced;
+      if (term) push({ type: 'elected', fencingToken: term.fencingToken, signal: term.signal });
       const handlers = {
         elected: (event: ElectedEvent) => push({ type: 'elected', ...event }),
         lost: (event: LostEvent) => push({ type: 'lost', ...event }),
@@ -1480,14 +1099,4 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.recipe === 'single-node') return [await this.getLeader()].filter((leader): leader is Participant => leader !== null);
     return readParticipants(this.session, this.path);
   }
-}
-
-/** What runWhileLeader reports when the work threw. */
-function workFailed(error: unknown): ZkLeaderError {
-  return new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(error as Error | null)?.message ?? String(error)}`, { cause: error });
-}
-
-/** Between half and all of `ms`: participants that fail together do not return together. */
-function jittered(random: () => number, ms: number): number {
-  return Math.round(ms * (0.5 + random() * 0.5));
 }

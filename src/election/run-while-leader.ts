@@ -1,0 +1,118 @@
+import { ZkLeaderError, toZkLeaderError } from '../errors.js';
+import type { LeaderElection } from '../election.js';
+import type { ElectedEvent, ElectionState } from './options.js';
+
+/** The leader's work: runs once per term, `signal` aborting when the term ends. @internal */
+export type LeaderWork = (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void;
+
+/**
+ * What the work loop needs of its election beyond the public API: whether it still runs, a
+ * way out of the queue (the term's node removed) with a pause before joining again, and its
+ * `error` event.
+ * @internal
+ */
+export interface WorkLoopHost {
+  /** The election, for start(), stop(), waitForLeadership(), its session and its events. */
+  readonly election: LeaderElection;
+  /** The election's state. */
+  state(): ElectionState;
+  /** Ends the term, removes its node and stays out of the queue for `pauseMs`; false when not leading. */
+  leaveQueue(pauseMs: number): Promise<boolean>;
+  /** Emits `error` (only the election itself emits). */
+  emitError(error: ZkLeaderError): void;
+}
+
+/** After failed work, the pause out of the queue: doubles per failure, capped. */
+const workBackoff = { firstMs: 500, maxMs: 30_000 } as const;
+
+/**
+ * `runWhileLeader`: runs `work` each term until the election stops; work that returns hands
+ * leadership on, work that throws is emitted (LEADER_WORK_FAILED) and keeps this participant
+ * out of the queue for a while (see `LeaderElection.runWhileLeader`).
+ * @internal
+ */
+export async function runWhileLeader(host: WorkLoopHost, work: LeaderWork, options: { once?: boolean }): Promise<void> {
+  const { election } = host;
+  if (options.once) return runOnce(host, work);
+  if (host.state() === 'idle') await election.start();
+  let failures = 0;
+  while (host.state() === 'running') {
+    let term: ElectedEvent;
+    try {
+      term = await election.waitForLeadership();
+    } catch {
+      return;
+    }
+    // The term may have ended between the election and this turn of the loop.
+    if (term.signal.aborted) continue;
+    let failed = false;
+    try {
+      await work(term.signal, { fencingToken: term.fencingToken });
+    } catch (error) {
+      if (!term.signal.aborted) {
+        failed = true;
+        host.emitError(workFailed(error));
+      }
+    }
+    failures = failed ? failures + 1 : 0;
+    if (term.signal.aborted) continue;
+    const pauseFor = (count: number) => jittered(election.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (count - 1)));
+    try {
+      await host.leaveQueue(failed ? pauseFor(failures) : 0);
+    } catch (error) {
+      // The hand-over was refused (leaveQueue says why): still leading on the same node. Pause
+      // as after failed work, so a refusal that does not heal costs no storm of terms.
+      host.emitError(toZkLeaderError(error));
+      failures += 1;
+      await pauseWhileRunning(election, pauseFor(failures));
+    }
+  }
+}
+
+/** runWhileLeader's `once`: one term of work, then the election stops (kazoo's `run()`). */
+async function runOnce(host: WorkLoopHost, work: LeaderWork): Promise<void> {
+  const { election } = host;
+  if (host.state() === 'idle') await election.start();
+  let term: ElectedEvent;
+  try {
+    term = await election.waitForLeadership();
+  } catch {
+    return; // stopped before it led: nothing to run
+  }
+  let failed = false;
+  let failure: unknown;
+  try {
+    await work(term.signal, { fencingToken: term.fencingToken });
+  } catch (error) {
+    failed = true;
+    failure = error;
+  }
+  await election.stop();
+  if (failed) {
+    throw workFailed(failure);
+  }
+}
+
+/** Resolves after `ms` on the session's clock, or at once when the election stops. */
+function pauseWhileRunning(election: LeaderElection, ms: number): Promise<void> {
+  const clock = election.session.runtime.clock;
+  return new Promise((resolve) => {
+    const done = () => {
+      clock.clearTimeout(timer);
+      election.off('stopped', done);
+      resolve();
+    };
+    const timer = clock.setTimeout(done, ms);
+    election.once('stopped', done);
+  });
+}
+
+/** What runWhileLeader reports when the work threw. */
+function workFailed(error: unknown): ZkLeaderError {
+  return new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(error as Error | null)?.message ?? String(error)}`, { cause: error });
+}
+
+/** Between half and all of `ms`: participants that fail together do not return together. */
+function jittered(random: () => number, ms: number): number {
+  return Math.round(ms * (0.5 + random() * 0.5));
+}
