@@ -29,14 +29,17 @@ export function parseSequence(text: string): number | null {
 /**
  * The sequence at the end of a name whose stem is unknown (another program's node), or null.
  * A '-' right before ten digits is read as a separator ('lock-0000000003' is 3), since most
- * stems end with one; the wrapped forms are a '-' before exactly nine digits
- * ('lock-000000005' is -5) and a doubled '-' before ten ('lock--2147483648').
+ * stems end with one; a wrapped sequence is read only after a doubled '-' (the stem's
+ * separator, then the sign): 'lock--000000005' is -5, 'lock--2147483648' is -2^31. A single
+ * '-' before nine digits is a name of another kind ('task-000000001', 'order-123456789'):
+ * read as a sequence, it would sort ahead of every candidate and block the election, for the
+ * sake of a stem without a separator seen after some 2^31 creates under one parent.
  */
 export function trailingSequence(name: string): Sequence | null {
   const digits = /\d*$/.exec(name)![0];
   const before = name.slice(0, name.length - digits.length);
   const wrapped =
-    (digits.length === 9 && before.endsWith('-')) || (digits.length === 10 && before.endsWith('--') && digits >= '1000000000' && digits <= '2147483648');
+    (digits.length === 9 && before.endsWith('--')) || (digits.length === 10 && before.endsWith('--') && digits >= '1000000000' && digits <= '2147483648');
   if (wrapped) return { sequence: -Number(digits), sequenceText: `-${digits}` };
   if (digits.length < 10) return null;
   const sequenceText = digits.slice(-10);

@@ -28,10 +28,16 @@ describe('trailingSequence (a name of unknown stem)', () => {
     expect(trailingSequence('job0000000007')).toEqual({ sequence: 7, sequenceText: '0000000007' });
   });
 
-  it('reads a wrapped sequence after a stem that ends in a separator or not', () => {
+  it('reads a wrapped sequence after a stem that ends in a separator', () => {
     expect(trailingSequence(`lock-${printed(-(2 ** 31))}`)).toEqual({ sequence: -(2 ** 31), sequenceText: '-2147483648' });
     expect(trailingSequence(`lock-${printed(-5)}`)).toEqual({ sequence: -5, sequenceText: '-000000005' });
-    expect(trailingSequence(`lock${printed(-5)}`)).toEqual({ sequence: -5, sequenceText: '-000000005' });
+  });
+
+  it('reads no wrapped sequence from a single dash before nine digits: names of other kinds, which would sort ahead of every candidate', () => {
+    expect(trailingSequence('task-000000001')).toBeNull();
+    expect(trailingSequence('order-123456789')).toBeNull();
+    // The cost: a stem without a separator, seen only after some 2^31 creates under one parent.
+    expect(trailingSequence(`lock${printed(-5)}`)).toBeNull();
   });
 
   it('reads the last ten of more digits, as before', () => {
