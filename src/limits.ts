@@ -56,23 +56,10 @@ export function multiRequestBytes(ops: readonly MultiOp[], chroot: string): numb
  * as a connection loss that suspends the session, and "may have been committed" when nothing
  * was): REQUEST_TOO_LARGE, with its size and what to change. `guard` are our ops before the
  * caller's `ops` (the check of our own node), counted in the size but not in the ops' indexes.
+ * node-zookeeper-client's 1 MiB cap on data is in its create and setData, not in its
+ * transaction: a multi is bound by the server's limit alone.
  */
-export function checkMultiFits(
-  what: string,
-  guard: readonly MultiOp[],
-  ops: readonly MultiOp[],
-  chroot: string,
-  juteMaxBufferBytes: number,
-  backend: BackendName,
-): void {
-  for (const [index, op] of ops.entries()) {
-    if (backend === 'node-zookeeper-client' && (op.type === 'create' || op.type === 'setData') && op.data.length > nodeZookeeperClientMaxDataBytes) {
-      throw new ZkLeaderError(
-        'REQUEST_TOO_LARGE',
-        `${what}: ops[${index}] has ${op.data.length} bytes of data, and node-zookeeper-client sends at most ${nodeZookeeperClientMaxDataBytes}: write a reference instead, or use backend 'builtin' with a server whose jute.maxbuffer is raised`,
-      );
-    }
-  }
+export function checkMultiFits(what: string, guard: readonly MultiOp[], ops: readonly MultiOp[], chroot: string, juteMaxBufferBytes: number): void {
   const bytes = multiRequestBytes([...guard, ...ops], chroot);
   if (bytes <= juteMaxBufferBytes) return;
   throw new ZkLeaderError(

@@ -1,5 +1,5 @@
 import { validateAcl } from './acl.js';
-import { type AclEntry, type BackendName, type CreateMode, type MultiOp, type MultiResult, type NodeStat } from './client/types.js';
+import { type AclEntry, type CreateMode, type MultiOp, type MultiResult, type NodeStat } from './client/types.js';
 import { InvalidArgumentError, ZkLeaderError, ZooKeeperError } from './errors.js';
 import { checkMultiFits } from './limits.js';
 import { validatePath } from './paths.js';
@@ -127,8 +127,8 @@ export interface RequestLimits {
   chroot: string;
   /** The servers' jute.maxbuffer. */
   juteMaxBufferBytes: number;
-  /** The client library. */
-  backend: BackendName;
+  /** Whether the backend has multi at all (without, the multi's own UNSUPPORTED says so first). */
+  hasMulti: boolean;
 }
 
 /**
@@ -147,7 +147,7 @@ export async function guardedMulti(
   ops: MultiOp[],
 ): Promise<TransactionResult[]> {
   const guard: MultiOp[] = [{ type: 'check', path: ownNode, version: -1 }];
-  checkMultiFits(`transaction on ${electionPath}`, guard, ops, limits.chroot, limits.juteMaxBufferBytes, limits.backend);
+  if (limits.hasMulti) checkMultiFits(`transaction on ${electionPath}`, guard, ops, limits.chroot, limits.juteMaxBufferBytes);
   let results: MultiResult[];
   try {
     results = await scope.multi([...guard, ...ops]);

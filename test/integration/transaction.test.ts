@@ -213,5 +213,14 @@ describe('election.transaction() on zookeeper', () => {
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.message).toMatch(/backend 'node-zookeeper-client' or 'builtin'/);
     expect(await operator.exists(`${path}-x`)).toBeNull();
+    // Too large as well: what the backend lacks is said first, not "split it".
+    const big = Buffer.alloc(700 * 1024);
+    const oversized = await rejection(
+      alice.transaction([
+        { op: 'create', path: `${path}-a`, data: big },
+        { op: 'create', path: `${path}-b`, data: big },
+      ]),
+    );
+    expect(oversized.code).toBe('UNSUPPORTED');
   });
 });
