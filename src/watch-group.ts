@@ -70,8 +70,8 @@ export class SessionWatches {
   ): Promise<T> {
     for (;;) {
       const outcome = await this.readOnce(read, path, listener, group, send, call);
-      // An owner that is done meanwhile is not watched again.
-      if (outcome.set || group?.isClosed) return outcome.result;
+      // An owner that is done meanwhile, or has let this listener go, is not watched again.
+      if (outcome.set || group?.isClosed || group?.wasCancelled(listener)) return outcome.result;
     }
   }
 
@@ -163,6 +163,8 @@ export class SessionWatches {
 export class WatchGroup {
   /** Each listener of this group and the watches it waits on. */
   private readonly waits = new Map<Watcher, Set<SharedWatch>>();
+  /** Listeners the owner let go of, until it reads with one again: a read on its way must not bring one back. */
+  private readonly cancelled = new WeakSet<Watcher>();
   private closed = false;
 
   /** @internal Made by `SessionScope.watchGroup()`. */
@@ -198,11 +200,19 @@ export class WatchGroup {
 
   /** A closed group reads without a watch: nothing of an owner that is done may be called. */
   private live(listener: Watcher): Watcher | undefined {
-    return this.closed ? undefined : listener;
+    if (this.closed) return undefined;
+    this.cancelled.delete(listener);
+    return listener;
+  }
+
+  /** @internal Whether the owner cancelled `listener` since it last read with it. */
+  wasCancelled(listener: Watcher): boolean {
+    return this.cancelled.has(listener);
   }
 
   /** Stops `listener` waiting on any watch (its slot was given to another node, say); the group stays open. */
   cancel(listener: Watcher): void {
+    this.cancelled.add(listener);
     const watches = this.waits.get(listener);
     if (!watches) return;
     this.waits.delete(listener);

@@ -80,6 +80,41 @@ describe('shared watches', () => {
     expect(heard).toEqual(['second']);
   });
 
+  it('an owner that cancelled its listener while its read was on the way is not watched again when the joined watch fails', async () => {
+    const zk = session();
+    const heard: string[] = [];
+    const owner = zk.group();
+    const stale = () => heard.push('stale');
+    const first = zk.group().getChildren('/election', () => heard.push('first'));
+    const second = owner.getChildren('/election', stale);
+    // The owner moves on (its slot now waits on something else) before either answer.
+    owner.cancel(stale);
+    const [withWatch, joiner] = zk.pending.splice(0);
+    withWatch!.reject(lost());
+    await expect(first).rejects.toThrow(/connection was lost/);
+    joiner!.resolve(['a']);
+    expect(await second).toEqual(['a']);
+    expect(zk.pending, 'no read sent again for a cancelled listener').toEqual([]);
+    expect(zk.watches.listenerCount).toBe(0);
+    zk.fire({ type: 'children-changed', path: '/election' });
+    expect(heard).toEqual([]);
+  });
+
+  it('an owner whose group closed while its read was on the way is not watched again', async () => {
+    const zk = session();
+    const owner = zk.group();
+    const first = zk.group().getChildren('/election', () => {});
+    const second = owner.getChildren('/election', () => {});
+    owner.close();
+    const [withWatch, joiner] = zk.pending.splice(0);
+    withWatch!.reject(lost());
+    await expect(first).rejects.toThrow();
+    joiner!.resolve(['a']);
+    await second;
+    expect(zk.pending).toEqual([]);
+    expect(zk.watches.listenerCount).toBe(0);
+  });
+
   it('a joiner whose own read fails leaves, and the watch stays for the first owner', async () => {
     const zk = session();
     const heard: string[] = [];
