@@ -5,7 +5,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import { Backoff, defaultRetry } from './backoff.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
-import { InvalidArgumentError, InvalidStateError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
+import { InvalidArgumentError, InvalidStateError, SessionClosedError, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type MembershipHealth } from './health.js';
 import type { Logger } from './logger.js';
 import { validateAcl } from './acl.js';
@@ -14,6 +14,9 @@ import { joinPath, validatePath } from './paths.js';
 import { RecipeSession } from './recipe-session.js';
 import type { Session, SessionSource } from './session.js';
 import { OwnerWatches } from './watch-group.js';
+
+/** How many times leave() sends its delete when the connection is lost under it. */
+const leaveAttempts = 3;
 
 /** What a member publishes about its own health. */
 export interface MemberHealth {
@@ -172,9 +175,20 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   async join(path: string, options: JoinOptions): Promise<void> {
     if (this.own) throw new InvalidStateError(`already joined as '${this.own.id}': call leave() first`);
     const id = validateId(options?.id);
-    this.own = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: wallClockNow() };
+    const own: OwnRecord = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: wallClockNow() };
+    this.own = own;
+    // stop() or leave() may come while we wait: then this join is over, and says so.
+    const stillJoining = () => {
+      if (this.closed || this.own !== own) throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
+    };
     await this.watch(path);
+    stillJoining();
     await this.writeOwn('create');
+    if (this.closed || this.own !== own) {
+      // The create landed after leave() looked for the node: take it away again.
+      await this.session.remove(joinPath(this.path!, id)).catch(() => {});
+      stillJoining();
+    }
     this.scheduleReport();
   }
 
@@ -185,6 +199,8 @@ export class Membership extends SafeEmitter<MembershipEvents> {
 
   /** Arms the next health report, one `reportEveryMs` from now (a re-armed timeout, not an interval: stop() clears the one there is). */
   private scheduleReport(): void {
+    // One report chain at a time: a report in flight across leave() and join() re-arms it too.
+    this.cancelReport();
     if (this.reportEveryMs === 0 || this.closed || !this.own) return;
     this.reportTimer = this.clock.setTimeout(() => {
       this.reportTimer = null;
@@ -214,6 +230,8 @@ export class Membership extends SafeEmitter<MembershipEvents> {
       this.path = valid;
       await this.sessions.open().ready();
       await this.session.ensurePath(valid, this.acl);
+      // Stopped while we waited: subscribe to nothing (stop() has run its unsubscribe).
+      if (this.closed) throw new InvalidStateError('the membership was stopped while watch() was starting');
       this.unsubscribe = this.session.subscribe({
         // A new session: our ephemeral node and every watch are gone.
         connected: () => {
@@ -396,10 +414,16 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     const own = this.own;
     this.own = null;
     if (!own || !this.path || this.session.state === 'closed') return;
-    try {
-      await this.session.remove(joinPath(this.path, own.id));
-    } catch (error) {
-      if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+    // A lost connection is tried again (the request waits for the session), a bounded number of
+    // times; a closed or expired session took the ephemeral node with it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.session.remove(joinPath(this.path, own.id));
+        return;
+      } catch (error) {
+        if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED') || error instanceof SessionClosedError) return;
+        if (!isConnectionError(error) || attempt === leaveAttempts) throw error;
+      }
     }
   }
 
@@ -434,9 +458,15 @@ export class Membership extends SafeEmitter<MembershipEvents> {
       // session it stays, and the caller must hear of it.
       if (this.sessions.owned) this.logger.debug({ err: cause }, 'zk-leader: leave() failed; closing the own session removes the member node');
       else {
+        const code = cause instanceof ZkLeaderError ? cause.code : 'UNEXPECTED';
+        const why = isZooKeeperError(cause, 'NO_AUTH')
+          ? `the ACL of ${group} must grant this member's credentials DELETE`
+          : isConnectionError(cause)
+            ? `the connection was lost on each of ${leaveAttempts} tries`
+            : String(cause);
         leftInShared = new ZkLeaderError(
-          isZooKeeperError(cause) ? cause.code : 'UNEXPECTED',
-          `stop() could not delete our member node (${isZooKeeperError(cause) ? `${cause.code} on ${cause.path ?? group}` : String(cause)}): the ACL of ${group} must grant this member's credentials DELETE; the node stays until the shared session closes`,
+          code,
+          `stop() could not delete our member node (${code} on ${group}): ${why}; the node stays until the shared session closes`,
           { cause },
         );
       }

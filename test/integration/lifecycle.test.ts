@@ -241,6 +241,31 @@ describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backe
     await until(async () => (await operator.exists(`${path}/m1`)) === null, 'the member node to go with the shared session');
   });
 
+  it('Membership.stop() while join() is on its way ends the join with INVALID_STATE and leaves no member node', async () => {
+    const path = uniquePath('members-stop-joining');
+    const operator = await admin();
+    defer(() => removeTree(operator, path));
+    const members = new Membership({ session: session() });
+    const joining = members.join(path, { id: 'm1' });
+    const stopped = members.stop();
+    await expect(joining).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await stopped;
+    expect(await operator.exists(`${path}/m1`)).toBeNull();
+  });
+
+  it('Membership.stop() on a shared session closed under it resolves: the member node went with the session', async () => {
+    const path = uniquePath('members-session-closed');
+    const operator = await admin();
+    defer(() => removeTree(operator, path));
+    const shared = session();
+    const members = new Membership({ session: shared });
+    await members.join(path, { id: 'm1' });
+    const closing = shared.close();
+    await expect(members.stop()).resolves.toBeUndefined();
+    await closing;
+    await until(async () => (await operator.exists(`${path}/m1`)) === null, 'the member node to go with the session');
+  });
+
   it('Membership.close(), deprecated, rejects as stop() does when the node cannot be deleted', async () => {
     const path = uniquePath('members-no-delete-close');
     const operator = await admin();
