@@ -102,6 +102,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     if (this.closed) return Promise.reject(new InvalidStateError('the observer is closed: create a new one'));
     this.started ??= (async () => {
       await this.sessions.open().ready();
+      // Stopped while the session connected: subscribe to nothing (stop() has run its unsubscribe).
+      if (this.closed) throw new InvalidStateError('the observer was stopped while start() was connecting');
       this.unsubscribe = this.session.subscribe({
         // A new session has none of our watches: look again.
         connected: () => void this.refresh(),

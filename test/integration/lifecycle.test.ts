@@ -266,6 +266,16 @@ describe.each(backends)('Membership and LeaderObserver lifecycle, on %s', (backe
     await until(async () => (await operator.exists(`${path}/m1`)) === null, 'the member node to go with the session');
   });
 
+  it('LeaderObserver.stop() while start() waits for the session: start() rejects with INVALID_STATE and nothing stays subscribed', async () => {
+    const shared = session();
+    const observer = new LeaderObserver({ session: shared, path: uniquePath('observer-stop-starting') });
+    const listenersBefore = shared.listenerCount('connected');
+    const starting = observer.start();
+    await observer.stop();
+    await expect(starting).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    expect(shared.listenerCount('connected')).toBe(listenersBefore);
+  });
+
   it('Membership.close(), deprecated, rejects as stop() does when the node cannot be deleted', async () => {
     const path = uniquePath('members-no-delete-close');
     const operator = await admin();
