@@ -673,7 +673,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private onPredecessorEvent(candidacy: Candidacy, type: string, predecessorLeads: boolean): void {
     // The predecessor led at our last listing, no join since (our children watch would have
     // made us list again), and its deletion reached us over our own live session, with our own
-    // node still watched and held: nobody can be ahead of us (sequence numbers only grow) and
+    // node still watched and held: nobody can be ahead of us (a later node sorts after ours, across the counter's wrap too) and
     // no peer that cannot see us is on the path, so we lead now. The evaluation that follows
     // confirms it.
     if (type === 'deleted') this.mayLead = candidacy;
