@@ -1,9 +1,23 @@
 import { ZkLeaderError, toZkLeaderError } from '../errors.js';
-import type { LeaderElection } from '../election.js';
+import type { Runtime } from '../runtime.js';
 import type { ElectedEvent, ElectionState } from './options.js';
 
 /** The leader's work: runs once per term, `signal` aborting when the term ends. @internal */
 export type LeaderWork = (signal: AbortSignal, term: { fencingToken: bigint }) => Promise<void> | void;
+
+/**
+ * What the work loop uses of the election's public API (by shape: this module and election.ts
+ * must not import each other).
+ * @internal
+ */
+export interface WorkElection {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  waitForLeadership(): Promise<ElectedEvent>;
+  readonly session: { readonly runtime: Runtime };
+  once(event: 'stopped', listener: () => void): unknown;
+  off(event: 'stopped', listener: () => void): unknown;
+}
 
 /**
  * What the work loop needs of its election beyond the public API: whether it still runs, a
@@ -13,7 +27,7 @@ export type LeaderWork = (signal: AbortSignal, term: { fencingToken: bigint }) =
  */
 export interface WorkLoopHost {
   /** The election, for start(), stop(), waitForLeadership(), its session and its events. */
-  readonly election: LeaderElection;
+  readonly election: WorkElection;
   /** The election's state. */
   state(): ElectionState;
   /** Ends the term, removes its node and stays out of the queue for `pauseMs`; false when not leading. */
@@ -94,7 +108,7 @@ async function runOnce(host: WorkLoopHost, work: LeaderWork): Promise<void> {
 }
 
 /** Resolves after `ms` on the session's clock, or at once when the election stops. */
-function pauseWhileRunning(election: LeaderElection, ms: number): Promise<void> {
+function pauseWhileRunning(election: WorkElection, ms: number): Promise<void> {
   const clock = election.session.runtime.clock;
   return new Promise((resolve) => {
     const done = () => {
