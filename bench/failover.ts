@@ -1,4 +1,4 @@
-import { LeaderElection } from '../src/index.js';
+import { LeaderElection } from './library.js';
 import type { BackendName } from '../src/client/types.js';
 import { startWorker, type ExampleProcess } from '../examples/support/processes.js';
 

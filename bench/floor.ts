@@ -1,5 +1,5 @@
-import { createClient } from '../src/client/index.js';
-import { openAcl, type BackendName, type ZkClient } from '../src/client/types.js';
+import { createClient, openAcl } from './library.js';
+import type { BackendName, ZkClient } from '../src/client/types.js';
 
 /**
  * The floor under any graceful failover: one session deletes a node, another holds a data

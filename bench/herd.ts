@@ -1,4 +1,4 @@
-import { LeaderElection, Session } from '../src/index.js';
+import { LeaderElection, Session } from './library.js';
 import type { BackendName } from '../src/client/types.js';
 import { requestTotal } from './probes.js';
 

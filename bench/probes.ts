@@ -1,4 +1,4 @@
-import type { LeaderElection, Session } from '../src/index.js';
+import type { LeaderElection, Session } from './library.js';
 
 // What the benchmarks read off the library the same way everywhere: who a participant takes
 // for the leader, the requests the recipes sent, and a bounded wait for cleanup.

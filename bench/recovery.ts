@@ -1,4 +1,4 @@
-import { LeaderElection, Session } from '../src/index.js';
+import { LeaderElection, Session } from './library.js';
 import type { BackendName } from '../src/client/types.js';
 import { requestTotal, within } from './probes.js';
 import { fourLetterWord, type ZooKeeperHandle } from '../src/testing/index.js';

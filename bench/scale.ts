@@ -1,4 +1,4 @@
-import { LeaderElection, Session } from '../src/index.js';
+import { LeaderElection, Session } from './library.js';
 import type { BackendName } from '../src/client/types.js';
 import { settled } from './probes.js';
 
@@ -43,9 +43,7 @@ export async function scale(
     const seen = new Set(leaders.filter((_, position) => position % electionCount === index));
     if (seen.size !== 1) throw new Error(`election e${index}: participants disagree on the leader (${[...seen].join(', ')})`);
   }
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  global.gc?.();
-  const heapPerElectionBytes = (process.memoryUsage().heapUsed - heapBefore) / elections.length;
+  const heapPerElectionBytes = ((await idleHeapUsed()) - heapBefore) / elections.length;
   await whileSettled?.();
   await Promise.all(elections.map((election) => election.stop()));
   await Promise.all(sessions.map((session) => session.close()));
@@ -57,4 +55,24 @@ export async function scale(
     agreeMs,
     ...(global.gc ? { heapPerElectionBytes } : {}),
   };
+}
+
+/**
+ * The heap once the elections are idle: the last `elected` comes before the leaders' record
+ * writes are answered, so the heap is sampled (after a collection) until it holds still,
+ * two samples a quarter second apart within 0.5% of each other, for 15 s at most.
+ */
+async function idleHeapUsed(): Promise<number> {
+  const sample = () => {
+    global.gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  let last = sample();
+  for (const deadline = performance.now() + 15_000; performance.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = sample();
+    if (Math.abs(now - last) <= last * 0.005) return now;
+    last = now;
+  }
+  return last;
 }
