@@ -33,12 +33,13 @@ import {
 } from './errors.js';
 import { sessionPart, type ElectionHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
-import { silentLogger } from './logger.js';
+import { silentLogger, type Logger } from './logger.js';
 import { checkCreateFits } from './limits.js';
 import { joinPath, validatePath } from './paths.js';
 import { validateLockName, validateRecipe, type RecipeName } from './recipes.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { Session, sharedSession, type SessionOptions, type SessionScope } from './session.js';
+import { Session, sharedSession, type SessionHandlers, type SessionOptions, type SessionScope } from './session.js';
+import type { Runtime } from './runtime.js';
 import { eventStream } from './stream.js';
 import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
 import { WatchAudit, type AuditItem } from './watch-audit.js';
@@ -54,9 +55,9 @@ import {
   type LostEvent,
 } from './election/options.js';
 import { runWhileLeader } from './election/run-while-leader.js';
-import { Terms, type Term } from './election/term.js';
-import { LeaderRecordWatch, LeaderRecordWriter } from './election/record.js';
-import { FollowerReports } from './election/reports.js';
+import { Terms, type Term, type TermHost } from './election/term.js';
+import { LeaderRecordWatch, LeaderRecordWriter, type RecordWatchHost, type RecordWriterHost } from './election/record.js';
+import { FollowerReports, type ReportsHost } from './election/reports.js';
 import { Removals } from './election/removals.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
@@ -111,7 +112,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** The current term, if any: granted, announced, ended. */
   private readonly terms: Terms;
   /** When what an evaluation learned may still be acted on: the one notion of staleness. */
-  private readonly looks = new Looks((candidacy) => this.state === 'running' && this.candidacy === candidacy && !candidacy.gone);
+  private readonly looks: Looks;
   /** `follower`, and the nodes that keep this participant from leading, each told once. */
   private readonly reports: FollowerReports;
   /**
@@ -142,20 +143,15 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   /** While set, this participant stays out of the queue (runWhileLeader's backoff). */
   private rejoinTimer: TimerHandle | null = null;
   /** What our watches should tell us, looked at again at a bounded period (they can go silent). */
-  private readonly audit = new WatchAudit(
-    () => this.clock,
-    () => {
-      if (this.state === 'running') this.requestEvaluation();
-    },
-  );
+  private readonly audit: WatchAudit;
   private stopping: Promise<void> | null = null;
   /** Why a stop() left a node of ours behind in a shared session (its delete was refused). */
   private leftInShared: ZkLeaderError | null = null;
   /** Removals of our nodes (a resign, a stop, an ended session's): stop() resolves after them. */
   private readonly removals: Removals;
   /** Single-node: gives back this election's claim on its node name in the session. */
-  private releaseClaim: () => void = () => {};
-  private unsubscribe: () => void = () => {};
+  private releaseClaim: (() => void) | null = null;
+  private unsubscribe: (() => void) | null = null;
   private readonly signalReleases: (() => void)[] = [];
   private firstJoin: { resolve: () => void; reject: (error: unknown) => void } | null = null;
 
@@ -183,47 +179,16 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       throw new InvalidArgumentError(`onSuspend must be 'release' or 'hold': got ${JSON.stringify(options.onSuspend)}`);
     }
     this.takeoverDelayMs = validateMs(options.takeoverDelayMs, 'takeoverDelayMs', 0, 'zero');
-    this.reports = new FollowerReports(
-      this.path,
-      this.recipe,
-      (event) => this.emit('follower', event),
-      (error) => this.emit('error', error),
-    );
-    this.recordWriter = new LeaderRecordWriter(
-      this.path,
-      this.id,
-      this.logger,
-      (term) => this.terms.current === term,
-      (error) => this.emit('error', error),
-    );
-    this.recordWatch = new LeaderRecordWatch({
-      path: this.path,
-      isLeader: () => this.isLeader,
-      isStale: (candidacy) => this.looks.isStale(candidacy),
-      failed: (error) => this.onEvaluationError(error),
-      found: (leader) => {
-        this.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
-        publish(electionChannel, (): ElectionMessage => ({ path: this.path, event: 'leader', present: leader !== null, observer: this }));
-        this.emit('leader', leader);
-      },
-    });
-    this.terms = new Terms({
-      path: this.path,
-      id: this.id,
-      logger: this.logger,
-      takeoverDelayMs: this.takeoverDelayMs,
-      clock: () => this.clock,
-      checkLiveness: () => this.session.checkLiveness(),
-      elected: (term) => this.onElected(term),
-      ended: () => {
-        if (this.knownLeader?.id === this.id) this.knownLeader = null;
-      },
-      lost: (reason) => this.emit('lost', { reason }),
-      delayFailed: (error) => this.onEvaluationError(error),
-    });
+    const host = new LeaderElection.PartsHost(this);
+    this.looks = new Looks(host);
+    this.reports = new FollowerReports(host);
+    this.recordWriter = new LeaderRecordWriter(host);
+    this.recordWatch = new LeaderRecordWatch(host);
+    this.terms = new Terms(host);
+    this.audit = new WatchAudit(host);
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
-    this.removals = new Removals(this.retry, () => this.session.runtime);
+    this.removals = new Removals(this.retry, host);
     this.lockName = validateLockName(options.lockName);
     if (options.lockName !== undefined && this.recipe !== 'single-node') {
       throw new InvalidArgumentError(`lockName is for recipe 'single-node': recipe '${this.recipe}' queues sequential nodes`);
@@ -309,41 +274,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     return this.candidacy?.node?.name ?? null;
   }
 
-  private subscribeToSession(session: Session): () => void {
-    return session.subscribe({
-      suspended: () => {
-        if (this.state !== 'running') return;
-        if (this.onSuspend === 'release' && this.terms.current) {
-          this.looks.owed = true;
-          this.terms.end('suspended');
-        }
-        this.emit('suspended');
-      },
-      reconnected: () => {
-        if (this.state !== 'running') return;
-        // The session's watches survived (the client set them again): look only if
-        // something may have been missed meanwhile, and not before a pending retry is due
-        // (a server that closes the connection on our request would otherwise get it again
-        // at every reconnect).
-        if (this.looks.owed && !this.retryTimer) this.requestEvaluation();
-        this.emit('reconnected');
-      },
-      // The candidacy ended with the scope already (its node went with the session).
-      expired: () => {
-        if (this.state === 'running') this.emit('expired');
-      },
-      connected: () => {
-        if (this.state === 'running' && !this.retryTimer) this.requestEvaluation();
-      },
-      closed: () => {
-        if (this.state === 'running') void this.finish('session-closed');
-      },
-      error: (error) => {
-        if (this.state === 'running') this.emit('error', error);
-      },
-    });
-  }
-
   /**
    * Joins the election. Resolves once this participant's candidacy is in place (it may already
    * lead). `signal` stops the election (as `stop()` does) whenever it aborts: while start()
@@ -379,7 +309,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.state = 'running';
     this.sessionRef = session;
     this.terms.startWaiting();
-    this.unsubscribe = this.subscribeToSession(session);
+    this.unsubscribe = session.subscribe(new LeaderElection.SessionListener(this));
     for (const processSignal of this.signals) this.signalReleases.push(stopOnSignal(processSignal, this));
     if (signal) {
       // The caller's signal stops the election whenever it aborts, during start() or later.
@@ -741,7 +671,13 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     const { candidacy, fencingToken } = term;
     this.knownLeader = candidacy.node ? { id: this.id, node: candidacy.node.name } : null;
     this.logger.info({ path: this.path, id: this.id, fencingToken: String(fencingToken) }, 'zk-leader: elected');
-    this.emit('elected', { fencingToken, signal: term.signal });
+    // The signal is made only if a listener reads it (see Term).
+    this.emit('elected', {
+      fencingToken,
+      get signal() {
+        return term.signal;
+      },
+    });
     this.recordWriter.publish(term);
   }
 
@@ -910,8 +846,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
           );
         }
       }
-      this.releaseClaim();
-      this.unsubscribe();
+      this.releaseClaim?.();
+      this.unsubscribe?.();
       if (this.ownsSession) await this.session.close();
       this.state = 'stopped';
       this.emit('stopped');
@@ -1099,4 +1035,121 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (this.recipe === 'single-node') return [await this.getLeader()].filter((leader): leader is Participant => leader !== null);
     return readParticipants(this.session, this.path);
   }
+
+  /**
+   * What the election's parts (its terms, leader record, reports, looks, audit, removals) ask
+   * of it, as methods of one object: a closure per callback, each with its context, cost
+   * about 1 KiB an election, and ten thousand elections on one session is a use we bench.
+   * Nested, so that it may reach the election's private members.
+   */
+  private static readonly PartsHost = class implements TermHost, RecordWriterHost, RecordWatchHost, ReportsHost {
+    constructor(private readonly election: LeaderElection) {}
+
+    get path(): string {
+      return this.election.path;
+    }
+    get id(): string {
+      return this.election.id;
+    }
+    get logger(): Logger {
+      return this.election.logger;
+    }
+    get recipe(): RecipeName {
+      return this.election.recipe;
+    }
+    get takeoverDelayMs(): number {
+      return this.election.takeoverDelayMs;
+    }
+    clock(): Clock {
+      return this.election.clock;
+    }
+    runtime(): Runtime {
+      return this.election.session.runtime;
+    }
+    checkLiveness(): void {
+      this.election.session.checkLiveness();
+    }
+    inCharge(candidacy: Candidacy): boolean {
+      const { election } = this;
+      return election.state === 'running' && election.candidacy === candidacy && !candidacy.gone;
+    }
+    isStale(candidacy: Candidacy): boolean {
+      return this.election.looks.isStale(candidacy);
+    }
+    isLeader(): boolean {
+      return this.election.isLeader;
+    }
+    isCurrent(term: Term): boolean {
+      return this.election.terms.current === term;
+    }
+    elected(term: Term): void {
+      this.election.onElected(term);
+    }
+    ended(): void {
+      const { election } = this;
+      if (election.knownLeader?.id === election.id) election.knownLeader = null;
+    }
+    lost(reason: LossReason): void {
+      this.election.emit('lost', { reason });
+    }
+    follower(event: { leader: LeaderInfo; position: number }): void {
+      this.election.emit('follower', event);
+    }
+    found(leader: LeaderInfo | null): void {
+      const { election } = this;
+      election.knownLeader = leader ? { id: leader.id, node: leader.node } : null;
+      publish(electionChannel, (): ElectionMessage => ({ path: election.path, event: 'leader', present: leader !== null, observer: election }));
+      election.emit('leader', leader);
+    }
+    error(error: ZkLeaderError): void {
+      this.election.emit('error', error);
+    }
+    failed(error: unknown): void {
+      this.election.onEvaluationError(error);
+    }
+    delayFailed(error: unknown): void {
+      this.election.onEvaluationError(error);
+    }
+    auditChanged(): void {
+      if (this.election.state === 'running') this.election.requestEvaluation();
+    }
+  };
+
+  /** What the election does on its session's events (methods, for the reason PartsHost says). */
+  private static readonly SessionListener = class implements SessionHandlers {
+    constructor(private readonly election: LeaderElection) {}
+
+    suspended(): void {
+      const { election } = this;
+      if (election.state !== 'running') return;
+      if (election.onSuspend === 'release' && election.terms.current) {
+        election.looks.owed = true;
+        election.terms.end('suspended');
+      }
+      election.emit('suspended');
+    }
+    reconnected(): void {
+      const { election } = this;
+      if (election.state !== 'running') return;
+      // The session's watches survived (the client set them again): look only if something
+      // may have been missed meanwhile, and not before a pending retry is due (a server that
+      // closes the connection on our request would otherwise get it again at every reconnect).
+      if (election.looks.owed && !election.retryTimer) election.requestEvaluation();
+      election.emit('reconnected');
+    }
+    // The candidacy ended with the scope already (its node went with the session).
+    expired(): void {
+      if (this.election.state === 'running') this.election.emit('expired');
+    }
+    connected(): void {
+      const { election } = this;
+      if (election.state === 'running' && !election.retryTimer) election.requestEvaluation();
+    }
+    closed(): void {
+      if (this.election.state === 'running') void this.election.finish('session-closed');
+    }
+    error(error: ZkLeaderError): void {
+      if (this.election.state === 'running') this.election.emit('error', error);
+    }
+  };
 }

@@ -23,7 +23,8 @@ type Listener<Events extends ErrorEvents, T extends Names<Events>> = EventEmitte
  * listeners are kept by an eventemitter3 emitter inside, which is not part of the API.
  */
 export class SafeEmitter<Events extends ErrorEvents> {
-  private readonly reportedCodes = new Set<string>();
+  /** Codes already warned of; made at the first (an empty Set costs ~150 B, and most emitters never need one). */
+  private reportedCodes: Set<string> | null = null;
   private readonly listenersOf = new EventEmitter<Events>();
 
   constructor(protected readonly logger: Logger = silentLogger) {}
@@ -41,6 +42,17 @@ export class SafeEmitter<Events extends ErrorEvents> {
   once<T extends Names<Events>>(event: T, listener: Listener<Events, T>): this {
     this.listenersOf.once(event, listener);
     return this;
+  }
+  /**
+   * Calls `listener` on every `event` as a method of `context`: the methods of one object
+   * listen without a closure each.
+   */
+  protected onWithContext<T extends Names<Events>>(event: T, listener: Listener<Events, T>, context: object): void {
+    this.listenersOf.on(event, listener, context);
+  }
+  /** Stops calling `listener` as a method of `context`. */
+  protected offWithContext<T extends Names<Events>>(event: T, listener: Listener<Events, T>, context: object): void {
+    this.listenersOf.off(event, listener, context);
   }
   /** Stops calling `listener` (every listener of `event` when none is given). */
   off<T extends Names<Events>>(event: T, listener?: Listener<Events, T>): this {
@@ -96,6 +108,7 @@ export class SafeEmitter<Events extends ErrorEvents> {
   private reportUnheard(error: ZkLeaderError): void {
     this.logger.error({ err: error }, `zk-leader: ${error.message}`);
     const code = error?.code ?? 'UNEXPECTED';
+    this.reportedCodes ??= new Set();
     if (this.reportedCodes.has(code)) return;
     this.reportedCodes.add(code);
     process.emitWarning(`${error.message} (add an 'error' listener to handle this; further ${code} errors are only logged)`, {

@@ -92,6 +92,12 @@ export interface SessionEvents {
   error: [error: ZkLeaderError];
 }
 
+/** The names of SessionEvents, every one (the object literal fails to compile without one). */
+const sessionEventNames = Object.keys({ connected: 0, suspended: 0, reconnected: 0, expired: 0, closed: 0, error: 0 } satisfies Record<
+  keyof SessionEvents,
+  0
+>) as (keyof SessionEvents)[];
+
 /** Handlers for `Session.subscribe`: any subset of the session's events. */
 export type SessionHandlers = { [E in keyof SessionEvents]?: (...args: SessionEvents[E]) => void };
 
@@ -612,10 +618,17 @@ export class Session extends SafeEmitter<SessionEvents> {
    * handler that throws is reported as an `error` and keeps no other handler from running.
    */
   subscribe(handlers: SessionHandlers): () => void {
-    const entries = Object.entries(handlers) as [keyof SessionEvents, (...args: never[]) => void][];
-    for (const [event, handler] of entries) this.on(event, handler as never);
+    // Each handler is called as a method of `handlers`, so an object whose handlers are the
+    // methods of its class listens with no closure per event (each election on the session does).
+    for (const event of sessionEventNames) {
+      const handler = handlers[event];
+      if (handler) this.onWithContext(event, handler as never, handlers);
+    }
     return () => {
-      for (const [event, handler] of entries) this.off(event, handler as never);
+      for (const event of sessionEventNames) {
+        const handler = handlers[event];
+        if (handler) this.offWithContext(event, handler as never, handlers);
+      }
     };
   }
 

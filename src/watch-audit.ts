@@ -27,7 +27,7 @@ export interface AuditReader {
  * A participant that waits for a notice would then wait for ever, a leader would miss a peer
  * that joined, a follower its predecessor's departure. `exists` needs no permission at all, so
  * a look at the stat every period finds out what the notice would have said; any difference
- * calls `onChange`, and the evaluation that follows lists and watches again.
+ * calls the owner's `auditChanged()`, and the evaluation that follows lists and watches again.
  *
  * Cost: one `exists` per item per period and participant, and one listing after each change
  * (or the first look at a path, whose last listing's pzxid is not known).
@@ -39,21 +39,27 @@ export class WatchAudit {
   private periodMs = 0;
   /** Bumped by every `expect()` and `stop()`: a look in flight for an older set is dropped. */
   private generation = 0;
-  /** Each children path's pzxid at the last look: a listing after that look saw at least that. */
-  private readonly childrenSeen = new Map<string, bigint>();
+  /**
+   * Each children path's pzxid at the last look: a listing after that look saw at least that.
+   * Made at the first look (an empty Map costs ~180 B, and an audit waits a period for it).
+   */
+  private childrenSeen: Map<string, bigint> | null = null;
 
-  constructor(
-    /** The owner's clock, real or simulated (read at each use: the owner may make it late). */
-    private readonly clock: () => Clock,
-    private readonly onChange: () => void,
-  ) {}
+  /**
+   * @param owner `clock()` is the owner's clock, real or simulated (read at each use: the owner
+   * may make it late); `auditChanged()` is called when a look found what a watch should have told.
+   */
+  constructor(private readonly owner: { clock(): Clock; auditChanged(): void }) {}
 
   /** From now on checks `items` through `reader` every `periodMs` (replacing what was checked). */
   expect(reader: AuditReader, items: readonly AuditItem[], periodMs: number): void {
     this.generation += 1;
     // What a look saw is kept for the same reader and path only.
-    const keep = new Set(items.filter((item) => item.kind === 'children').map((item) => item.path));
-    for (const path of this.childrenSeen.keys()) if (this.reader !== reader || !keep.has(path)) this.childrenSeen.delete(path);
+    const seen = this.childrenSeen;
+    if (seen) {
+      const keep = new Set(items.filter((item) => item.kind === 'children').map((item) => item.path));
+      for (const path of seen.keys()) if (this.reader !== reader || !keep.has(path)) seen.delete(path);
+    }
     this.reader = reader;
     this.items = items;
     // A shorter period starts now; a longer one (or the same) lets the pending look come.
@@ -67,18 +73,18 @@ export class WatchAudit {
     this.generation += 1;
     this.reader = null;
     this.items = [];
-    this.childrenSeen.clear();
+    this.childrenSeen = null;
     this.clearTimer();
   }
 
   private clearTimer(): void {
-    if (this.timer) this.clock().clearTimeout(this.timer);
+    if (this.timer) this.owner.clock().clearTimeout(this.timer);
     this.timer = null;
   }
 
   private schedule(): void {
     if (this.timer || !this.reader || this.items.length === 0) return;
-    this.timer = this.clock().setTimeout(() => {
+    this.timer = this.owner.clock().setTimeout(() => {
       this.timer = null;
       void this.look();
     }, this.periodMs);
@@ -98,9 +104,10 @@ export class WatchAudit {
           if (!stat || stat.mzxid !== item.mzxid) changed = true;
           return;
         }
-        const seen = this.childrenSeen.get(item.path);
-        if (stat) this.childrenSeen.set(item.path, stat.pzxid);
-        else this.childrenSeen.delete(item.path);
+        const childrenSeen = (this.childrenSeen ??= new Map<string, bigint>());
+        const seen = childrenSeen.get(item.path);
+        if (stat) childrenSeen.set(item.path, stat.pzxid);
+        else childrenSeen.delete(item.path);
         if (!stat || seen !== stat.pzxid) changed = true;
       });
     } catch (error) {
@@ -110,6 +117,6 @@ export class WatchAudit {
       if (!isConnectionError(error)) changed = true;
     }
     this.schedule();
-    if (changed) this.onChange();
+    if (changed) this.owner.auditChanged();
   }
 }

@@ -85,16 +85,7 @@ export class SessionWatches {
   ): Promise<{ set: boolean; result: T }> {
     const key = `${read}:${path}`;
     const existing = this.shared.get(key);
-    const watch: SharedWatch = existing ?? {
-      read,
-      path,
-      listeners: new Map(),
-      clientWatcher: (event) => this.fired(watch, event),
-      client: null,
-      state: 'reading',
-      failed: false,
-    };
-    if (!existing) this.shared.set(key, watch);
+    const watch = existing ?? this.newWatch(key, read, path);
     watch.listeners.set(listener, group);
     group?.joined(listener, watch);
     try {
@@ -118,6 +109,25 @@ export class SessionWatches {
       }
       throw error;
     }
+  }
+
+  /**
+   * A watch for the table, not yet read. Made here rather than in `readOnce`, so that its
+   * client watcher's closure holds the watch alone, not the whole read's scope: it lives as
+   * long as the watch, in every idle election.
+   */
+  private newWatch(key: string, read: WatchedRead, path: string): SharedWatch {
+    const watch: SharedWatch = {
+      read,
+      path,
+      listeners: new Map(),
+      clientWatcher: (event) => this.fired(watch, event),
+      client: null,
+      state: 'reading',
+      failed: false,
+    };
+    this.shared.set(key, watch);
+    return watch;
   }
 
   /** `listener` no longer waits on `watch`; the last one to leave takes the watch away. */
@@ -161,10 +171,16 @@ export class SessionWatches {
  * the session still waits on. Once closed, reads through the group set no watch.
  */
 export class WatchGroup {
-  /** Each listener of this group and the watches it waits on. */
-  private readonly waits = new Map<Watcher, Set<SharedWatch>>();
-  /** Listeners the owner let go of, until it reads with one again: a read on its way must not bring one back. */
-  private readonly cancelled = new WeakSet<Watcher>();
+  /**
+   * Each listener of this group and the watches it waits on: nearly always one, so a list (an
+   * array of one costs a third of a Set, and an idle election holds two of them).
+   */
+  private readonly waits = new Map<Watcher, SharedWatch[]>();
+  /**
+   * Listeners the owner let go of, until it reads with one again: a read on its way must not
+   * bring one back. Made at the first `cancel()` (most owners never cancel).
+   */
+  private cancelled: WeakSet<Watcher> | null = null;
   private closed = false;
 
   /** @internal Made by `SessionScope.watchGroup()`. */
@@ -201,18 +217,18 @@ export class WatchGroup {
   /** A closed group reads without a watch: nothing of an owner that is done may be called. */
   private live(listener: Watcher): Watcher | undefined {
     if (this.closed) return undefined;
-    this.cancelled.delete(listener);
+    this.cancelled?.delete(listener);
     return listener;
   }
 
   /** @internal Whether the owner cancelled `listener` since it last read with it. */
   wasCancelled(listener: Watcher): boolean {
-    return this.cancelled.has(listener);
+    return this.cancelled?.has(listener) ?? false;
   }
 
   /** Stops `listener` waiting on any watch (its slot was given to another node, say); the group stays open. */
   cancel(listener: Watcher): void {
-    this.cancelled.add(listener);
+    (this.cancelled ??= new WeakSet()).add(listener);
     const watches = this.waits.get(listener);
     if (!watches) return;
     this.waits.delete(listener);
@@ -227,16 +243,18 @@ export class WatchGroup {
 
   /** @internal `listener` waits on `watch` now. */
   joined(listener: Watcher, watch: SharedWatch): void {
-    let watches = this.waits.get(listener);
-    if (!watches) this.waits.set(listener, (watches = new Set()));
-    watches.add(watch);
+    const watches = this.waits.get(listener);
+    if (!watches) this.waits.set(listener, [watch]);
+    else if (!watches.includes(watch)) watches.push(watch);
   }
 
   /** @internal `watch` fired, failed or was removed: `listener` no longer waits on it. */
   left(listener: Watcher, watch: SharedWatch): void {
     const watches = this.waits.get(listener);
-    if (!watches?.delete(watch) || watches.size > 0) return;
-    this.waits.delete(listener);
+    const index = watches ? watches.indexOf(watch) : -1;
+    if (!watches || index < 0) return;
+    watches.splice(index, 1);
+    if (watches.length === 0) this.waits.delete(listener);
   }
 }
 

@@ -34,8 +34,8 @@ export class Looks {
    */
   owed = false;
 
-  /** @param inCharge whether `candidacy` is the running election's current candidacy, its node not gone. */
-  constructor(private readonly inCharge: (candidacy: Candidacy) => boolean) {}
+  /** @param host the election: `inCharge(candidacy)` says whether it is the running election's current candidacy, its node not gone. */
+  constructor(private readonly host: { inCharge(candidacy: Candidacy): boolean }) {}
 
   /** A look at the election for `candidacy`, begun now. */
   begin(candidacy: Candidacy): Look {
@@ -48,7 +48,7 @@ export class Looks {
    * began. A watch's callback, which belongs to no look, asks about its candidacy alone.
    */
   isStale(candidacy: Candidacy, since?: Look): boolean {
-    return !this.inCharge(candidacy) || (since !== undefined && since.decisions !== this.decisions);
+    return !this.host.inCharge(candidacy) || (since !== undefined && since.decisions !== this.decisions);
   }
 
   /** A decision was taken: every look begun before it is stale. */

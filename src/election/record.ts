@@ -14,20 +14,8 @@ export class LeaderRecordWriter {
   /** The token whose leader record is in place (written by us, or one at least as new found there). */
   private recordToken: bigint | null = null;
 
-  /**
-   * @param path the election's znode, whose data the record is.
-   * @param id this participant's id, named in the record.
-   * @param logger for a write lost to the connection.
-   * @param isCurrent whether `term` is still the election's current term.
-   * @param emitError for a write the server refused.
-   */
-  constructor(
-    private readonly path: string,
-    private readonly id: string,
-    private readonly logger: Logger,
-    private readonly isCurrent: (term: Term) => boolean,
-    private readonly emitError: (error: ZkLeaderError) => void,
-  ) {}
+  /** @param host the election. */
+  constructor(private readonly host: RecordWriterHost) {}
 
   /** `term` was announced: write the record naming its node, unless it is there already. */
   publish(term: Term): void {
@@ -38,22 +26,37 @@ export class LeaderRecordWriter {
     // record is never rewritten for a token it holds, so reading it again is one request
     // per election on every reconnect for nothing.
     if (this.recordToken === fencingToken) return;
-    const record = { node: node.name, id: this.id, token: fencingToken, since: Date.now() };
-    publishLeaderRecord(candidacy.scope, this.path, record, () => this.isCurrent(term)).then(
+    const { host } = this;
+    const record = { node: node.name, id: host.id, token: fencingToken, since: Date.now() };
+    publishLeaderRecord(candidacy.scope, host.path, record, () => host.isCurrent(term)).then(
       (written) => {
-        if (written || this.isCurrent(term)) this.recordToken = fencingToken;
+        if (written || host.isCurrent(term)) this.recordToken = fencingToken;
       },
       (error: unknown) => {
         // Lost to the connection or the session (the next term on this node writes it again),
         // or the election node is gone (our node went with it, and its candidacy with that).
         if (isConnectionError(error) || isZooKeeperError(error, 'NO_NODE')) {
-          return this.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
+          return host.logger.debug({ err: error }, 'zk-leader: could not publish the leader record');
         }
         // Refused (the election node's ACL): the term goes on, observers just cannot see it.
-        this.emitError(toZkLeaderError(error, `publishing the leader record on ${this.path} (trackLeader followers and observers read it)`));
+        host.error(toZkLeaderError(error, `publishing the leader record on ${host.path} (trackLeader followers and observers read it)`));
       },
     );
   }
+}
+
+/** What the leader's record writer needs of its election. @internal */
+export interface RecordWriterHost {
+  /** The election's znode, whose data the record is. */
+  readonly path: string;
+  /** This participant's id, named in the record. */
+  readonly id: string;
+  /** For a write lost to the connection. */
+  readonly logger: Logger;
+  /** Whether `term` is still the election's current term. */
+  isCurrent(term: Term): boolean;
+  /** A write the server refused. */
+  error(error: ZkLeaderError): void;
 }
 
 /** What a trackLeader follower's watch on the record needs of its election. @internal */

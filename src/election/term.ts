@@ -10,8 +10,13 @@ import type { Logger } from '../logger.js';
  * @internal
  */
 export class Term {
-  /** Aborts when the term ends. */
-  readonly controller = new AbortController();
+  /**
+   * Behind `signal`, made when the signal is first asked for: an AbortController with its
+   * signal costs ~450 B, and a process leading ten thousand idle elections may never look.
+   */
+  private controller: AbortController | null = null;
+  /** Why the term ended, once it has. */
+  private endedBy: LeadershipLostError | null = null;
   /** Whether `elected` was emitted: a term won during the takeover delay is not yet. */
   announced = false;
   /** When `elected` was emitted (the clock's ms), for metrics. */
@@ -28,9 +33,25 @@ export class Term {
     readonly fencingToken: bigint,
   ) {}
 
-  /** Aborts the moment this term ends. */
+  /** Aborts the moment this term ends (already aborted if asked for after). */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.endedBy) this.controller.abort(this.endedBy);
+    }
     return this.controller.signal;
+  }
+
+  /** Whether the term has ended. */
+  get ended(): boolean {
+    return this.endedBy !== null;
+  }
+
+  /** The term is over: its signal aborts with `reason`. */
+  end(reason: LeadershipLostError): void {
+    if (this.endedBy) return;
+    this.endedBy = reason;
+    this.controller?.abort(reason);
   }
 }
 
@@ -136,7 +157,7 @@ export class Terms {
     const { host } = this;
     this.term = null;
     if (term.delayTimer) host.clock().clearTimeout(term.delayTimer);
-    term.controller.abort(new LeadershipLostError(reason));
+    term.end(new LeadershipLostError(reason));
     host.ended(term);
     this.waitingSince = host.clock().now();
     if (term.announced) {

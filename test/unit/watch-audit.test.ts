@@ -37,10 +37,10 @@ async function settle(): Promise<void> {
 function audited() {
   const clock = new ManualClock();
   const changes: number[] = [];
-  const audit = new WatchAudit(
-    () => clock,
-    () => changes.push(clock.now()),
-  );
+  const audit = new WatchAudit({
+    clock: () => clock,
+    auditChanged: () => changes.push(clock.now()),
+  });
   const stats = new Map<string, NodeStat>();
   const reader = fakeReader(stats);
   return { clock, changes, audit, stats, reader };
