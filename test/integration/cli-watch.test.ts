@@ -4,12 +4,13 @@ import { ExampleProcess } from '../../examples/support/processes.js';
 import { Permission } from '../../src/client/types.js';
 import type { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
+import { LeaderObserver, type ObservedElection } from '../../src/observer.js';
 import { fourLetterWord } from '../../src/testing/index.js';
 import { cli, runCli } from '../support/cli.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
-import { operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // `zk-leader watch`: its lines (text and --json), exit codes and behaviour on errors are a
 // contract for scripts (CHANGELOG). The participants use the CLI's default backend.
@@ -309,5 +310,124 @@ describe('zk-leader watch', () => {
     expect(path).toEqual({ code: 2, stdout: '', stderr: "zk-leader: path must start with '/': got 'services/scheduler'\n" });
     const group = await runCli(['watch', uniquePath('cli-watch-usage'), '--group', 'members', '--connect', zkConnect()]);
     expect(group).toEqual({ code: 2, stdout: '', stderr: "zk-leader: --group must start with '/': got 'members'\n" });
+  });
+});
+
+// What `watch` needs of LeaderObserver: the whole queue, the kind of election, the path
+// missing, and a word when a read was cut off (none of it an error).
+describe.each(backends)('LeaderObserver for watchers on %s', (backend) => {
+  const { admin, defer, proxiedSession, session } = testResources(backend);
+  const participant = electionFixture(backend);
+
+  /** An observer on `path` (shared session unless given), stopped after the test, with what it emits. */
+  function observe(path: string, options: { participants?: 'leader' | 'all'; lockName?: string; on?: ReturnType<typeof session> } = {}) {
+    const { on = session(), ...rest } = options;
+    const observer = new LeaderObserver({ session: on, path, ...rest });
+    defer(() => observer.stop());
+    const seen = { elections: [] as ObservedElection[], leaders: [] as (string | null)[], errors: [] as string[], interruptions: [] as string[] };
+    observer.on('election', (election) => seen.elections.push(election));
+    observer.on('leader', (leader) => seen.leaders.push(leader?.id ?? null));
+    observer.on('error', (error) => seen.errors.push(error.code));
+    observer.on('interrupted', (error) => seen.interruptions.push(error.code));
+    return { observer, seen };
+  }
+  const ids = (election: ObservedElection | null | undefined) => election?.participants.map((participant) => participant.id);
+
+  async function leads(election: LeaderElection): Promise<bigint> {
+    const elected = nextEvent(election, 'elected');
+    await election.start();
+    return (await elected).fencingToken;
+  }
+
+  it("with participants: 'all' emits election with the whole queue on every join and leave, and leader only when the leader changes", async () => {
+    const path = uniquePath('observer-all');
+    const [alice, bob] = [participant(path, { id: 'alice' }), participant(path, { id: 'bob' })];
+    await leads(alice);
+    const shared = session();
+    const all = observe(path, { participants: 'all', on: shared });
+    const leaderOnly = observe(path, { on: shared });
+    await Promise.all([all.observer.start(), leaderOnly.observer.start()]);
+    expect(all.observer.election).toMatchObject({ kind: 'queue', leader: { id: 'alice' }, foreign: [], lockName: null });
+    expect(ids(all.observer.election)).toEqual(['alice']);
+
+    const joined = nextEvent(all.observer, 'election');
+    await bob.start();
+    expect(ids(await joined)).toEqual(['alice', 'bob']);
+    const handedOver = nextEvent(all.observer, 'election');
+    const leaderOnlySeesBob = nextEvent(leaderOnly.observer, 'election');
+    await alice.stop();
+    expect(await handedOver).toMatchObject({ kind: 'queue', leader: { id: 'bob' } });
+    expect(ids(await leaderOnlySeesBob)).toEqual(['bob']);
+
+    expect(all.seen.elections.map(ids)).toEqual([['alice'], ['alice', 'bob'], ['bob']]);
+    expect(all.seen.leaders).toEqual(['alice', 'bob']);
+    // The default reads the leader alone: bob's join was no change to it.
+    expect(leaderOnly.seen.elections.map(ids)).toEqual([['alice'], ['bob']]);
+    expect(all.observer.election).toBe(all.seen.elections.at(-1));
+  });
+
+  it("emits election with kind 'missing' while the path does not exist, then the election once it appears", async () => {
+    const path = uniquePath('observer-missing');
+    const alice = participant(path, { id: 'alice' });
+    const { observer, seen } = observe(path);
+    await observer.start();
+    expect(observer.election).toEqual({ kind: 'missing', participants: [], leader: null, foreign: [], lockName: null });
+    expect(seen.leaders).toEqual([]);
+    const appeared = new Promise<ObservedElection>((resolve) => observer.on('election', (election) => election.kind === 'queue' && resolve(election)));
+    const token = await leads(alice);
+    expect(await appeared).toMatchObject({ kind: 'queue', leader: { id: 'alice', fencingToken: token } });
+    // The path is created before the candidate's node: it may be seen empty in between.
+    expect(seen.elections.map((election) => election.kind).filter((kind) => kind !== 'empty')).toEqual(['missing', 'queue']);
+    expect(seen.leaders).toEqual(['alice']);
+  });
+
+  it("tells a path of other nodes (not-an-election, with its foreign nodes) from a single-node election, and names the latter's lockName", async () => {
+    const other = uniquePath('observer-foreign');
+    const outside = await admin();
+    await outside.ensurePath(other);
+    defer(() => outside.remove(`${other}/task-0000000000`).then(() => outside.remove(other)));
+    await outside.create(`${other}/task-`, Buffer.from('x'), 'persistent-sequential');
+    const foreign = observe(other);
+    await foreign.observer.start();
+    expect(foreign.observer.election).toEqual({ kind: 'not-an-election', participants: [], leader: null, foreign: ['task-0000000000'], lockName: null });
+
+    const path = uniquePath('observer-lockname');
+    const alice = participant(path, { id: 'alice', recipe: 'single-node', lockName: 'mutex' });
+    await leads(alice);
+    const { observer } = observe(path, { lockName: 'mutex' });
+    await observer.start();
+    expect(observer.election).toMatchObject({ kind: 'single-node', lockName: 'mutex', leader: { id: 'alice', node: 'mutex' }, foreign: [] });
+  });
+
+  it('emits interrupted, not error, when the connection cuts a read, and reads again once it is back', async () => {
+    const path = uniquePath('observer-interrupted');
+    const [alice, bob] = [participant(path, { id: 'alice' }), participant(path, { id: 'bob' })];
+    await leads(alice);
+    const { cut, shared } = await proxiedSession();
+    const { observer, seen } = observe(path, { participants: 'all', on: shared });
+    await observer.start();
+    // The notification of bob's join passes; the reply to the read it prompts is held, and
+    // the connection closes under it.
+    const sent = cut.requestOpcodes.length;
+    cut.holdReplies(1);
+    await bob.start();
+    await until(
+      () => cut.requestOpcodes.slice(sent).some((opcode) => opcode === opcodes.getChildren || opcode === opcodes.getChildren2),
+      'the read of the queue',
+    );
+    const interrupted = nextEvent(observer, 'interrupted');
+    const joined = nextEvent(observer, 'election');
+    cut.resetConnections();
+    cut.heal();
+    expect(await interrupted).toMatchObject({ code: 'CONNECTION_LOSS' });
+    expect(ids(await joined)).toEqual(['alice', 'bob']);
+    expect(seen.interruptions).toEqual(['CONNECTION_LOSS']);
+    expect(seen.errors).toEqual([]);
+  });
+
+  it("refuses participants other than 'leader' or 'all'", () => {
+    expect(() => new LeaderObserver({ connect: zkConnect(), path: '/jobs', participants: 'everyone' as 'all' })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `participants must be 'leader' or 'all': got "everyone"` }),
+    );
   });
 });
