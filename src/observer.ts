@@ -43,7 +43,7 @@ export interface LeaderObserverEvents {
    * exist, and again once it does.
    */
   election: [election: ObservedElection];
-  /** A read failed; the observer carries on and looks again. */
+  /** A read failed (NO_AUTH, say); the observer carries on and looks again on the next change or reconnect. */
   error: [error: ZkLeaderError];
   /**
    * A read failed on the connection or with the session (CONNECTION_LOSS,
@@ -95,7 +95,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   );
   private closed = false;
   private started: Promise<void> | null = null;
-  /** Set when a look failed on the connection: the reconnect looks again. */
+  /** Set when a look failed (on the connection, or refused): the reconnect looks again. */
   private needsLook = false;
   private unsubscribe: () => void = () => {};
   // One handler for every watch this observer sets, so repeated looks add no callbacks.
@@ -169,8 +169,9 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
       await this.look();
     } catch (error) {
       if (this.closed) return;
+      // A failed read set no watch: only a reconnect (or a new session) prompts the next look.
+      this.needsLook = true;
       if (isConnectionError(error)) {
-        this.needsLook = true;
         this.emit('interrupted', toZkLeaderError(error));
         return;
       }

@@ -425,6 +425,27 @@ describe.each(backends)('LeaderObserver for watchers on %s', (backend) => {
     expect(seen.errors).toEqual([]);
   });
 
+  it('after a refused read (NO_AUTH) emits error, and reads again once the connection is back', async () => {
+    const path = uniquePath('observer-no-auth');
+    const alice = participant(path, { id: 'alice' });
+    const outside = await admin();
+    await outside.ensurePath(path);
+    await operatorSetAcl(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.read }]);
+    const { cut, shared } = await proxiedSession();
+    const { observer, seen } = observe(path, { on: shared });
+    const refused = nextEvent(observer, 'error');
+    await observer.start();
+    expect(await refused).toMatchObject({ code: 'NO_AUTH' });
+    // The operator lets it read; nothing tells the observer, until its connection comes back.
+    await operatorSetAcl(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all }]);
+    await leads(alice);
+    const seesAlice = nextEvent(observer, 'leader');
+    cut.resetConnections();
+    expect(await seesAlice).toMatchObject({ id: 'alice' });
+    expect(seen.errors).toEqual(['NO_AUTH']);
+    expect(seen.interruptions).toEqual([]);
+  });
+
   it("refuses participants other than 'leader' or 'all'", () => {
     expect(() => new LeaderObserver({ connect: zkConnect(), path: '/jobs', participants: 'everyone' as 'all' })).toThrowError(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `participants must be 'leader' or 'all': got "everyone"` }),
