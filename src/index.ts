@@ -40,7 +40,8 @@ export type {
 export { digestAcl } from './acl.js';
 export type { Logger } from './logger.js';
 export { LeaderObserver } from './observer.js';
-export type { LeaderObserverEvents, LeaderObserverOptions, ObservedLeader } from './observer.js';
+export type { LeaderObserverEvents, LeaderObserverOptions, ObservedElection, ObservedLeader } from './observer.js';
+export type { ElectionKind } from './election-reader.js';
 export { Membership } from './membership.js';
 export type { JoinOptions, Member, MemberHealth, MembershipEvents, MembershipOptions } from './membership.js';
 export type { ElectionHealth, Health, MembershipHealth, ObserverHealth, SessionHealth } from './health.js';

@@ -1,9 +1,9 @@
-import type { LeaderInfo } from './candidate.js';
-import { readElection } from './election-reader.js';
+import type { LeaderInfo, Participant } from './candidate.js';
+import { readElection, type ElectionKind, type ElectionReading } from './election-reader.js';
 import { validateLockName } from './recipes.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
-import { InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, toZkLeaderError } from './errors.js';
+import { InvalidArgumentError, InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, toZkLeaderError } from './errors.js';
 import { sessionPart, type ObserverHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
@@ -18,12 +18,39 @@ export interface ObservedLeader extends LeaderInfo {
   since: number;
 }
 
+/** What a LeaderObserver saw at its path on its last look. */
+export interface ObservedElection {
+  /** What the path holds (a queue, a single-node election, nothing, something else), or `missing` while it does not exist. */
+  kind: ElectionKind | 'missing';
+  /** In queue order, the leader first: every participant with `participants: 'all'`, else the leader alone. */
+  participants: Participant[];
+  /** The participant that leads, or null. */
+  leader: Participant | null;
+  /** Sequential children no recipe parses: maybe another program's candidates (nobody behind one leads). */
+  foreign: string[];
+  /** A single-node election's node name (its `lockName`), when that is what the path holds. */
+  lockName: string | null;
+}
+
 /** The events of a LeaderObserver and their payloads. */
 export interface LeaderObserverEvents {
   /** The leader changed: a new one, or null while nobody leads. */
   leader: [leader: ObservedLeader | null];
-  /** A read failed; the observer carries on and looks again. */
+  /**
+   * What the path holds changed: its kind, a participant joining or leaving (read with
+   * `participants: 'all'`; else only the leader is), the leader or its data, the foreign
+   * nodes. Once in `start()` with what is there: `kind: 'missing'` while the path does not
+   * exist, and again once it does.
+   */
+  election: [election: ObservedElection];
+  /** A read failed (NO_AUTH, say); the observer carries on and looks again on the next change or reconnect. */
   error: [error: ZkLeaderError];
+  /**
+   * A read failed on the connection or with the session (CONNECTION_LOSS,
+   * OPERATION_TIMEOUT, SESSION_EXPIRED): no `error`, the observer looks again once the
+   * session is connected again (the same one, or a new one).
+   */
+  interrupted: [error: ZkLeaderError];
   /** `close()` finished. */
   closed: [];
 }
@@ -37,6 +64,11 @@ export type LeaderObserverOptions = {
    * record (a zk-leader holder does, and is found without it).
    */
   lockName?: string;
+  /**
+   * What each look reads: the leader only (`'leader'`, the default: one read per change), or
+   * every participant (`'all'`: one read per participant, for the whole queue in `election`).
+   */
+  participants?: 'leader' | 'all';
 } & SessionSource;
 
 /**
@@ -49,16 +81,21 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   readonly path: string;
   /** The single-node node name, if given. */
   private readonly lockName: string | undefined;
+  /** Whom a look reads: the leader, or every participant. */
+  private readonly participants: 'leader' | 'all';
   /** A shared session, or (for an own session) made in start(): constructing connects nothing. */
   private readonly sessions: RecipeSession;
   private current: ObservedLeader | null = null;
+  private currentElection: ObservedElection | null = null;
+  /** What tells `currentElection` from the next reading (see keyOf). */
+  private electionKey: string | null = null;
   private readonly looks = new CoalescingRunner(
     () => this.lookAndReport(),
     () => !this.closed,
   );
   private closed = false;
   private started: Promise<void> | null = null;
-  /** Set when a look failed on the connection: the reconnect looks again. */
+  /** Set when a look failed (on the connection, or refused): the reconnect looks again. */
   private needsLook = false;
   private unsubscribe: () => void = () => {};
   // One handler for every watch this observer sets, so repeated looks add no callbacks.
@@ -68,13 +105,14 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
 
   /**
    * Checks the options; connects nothing until `start()`.
-   * @throws INVALID_ARGUMENT for a bad path or session options.
+   * @throws INVALID_ARGUMENT for a bad path, lockName, participants or session options.
    */
   constructor(options: LeaderObserverOptions) {
     super((options as { logger?: Logger } | undefined)?.logger);
     this.path = validatePath(options.path);
     this.lockName = options.lockName === undefined ? undefined : validateLockName(options.lockName);
-    this.sessions = new RecipeSession(options, { path: true, lockName: true }, 'LeaderObserver');
+    this.participants = validateParticipants(options.participants);
+    this.sessions = new RecipeSession(options, { path: true, lockName: true, participants: true }, 'LeaderObserver');
   }
 
   /**
@@ -88,6 +126,11 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   /** The leader as last seen, or null. */
   get leader(): ObservedLeader | null {
     return this.current;
+  }
+
+  /** What the path held at the last look (see the `election` event), or null before the first. */
+  get election(): ObservedElection | null {
+    return this.currentElection;
   }
 
   /**
@@ -126,8 +169,10 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
       await this.look();
     } catch (error) {
       if (this.closed) return;
+      // A failed read set no watch: only a reconnect (or a new session) prompts the next look.
+      this.needsLook = true;
       if (isConnectionError(error)) {
-        this.needsLook = true;
+        this.emit('interrupted', toZkLeaderError(error));
         return;
       }
       this.emit('error', toZkLeaderError(error));
@@ -142,7 +187,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     const watched = this.watches.in(scope);
     const reading = await readElection(watched, this.path, {
       watcher: this.onChange,
-      participants: 'leader',
+      participants: this.participants,
       ...(this.lockName ? { lockName: this.lockName } : {}),
     });
     if (!reading) {
@@ -152,6 +197,16 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     }
     const leader = reading?.leader ?? null;
     if (this.closed) return;
+    const election = observedElection(reading);
+    const electionKey = keyOf(election);
+    const electionChanged = electionKey !== this.electionKey;
+    [this.currentElection, this.electionKey] = [election, electionKey];
+    this.reportLeader(leader);
+    if (electionChanged) this.emit('election', election);
+  }
+
+  /** Emits `leader` when the one read differs from the last, by its term or its data. */
+  private reportLeader(leader: LeaderInfo | null): void {
     // A single-node handover keeps the name: the token tells one holder from the next.
     const sameTerm = leader?.node === this.current?.node && leader?.fencingToken === this.current?.fencingToken;
     if (sameTerm && JSON.stringify(leader?.data ?? null) === JSON.stringify(this.current?.data ?? null)) return;
@@ -231,4 +286,25 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+function validateParticipants(participants: unknown): 'leader' | 'all' {
+  if (participants === undefined) return 'leader';
+  if (participants !== 'leader' && participants !== 'all') {
+    throw new InvalidArgumentError(`participants must be 'leader' or 'all': got ${JSON.stringify(participants)}`);
+  }
+  return participants;
+}
+
+/** A reading as the observer reports it: `missing` for a path that does not exist. */
+function observedElection(reading: ElectionReading | null): ObservedElection {
+  if (!reading) return { kind: 'missing', participants: [], leader: null, foreign: [], lockName: null };
+  const { kind, participants, leader, foreign, lockName } = reading;
+  return { kind, participants, leader, foreign, lockName };
+}
+
+/** What tells two readings apart: each participant by node and token (a single-node handover keeps the name) and data. */
+function keyOf(election: ObservedElection): string {
+  const participants = election.participants.map((participant) => [participant.node, String(participant.fencingToken), participant.data]);
+  return JSON.stringify([election.kind, election.lockName, election.foreign, participants]);
 }

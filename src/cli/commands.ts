@@ -1,6 +1,6 @@
-import { CoalescingRunner } from '../coalesce.js';
 import { ZkLeaderError, isZooKeeperError } from '../errors.js';
 import { Membership, type Member } from '../membership.js';
+import { LeaderObserver } from '../observer.js';
 import { isCandidateName, type Participant } from '../candidate.js';
 import { readElection, type ElectionReading } from '../election-reader.js';
 import { joinPath, validatePath } from '../paths.js';
@@ -118,45 +118,39 @@ export async function watchElection(target: string, options: CommandOptions): Pr
   const path = checkedPath(target, 'path');
   const { session } = options;
   const membership = options.group ? new Membership({ session }) : null;
-  let last = '';
+  const observer = new LeaderObserver({ session, path, participants: 'all' });
   const print = (fields: Record<string, unknown>, words: string) => {
     const stamp = new Date().toISOString();
     process.stdout.write(options.json ? toJson({ ts: Date.now(), ...fields }) + '\n' : `${stamp} ${words}\n`);
   };
-  const again = () => void looks.request();
-  const look = async () => {
-    // The children watch also hears of a single-node election's node coming and going.
-    const reading = await readElection(session, path, { watcher: again });
-    // No election node yet: be told when it appears.
-    if (!reading && !(await session.exists(path, again))) await session.exists(path);
-    const participants = reading?.participants ?? [];
+  // One line per change of the queue: a leader's new data (proclaim) is none, and neither is
+  // a path with nobody in it yet (missing, empty or not an election) when the watch starts.
+  let last = '';
+  observer.on('election', ({ participants }) => {
     // A single-node handover keeps the node's name: the token tells the holders apart.
     const summary = participants.map((participant) => `${participant.node}:${participant.fencingToken}`).join(',');
     if (summary === last) return;
     last = summary;
     const leader = participants[0];
+    const queue = participants.map((participant) => participant.id);
     print(
-      { event: 'election', path, leader: leader ?? null, queue: participants.map((participant) => participant.id) },
-      leader
-        ? `leader ${leader.id} (token ${leader.fencingToken}); queue: ${participants.map((participant) => participant.id).join(', ')}`
-        : `no leader on ${path}`,
+      { event: 'election', path, leader: leader ?? null, queue },
+      leader ? `leader ${leader.id} (token ${leader.fencingToken}); queue: ${queue.join(', ')}` : `no leader on ${path}`,
     );
-  };
-  const looks = new CoalescingRunner(() =>
-    look().catch((error: unknown) => {
-      process.stderr.write(`zk-leader: ${(error as Error).message}; retrying when the connection is back\n`);
-    }),
-  );
-  // After a reconnect, or on a new session that has lost the watch: look again.
-  session.subscribe({ connected: again, reconnected: again });
+  });
+  // The observer reads again once the connection (or a new session) is back.
+  const failed = (error: Error) => process.stderr.write(`zk-leader: ${error.message}; retrying when the connection is back\n`);
+  observer.on('error', failed);
+  observer.on('interrupted', failed);
   if (membership) {
     membership.on('members', (members) =>
       print({ event: 'members', group: options.group, members }, `members: ${members.map((member) => `${member.id}=${member.status}`).join(', ') || 'none'}`),
     );
     await membership.watch(checkedPath(options.group!, '--group'));
   }
-  await looks.request();
+  await observer.start();
   await untilInterrupted();
+  await observer.stop();
   await membership?.stop();
   return exitCode.ok;
 }
