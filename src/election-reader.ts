@@ -71,7 +71,7 @@ export async function readElection(reader: QueueReader, path: string, options: R
         : await readAll(reader, path, queue.candidates, options.watcher);
     return { kind: 'queue', participants, leader: participants[0] ?? null, foreign, lockName: null, children };
   }
-  const lockName = await singleNodeNameOf(reader, path, children, options.lockName);
+  const lockName = await singleNodeNameOf(reader, path, children, options.lockName, options.watcher);
   const holder = lockName ? await readSingleNode(reader, path, lockName) : null;
   if (holder) return { kind: 'single-node', participants: [holder], leader: holder, foreign, lockName, children };
   return { kind: children.length === 0 ? 'empty' : 'not-an-election', participants: [], leader: null, foreign, lockName, children };
@@ -92,13 +92,24 @@ async function readAll(reader: QueueReader, path: string, candidates: CandidateN
   return read.filter((participant): participant is Participant => participant !== null);
 }
 
-/** The single-node node among `children`: the name given, else the one the leader record names, else `lock`. */
-async function singleNodeNameOf(reader: QueueReader, path: string, children: string[], given: string | undefined): Promise<string | null> {
+/**
+ * The single-node node among `children`: the name given, else the one the leader record names,
+ * else `lock`. The record is read with `watcher`: a holder creates its node before it writes
+ * the record, so a reading in between finds no record, and only the record's write tells a
+ * watcher that the node it saw is an election's.
+ */
+async function singleNodeNameOf(
+  reader: QueueReader,
+  path: string,
+  children: string[],
+  given: string | undefined,
+  watcher: Watcher | undefined,
+): Promise<string | null> {
   if (given !== undefined) return children.includes(given) ? given : null;
   const others = children.filter((child) => !isCandidateName(child));
   if (others.length === 0) return null;
   try {
-    const record = parseLeaderRecord((await reader.getData(path)).data);
+    const record = parseLeaderRecord((await reader.getData(path, watcher)).data);
     if (record && others.includes(record.node)) return record.node;
   } catch (error) {
     if (!isZooKeeperError(error, 'NO_NODE')) throw error;
