@@ -25,9 +25,15 @@ export function validateRetry(retry: RetryOptions | undefined, option = 'retry')
 }
 
 /**
- * Exponential backoff with full jitter (AWS's "Exponential Backoff and Jitter"): a thousand
- * clients that failed together come back spread over the whole window instead of in
- * lockstep, so a recovering ensemble is not hit by all of them at once.
+ * How a pause is drawn from its window [0, ceiling): `full` from all of it, `equal` from its
+ * upper half (a pause that must be felt, such as a leader's after its work failed).
+ */
+export type Jitter = 'full' | 'equal';
+
+/**
+ * Exponential backoff with jitter (AWS's "Exponential Backoff and Jitter"): a thousand
+ * clients that failed together come back spread over the window instead of in lockstep, so a
+ * recovering ensemble is not hit by all of them at once. Full jitter by default.
  */
 export class Backoff {
   private failures = 0;
@@ -35,13 +41,14 @@ export class Backoff {
   constructor(
     private readonly retry: Required<RetryOptions>,
     private readonly random: () => number,
+    private readonly jitter: Jitter = 'full',
   ) {}
 
   /** The pause before the next attempt; each call widens the window until `reset()`. */
   next(): number {
     const ceilingMs = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** this.failures);
     this.failures = Math.min(this.failures + 1, 30);
-    return Math.floor(this.random() * ceilingMs);
+    return Math.floor(ceilingMs * (this.jitter === 'equal' ? 0.5 + this.random() * 0.5 : this.random()));
   }
 
   /** A pause from the upper half of the widest window, for failures that will not heal fast (a refused ACL). */

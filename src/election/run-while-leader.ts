@@ -1,3 +1,4 @@
+import { Backoff } from '../backoff.js';
 import { ZkLeaderError, toZkLeaderError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { ElectedEvent, ElectionState } from './options.js';
@@ -36,8 +37,12 @@ export interface WorkLoopHost {
   emitError(error: ZkLeaderError): void;
 }
 
-/** After failed work, the pause out of the queue: doubles per failure, capped. */
-const workBackoff = { firstMs: 500, maxMs: 30_000 } as const;
+/**
+ * After failed work, the pause out of the queue: doubles per failure, capped, drawn from the
+ * upper half of its window (participants that fail together do not return together, and
+ * none comes back at once).
+ */
+const workRetry = { initialMs: 500, maxMs: 30_000 } as const;
 
 /**
  * `runWhileLeader`: runs `work` each term until the election stops; work that returns hands
@@ -49,7 +54,8 @@ export async function runWhileLeader(host: WorkLoopHost, work: LeaderWork, optio
   const { election } = host;
   if (options.once) return runOnce(host, work);
   if (host.state() === 'idle') await election.start();
-  let failures = 0;
+  if (host.state() !== 'running') return;
+  const backoff = new Backoff(workRetry, election.session.runtime.random, 'equal');
   while (host.state() === 'running') {
     let term: ElectedEvent;
     try {
@@ -68,17 +74,15 @@ export async function runWhileLeader(host: WorkLoopHost, work: LeaderWork, optio
         host.emitError(workFailed(error));
       }
     }
-    failures = failed ? failures + 1 : 0;
+    if (!failed) backoff.reset();
     if (term.signal.aborted) continue;
-    const pauseFor = (count: number) => jittered(election.session.runtime.random, Math.min(workBackoff.maxMs, workBackoff.firstMs * 2 ** (count - 1)));
     try {
-      await host.leaveQueue(failed ? pauseFor(failures) : 0);
+      await host.leaveQueue(failed ? backoff.next() : 0);
     } catch (error) {
       // The hand-over was refused (leaveQueue says why): still leading on the same node. Pause
       // as after failed work, so a refusal that does not heal costs no storm of terms.
       host.emitError(toZkLeaderError(error));
-      failures += 1;
-      await pauseWhileRunning(election, pauseFor(failures));
+      await pauseWhileRunning(election, backoff.next());
     }
   }
 }
@@ -124,9 +128,4 @@ function pauseWhileRunning(election: WorkElection, ms: number): Promise<void> {
 /** What runWhileLeader reports when the work threw. */
 function workFailed(error: unknown): ZkLeaderError {
   return new ZkLeaderError('LEADER_WORK_FAILED', `the leader's work failed: ${(error as Error | null)?.message ?? String(error)}`, { cause: error });
-}
-
-/** Between half and all of `ms`: participants that fail together do not return together. */
-function jittered(random: () => number, ms: number): number {
-  return Math.round(ms * (0.5 + random() * 0.5));
 }

@@ -25,6 +25,13 @@ describe('retry backoff', () => {
     expect(new Backoff({ initialMs: 100, maxMs: 1000 }, () => 0).slow()).toBe(500);
   });
 
+  it("with 'equal' jitter draws each pause from the upper half of its window", () => {
+    const lowest = new Backoff({ initialMs: 500, maxMs: 30_000 }, () => 0, 'equal');
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map(() => lowest.next())).toEqual([250, 500, 1000, 2000, 4000, 8000, 15_000, 15_000]);
+    const highest = new Backoff({ initialMs: 500, maxMs: 30_000 }, () => 0.999999, 'equal');
+    expect([1, 2].map(() => highest.next())).toEqual([499, 999]);
+  });
+
   it('refuses a bad retry option in one line that names the field', () => {
     expect(validateRetry(undefined)).toEqual({ initialMs: 200, maxMs: 5000 });
     expect(validateRetry({ initialMs: 10_000 })).toEqual({ initialMs: 10_000, maxMs: 10_000 });
