@@ -3,16 +3,11 @@ import { Candidacy, type CandidacyEnd } from './candidacy.js';
 import {
   candidateNameStem,
   encodePayload,
-  orderFor,
-  participantFrom,
   readLeader,
   readParticipant,
   readParticipants,
-  readQueue,
   validateId,
   validatePrefix,
-  type CandidateName,
-  type Queue,
   type LeaderInfo,
   type Participant,
 } from './candidate.js';
@@ -42,7 +37,7 @@ import { Session, sharedSession, type SessionHandlers, type SessionOptions, type
 import type { Runtime } from './runtime.js';
 import { eventStream } from './stream.js';
 import { guardedMulti, notLeader, toMultiOps, type TransactionOp, type TransactionResult } from './transaction.js';
-import { WatchAudit, type AuditItem } from './watch-audit.js';
+import { WatchAudit } from './watch-audit.js';
 import { Looks } from './election/looks.js';
 import {
   electionOptionNames,
@@ -59,6 +54,7 @@ import { Terms, type Term, type TermHost } from './election/term.js';
 import { LeaderRecordWatch, LeaderRecordWriter, type RecordWatchHost, type RecordWriterHost } from './election/record.js';
 import { FollowerReports, type ReportsHost } from './election/reports.js';
 import { Removals } from './election/removals.js';
+import { Evaluation, type EvaluationHost } from './election/evaluation.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -115,13 +111,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private readonly looks: Looks;
   /** `follower`, and the nodes that keep this participant from leading, each told once. */
   private readonly reports: FollowerReports;
-  /**
-   * The candidacy that is, or may be, at the head of the queue or right behind it: it leads
-   * (or led until a suspension), its predecessor just went, or its last listing put it second. It lists with a children watch, so it hears of every join: the
-   * leader steps down for a peer that cannot see it, and the one behind it never takes over
-   * on stale news (see onPredecessorEvent).
-   */
-  private mayLead: Candidacy | null = null;
+  /** The evaluation loop: each look at the election, and what its watches do. */
+  private readonly evaluation: Evaluation;
   /** Writes the leader record for each announced term. */
   private readonly recordWriter: LeaderRecordWriter;
   /** trackLeader: the follower's watch on the leader record. */
@@ -186,6 +177,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.recordWatch = new LeaderRecordWatch(host);
     this.terms = new Terms(host);
     this.audit = new WatchAudit(host);
+    this.evaluation = new Evaluation(host);
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
     this.removals = new Removals(this.retry, host);
@@ -403,6 +395,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     );
   }
 
+  /** One evaluation: the current candidacy's look at the election (see Evaluation), or one owed when there is none now. */
   private async evaluate(): Promise<void> {
     const candidacy = this.currentCandidacy();
     if (!candidacy) {
@@ -412,211 +405,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
       return;
     }
     this.looks.owed = false;
-    await this.removals.removeLeftBehind(candidacy.scope);
-    if (!candidacy.held && !(await candidacy.join()) && !candidacy.outraced) return;
-    if (this.looks.isStale(candidacy)) return;
-    this.firstJoin?.resolve();
-    this.firstJoin = null;
-    if (this.recipe === 'single-node') return candidacy.held ? this.holdSingleNode(candidacy) : this.followHolder(candidacy);
-    const own = candidacy.node!;
-    const look = this.looks.begin(candidacy);
-
-    // The leader alone hears of every join (one children watch, not one per participant): a
-    // kazoo or Curator process that joins behind it does not see our node and leads in its own
-    // eyes, so a leader with the wrong recipe must step down as soon as that node appears.
-    // A follower further back leaves one stray watch at most, which does nothing (onQueueChanged).
-    const watchingJoins = this.nearHead(candidacy);
-    const reader = watchingJoins ? this.watchedLister(candidacy) : candidacy.scope;
-    // An empty queue also covers an election node deleted by an operator: ours went with it,
-    // and our node's own watch ends the candidacy.
-    const queue = await readQueue(reader, this.path, { order: orderFor(this.recipe) });
-    this.looks.listed(look);
-    if (this.looks.isStale(candidacy, look)) return;
-    // Not listed though held: the listing was sent after our node was confirmed, in the same
-    // session, so the node is gone; its deletion's notice may still be on its way.
-    const place = this.placeIn(queue, own.name);
-    if (!place) return candidacy.missingFromListing();
-    const { position, blocker, predecessorName, headName } = place;
-    if (position === 0 && !blocker) {
-      this.grant(candidacy);
-      this.auditFor(candidacy, []);
-      // Elected from a listing that set no watch (a first join, say): list once more with one.
-      if (!watchingJoins) this.requestEvaluation();
-      return;
-    }
-
-    // Someone is ahead of us (or a participant that cannot see us is there): we do not lead.
-    this.terms.end('superseded');
-    // Right behind the leader, with every join since this listing heard: it may take over
-    // without listing again when the leader's node goes. Found there by a listing without the
-    // watch (joining, or moving up): list once more, with it.
-    const nextInLine = position === 1 && !blocker;
-    const predecessorLeads = nextInLine && watchingJoins;
-    this.mayLead = nextInLine ? candidacy : null;
-    // (Before watching or reporting anything: `follower` then means ready to take over at once.)
-    if (nextInLine && !watchingJoins) return this.requestEvaluation();
-    const leader = await readParticipant(candidacy.scope, this.path, headName);
-    if (this.looks.isStale(candidacy, look)) return;
-    if (!leader) return this.requestEvaluation();
-    const watched = await candidacy.watch(
-      joinPath(this.path, predecessorName),
-      (event) => {
-        // A join heard since the listing (its evaluation may not have answered yet) makes that listing stale.
-        if (!this.looks.isStale(candidacy)) this.onPredecessorEvent(candidacy, event.type, predecessorLeads && !this.looks.joinHeardSince(look));
-        // One predecessor at a time: watching another node (a blocker, say) drops this one, and
-        // with it the news it carried.
-      },
-      'predecessor',
-    );
-    if (this.looks.isStale(candidacy, look)) return;
-    // Gone between the listing and the watch: re-list rather than wait for nothing.
-    if (!watched) return this.requestEvaluation();
-    this.auditFor(candidacy, [{ kind: 'node', path: joinPath(this.path, predecessorName), mzxid: watched.stat.mzxid }]);
-    // Re-evaluations that change nothing (a repeated trigger) stay quiet.
-    this.knownLeader = { id: leader.id, node: leader.node };
-    this.reports.follow(`${leader.node}:${position}`, leader, position);
-    if (this.trackLeader) await this.recordWatch.watch(candidacy);
-  }
-
-  /**
-   * Where our node stands in `queue`, and what we wait on: null when it is not listed. A method
-   * of its own so that no closure of an evaluation keeps the queue (N names) alive while it
-   * waits: with N participants that would hold N^2.
-   */
-  private placeIn(queue: Queue, ownName: string): { position: number; blocker: boolean; predecessorName: string; headName: string } | null {
-    const position = queue.positions.get(ownName);
-    if (position === undefined) return null;
-    this.reports.foreign(queue.foreign.filter((entry) => queue.positions.get(entry.name)! < position).map((entry) => entry.name));
-    // A candidate of another recipe does not see ours (kazoo) or sorts it by another key
-    // (Curator): wherever it stands, both could lead. Wait on the nearest one instead.
-    const onlyOurs = queue.recipes.size === 0 || (queue.recipes.size === 1 && queue.recipes.has(this.recipe));
-    const mismatched = onlyOurs ? [] : queue.candidates.filter((candidate) => candidate.recipe !== this.recipe);
-    this.reports.mismatched(mismatched);
-    const blocker =
-      mismatched.length === 0
-        ? null
-        : (queue.entries
-            .slice(0, position)
-            .reverse()
-            .find((entry) => mismatched.includes(entry as CandidateName)) ?? mismatched[0]!);
-    return {
-      position,
-      blocker: blocker !== null,
-      predecessorName: (blocker ?? queue.entries[position - 1] ?? queue.entries[0]!).name,
-      headName: queue.entries[0]!.name,
-    };
-  }
-
-  /**
-   * Single-node: we hold the node. The holder alone hears of every join (a children watch): a
-   * kazoo or Curator process that joins the path does not see our node and leads in its own
-   * eyes, so the holder does not lead while such a candidate is there (RECIPE_MISMATCH).
-   */
-  private async holdSingleNode(candidacy: Candidacy): Promise<void> {
-    const look = this.looks.begin(candidacy);
-    this.mayLead = candidacy;
-    const queue = await readQueue(this.watchedLister(candidacy), this.path);
-    if (this.looks.isStale(candidacy, look)) return;
-    // The node's own watch goes silent when an operator takes READ from it: the children watch
-    // brought us here, so make sure the node is still the one we made before leading on it.
-    if (!(await candidacy.stillHeld()) || this.looks.isStale(candidacy, look)) return;
-    this.auditFor(candidacy, []);
-    if (queue.candidates.length === 0) return this.grant(candidacy);
-    this.reports.mismatched(queue.candidates);
-    this.terms.end('superseded');
-  }
-
-  /**
-   * Single-node: another session holds the node. Watch it; any change (its deletion, above
-   * all) sends everyone waiting back to the race: that herd is the protocol's nature.
-   */
-  private async followHolder(candidacy: Candidacy): Promise<void> {
-    this.terms.end('superseded');
-    const look = this.looks.begin(candidacy);
-    const path = joinPath(this.path, this.lockName);
-    let heard = false;
-    const again = () => {
-      if (!this.looks.isStale(candidacy)) this.requestEvaluation();
-    };
-    // The holder's node may be unreadable (an operator's ACL), which silences its watch, its
-    // deletion's notice included: the path's children watch still hears it go. ZooKeeper sends
-    // the node's own notice first, so the children watch adds a race only when that stayed silent.
-    await candidacy
-      .list(this.path, () => {
-        if (!heard) again();
-      })
-      .catch((error: unknown) => {
-        if (!isZooKeeperError(error, 'NO_NODE')) throw error;
-      });
-    const watched = await candidacy.watch(path, () => {
-      heard = true;
-      again();
-    });
-    if (this.looks.isStale(candidacy, look)) return;
-    // Gone between our create and the watch: race again.
-    if (!watched) return this.requestEvaluation();
-    this.auditFor(candidacy, [{ kind: 'node', path, mzxid: watched.stat.mzxid }]);
-    const leader = participantFrom(this.lockName, watched, 'single-node');
-    this.knownLeader = { id: leader.id, node: leader.node };
-    this.reports.follow(`${leader.sessionId}:${leader.fencingToken}`, leader, 1);
-  }
-
-  /**
-   * Has `audit` check what this participant's watches wait for: `items` (the node it follows),
-   * and the path's joins and leaves while it leads or may take over without listing. The
-   * leader and the one behind it look every half session timeout (a peer that joined unheard
-   * must be found within the notice a peer gets), the others every session timeout (only
-   * their turn is late meanwhile).
-   */
-  private auditFor(candidacy: Candidacy, items: AuditItem[]): void {
-    const nearHead = this.nearHead(candidacy);
-    const all: AuditItem[] = nearHead ? [{ kind: 'children', path: this.path }, ...items] : items;
-    const timeoutMs = this.session.sessionTimeoutMs;
-    this.audit.expect(candidacy, all, nearHead ? timeoutMs / 2 : timeoutMs);
-  }
-
-  /**
-   * Whether `candidacy` leads, or may lead next (`mayLead`): it lists with the children watch,
-   * so it hears of every join and leave, and its watches are audited twice as often.
-   */
-  private nearHead(candidacy: Candidacy): boolean {
-    return this.terms.current?.candidacy === candidacy || this.mayLead === candidacy;
-  }
-
-  /** Lists the election with the children watch of the leader and the one behind it. */
-  private watchedLister(candidacy: Candidacy): { getChildren: (path: string) => Promise<string[]> } {
-    return { getChildren: (path: string) => candidacy.list(path, () => this.onQueueChanged(candidacy)) };
-  }
-
-  /**
-   * The children watch: someone joined or left. It may fire before the answer of the listing
-   * that asked for it (the session joins a read to a watch whose event is already on its way),
-   * so it counts for whoever may be at the head, not only for a leader; a follower's stray one
-   * does nothing.
-   */
-  private onQueueChanged(candidacy: Candidacy): void {
-    if (this.looks.isStale(candidacy)) return;
-    this.looks.heardJoin();
-    if (this.nearHead(candidacy)) this.requestEvaluation();
-  }
-
-  private onPredecessorEvent(candidacy: Candidacy, type: string, predecessorLeads: boolean): void {
-    // The predecessor led at our last listing, no join since (our children watch would have
-    // made us list again), and its deletion reached us over our own live session, with our own
-    // node still watched and held: nobody can be ahead of us (a later node sorts after ours, across the counter's wrap too) and
-    // no peer that cannot see us is on the path, so we lead now. The evaluation that follows
-    // confirms it.
-    if (type === 'deleted') this.mayLead = candidacy;
-    if (type === 'deleted' && predecessorLeads && this.session.state === 'connected') {
-      // A listing already on its way may predate the deletion (its reply can arrive in the
-      // same read): it must not end the term we are granting now.
-      this.looks.decided();
-      this.grant(candidacy);
-    }
-    // The deletion of a child fires our children watch too, right behind this event: that
-    // one asks for the listing (one, not two; it also sets the watch again).
-    if (type === 'deleted' && candidacy.listening(this.path)) return;
-    this.requestEvaluation();
+    await this.evaluation.run(candidacy);
   }
 
   /**
@@ -656,14 +445,6 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     if (reason === 'expired' && candidacy.nodePath && this.recipe !== 'single-node') this.removals.leaveBehind(candidacy.nodePath);
     // A deleted node: volunteer again now. An ended session: the next session's `connected` does.
     if (reason === 'node-deleted' && this.state === 'running') this.requestEvaluation();
-  }
-
-  /** A term for `candidacy`, whose node leads, unless one is current or the candidacy is not in charge. */
-  private grant(candidacy: Candidacy): void {
-    if (this.terms.current || this.looks.isStale(candidacy) || !candidacy.held) return;
-    this.mayLead = candidacy;
-    this.reports.forget();
-    this.terms.grant(candidacy);
   }
 
   /** The term is announced: the leader as known, `elected`, and the leader record. */
@@ -1042,7 +823,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * about 1 KiB an election, and ten thousand elections on one session is a use we bench.
    * Nested, so that it may reach the election's private members.
    */
-  private static readonly PartsHost = class implements TermHost, RecordWriterHost, RecordWatchHost, ReportsHost {
+  private static readonly PartsHost = class implements TermHost, RecordWriterHost, RecordWatchHost, ReportsHost, EvaluationHost {
     constructor(private readonly election: LeaderElection) {}
 
     get path(): string {
@@ -1112,6 +893,46 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     auditChanged(): void {
       if (this.election.state === 'running') this.election.requestEvaluation();
+    }
+    get lockName(): string {
+      return this.election.lockName;
+    }
+    get trackLeader(): boolean {
+      return this.election.trackLeader;
+    }
+    get looks(): Looks {
+      return this.election.looks;
+    }
+    get terms(): Terms {
+      return this.election.terms;
+    }
+    get reports(): FollowerReports {
+      return this.election.reports;
+    }
+    get recordWatch(): LeaderRecordWatch {
+      return this.election.recordWatch;
+    }
+    get audit(): WatchAudit {
+      return this.election.audit;
+    }
+    get removals(): Removals {
+      return this.election.removals;
+    }
+    connected(): boolean {
+      return this.election.session.state === 'connected';
+    }
+    sessionTimeoutMs(): number {
+      return this.election.session.sessionTimeoutMs;
+    }
+    joined(): void {
+      this.election.firstJoin?.resolve();
+      this.election.firstJoin = null;
+    }
+    requestEvaluation(): void {
+      this.election.requestEvaluation();
+    }
+    knownLeaderIs(leader: { id: string; node: string }): void {
+      this.election.knownLeader = leader;
     }
   };
 
