@@ -169,10 +169,10 @@ const defaultSessionTimeoutMs = 10_000;
 /** How long a failed connect may spend finding out why, server by server. */
 const diagnoseBudgetMs = 1000;
 
-/** The unwatched listing of one path in flight, and the one that follows it for later callers. */
-interface SharedListing {
-  current: Promise<string[]> | null;
-  next: Promise<string[]> | null;
+/** The unwatched read of one path in flight, and the one that follows it for later callers. */
+interface SharedRead<T> {
+  current: Promise<T> | null;
+  next: Promise<T> | null;
 }
 
 /**
@@ -188,7 +188,8 @@ export class SessionScope {
   private ended = false;
   private readonly endController = abortControllerForMany();
   private readonly watches = new SessionWatches((error, path) => this.owner.watchRemovalFailed(error, path));
-  private readonly listings = new Map<string, SharedListing>();
+  /** Unwatched listings and data reads shared by their callers, by `<operation>:<path>`. */
+  private readonly sharedReads = new Map<string, SharedRead<unknown>>();
 
   /** @internal Made by the Session for each new ZooKeeper session. */
   constructor(
@@ -264,9 +265,14 @@ export class SessionScope {
   exists(path: string, watcher?: Watcher): Promise<NodeStat | null> {
     return this.watchedRead('exists', path, watcher, null, (client, w) => client.exists(path, w));
   }
-  /** `getData`; with a watcher, hears of a data change or the deletion. NO_NODE sets no watch. */
+  /**
+   * `getData`; with a watcher, hears of a data change or the deletion. NO_NODE sets no watch.
+   * Without one, callers share reads as `getChildren`'s do: the followers of one election on
+   * one session all read its leader's node when they join or move up.
+   */
   getData(path: string, watcher?: Watcher): Promise<NodeData> {
-    return this.watchedRead('data', path, watcher, null, (client, w) => client.getData(path, w));
+    if (watcher) return this.watchedRead('data', path, watcher, null, (client, w) => client.getData(path, w));
+    return this.sharedRead('getData', path, (client) => client.getData(path));
   }
   /** Writes a node's data (at `version`, or any version with -1); resolves with the new stat. */
   setData(path: string, data: Buffer, version = -1): Promise<NodeStat> {
@@ -281,27 +287,32 @@ export class SessionScope {
    */
   getChildren(path: string, watcher?: Watcher): Promise<string[]> {
     if (watcher) return this.watchedRead('children', path, watcher, null, (client, w) => client.getChildren(path, w));
-    const listing = this.listings.get(path) ?? { current: null, next: null };
-    this.listings.set(path, listing);
-    if (!listing.current) return this.startListing(path, listing);
-    listing.next ??= listing.current.then(
-      () => this.startListing(path, listing),
-      () => this.startListing(path, listing),
-    );
-    return listing.next;
+    return this.sharedRead('getChildren', path, (client) => client.getChildren(path));
   }
 
-  private startListing(path: string, listing: SharedListing): Promise<string[]> {
-    const current = this.request('getChildren', path, (client) => client.getChildren(path));
-    listing.current = current;
-    listing.next = null;
-    const done = () => {
-      if (listing.current !== current) return;
-      listing.current = null;
-      if (!listing.next && this.listings.get(path) === listing) this.listings.delete(path);
+  /**
+   * An unwatched read shared by its callers: one that asks while the same read is in flight
+   * gets the next one, sent when that returns, so what it reads was sent after it asked.
+   */
+  private sharedRead<T>(operation: 'getChildren' | 'getData', path: string, call: (client: ZkClient) => Promise<T>): Promise<T> {
+    const key = `${operation}:${path}`;
+    const shared = (this.sharedReads.get(key) as SharedRead<T> | undefined) ?? { current: null, next: null };
+    this.sharedReads.set(key, shared);
+    const start = (): Promise<T> => {
+      const current = this.request(operation, path, call);
+      shared.current = current;
+      shared.next = null;
+      const done = () => {
+        if (shared.current !== current) return;
+        shared.current = null;
+        if (!shared.next && this.sharedReads.get(key) === shared) this.sharedReads.delete(key);
+      };
+      current.then(done, done);
+      return current;
     };
-    current.then(done, done);
-    return current;
+    if (!shared.current) return start();
+    shared.next ??= shared.current.then(start, start);
+    return shared.next;
   }
   /**
    * Applies `ops` together or not at all (ZooKeeper's multi).
