@@ -1,7 +1,7 @@
 /**
  * `npm run bench:compare -- --baseline DIR [--rounds 50] [--repeats 3] [--durable]`: graceful
  * failover of this tree against another checkout of zk-leader (e.g. `git worktree add DIR
- * main`), interleaved on one ZooKeeper server, both backends. For a change's effect on the
+ * main`), interleaved on one ZooKeeper server, every backend. For a change's effect on the
  * hot path, measured side by side on the same machine.
  */
 import { resolve } from 'node:path';
@@ -27,7 +27,7 @@ if (!values.baseline) {
 const baseline = (await import(pathToFileURL(resolve(values.baseline, 'bench/failover.ts')).href)) as { gracefulFailover: typeof gracefulFailover };
 const zookeeper = await startZooKeeper({ forceSync: values.durable });
 console.log(`${zookeeper.describe()}; ${values.rounds} rounds x ${values.repeats} repeats, interleaved`);
-const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper'];
+const backends: BackendName[] = ['node-zookeeper-client', 'builtin', 'zookeeper'];
 const runs = new Map<string, number[]>();
 try {
   for (let repeat = 0; repeat < Number(values.repeats); repeat++) {
