@@ -1,6 +1,6 @@
 import { afterEach, expect } from 'vitest';
 import type { BackendName } from '../../src/client/types.js';
-import { LeaderElection, type LeaderElectionInit, type LeaderElectionOptions } from '../../src/election.js';
+import { LeaderElection, type ElectedEvent, type FollowerEvent, type LeaderElectionInit, type LeaderElectionOptions } from '../../src/election.js';
 import type { ZkLeaderErrorCode } from '../../src/errors.js';
 import { EventLog, nextEvent } from './events.js';
 import type { TcpProxy } from './tcp-proxy.js';
@@ -45,6 +45,40 @@ export function electionFixture(backend: BackendName) {
   return participant;
 }
 
+/** Starts `election` and resolves with its first term (`elected`). */
+export async function leading(election: LeaderElection): Promise<ElectedEvent> {
+  const term = nextEvent(election, 'elected');
+  await election.start();
+  return term;
+}
+
+/** Starts `election` and resolves with its first `follower` event. */
+export async function following(election: LeaderElection): Promise<FollowerEvent> {
+  const follows = nextEvent(election, 'follower');
+  await election.start();
+  return follows;
+}
+
+/**
+ * alice leads (on `aliceConnect` when given: a proxy, say), bob follows her; both made with
+ * `options` and their events recorded in `log`.
+ */
+export async function leaderAndFollower(
+  participant: ReturnType<typeof electionFixture>,
+  path: string,
+  options: Partial<LeaderElectionOptions> = {},
+  aliceConnect?: string,
+) {
+  const log = new EventLog();
+  const alice = participant(path, { id: 'alice', ...options, ...(aliceConnect ? { connect: aliceConnect } : {}) });
+  const bob = participant(path, { id: 'bob', ...options });
+  log.record('alice', alice, electionEvents);
+  log.record('bob', bob, electionEvents);
+  const term = await leading(alice);
+  await following(bob);
+  return { alice, bob, log, term };
+}
+
 /** The election events the tests record. */
 export const electionEvents = ['elected', 'lost', 'follower', 'suspended', 'reconnected', 'expired', 'stopped'];
 
@@ -69,6 +103,20 @@ export async function leaderBehindProxy(
   log.record('next', next, electionEvents);
   await next.start();
   return { old, next, log, signal };
+}
+
+/** No participant is ever told `elected` twice without `lost` in between. */
+export function expectAlternatingTerms(log: EventLog, source: string): void {
+  let leads = false;
+  for (const entry of log.entries.filter((e) => e.source === source)) {
+    if (entry.event === 'elected') {
+      expect(leads, `${source} elected twice without lost`).toBe(false);
+      leads = true;
+    } else if (entry.event === 'lost') {
+      expect(leads, `${source} lost without elected`).toBe(true);
+      leads = false;
+    }
+  }
 }
 
 /** The old leader said `lost` before the next one was `elected`: never two leaders. */

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'eventemitter3';
+import type { ClientState, ZkClient } from '../../src/client/types.js';
 import type { SafeEmitter } from '../../src/emitter.js';
 import type { ZkLeaderError } from '../../src/errors.js';
 
@@ -29,6 +30,34 @@ export function nextEvent(
     };
     emitter.once(event, listener);
   });
+}
+
+/**
+ * Resolves once the raw `client` reports one of `states`, with that state; rejects after
+ * `timeoutMs` (a safety net).
+ */
+export function clientState(client: ZkClient, states: ClientState | ClientState[], timeoutMs = 20_000): Promise<ClientState> {
+  const wanted = Array.isArray(states) ? states : [states];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('state', listener);
+      reject(new Error(`the client reported none of ${wanted.join(', ')} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (state: ClientState) => {
+      if (!wanted.includes(state)) return;
+      clearTimeout(timer);
+      client.off('state', listener);
+      resolve(state);
+    };
+    client.on('state', listener);
+  });
+}
+
+/** Connects the raw `client` and resolves once it is connected. */
+export async function connectClient(client: ZkClient, timeoutMs?: number): Promise<void> {
+  const connected = clientState(client, 'connected', timeoutMs);
+  client.connect();
+  await connected;
 }
 
 /** Records every named event with its time, in order, across several emitters. */
