@@ -3,6 +3,7 @@ import { BuiltinAdapter } from '../../src/client/builtin/client.js';
 import { createClient } from '../../src/client/index.js';
 import { openAcl, type ClientState, type WatchEvent, type ZkClient } from '../../src/client/types.js';
 import { fourLetterWord } from '../../src/testing/index.js';
+import { clientState, connectClient, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -19,15 +20,8 @@ async function connected(connectString: string, sessionTimeoutMs = 3000): Promis
   const states: ClientState[] = [];
   client.on('state', (state) => states.push(state));
   cleanups.push(() => client.close());
-  await new Promise<void>((resolve) => {
-    client.on('state', (state) => state === 'connected' && resolve());
-    client.connect();
-  });
+  await connectClient(client);
   return { client, states };
-}
-
-function next(client: ZkClient, wanted: ClientState): Promise<void> {
-  return new Promise((resolve) => client.on('state', (state) => state === wanted && resolve()));
 }
 
 async function proxied(): Promise<TcpProxy> {
@@ -70,10 +64,10 @@ describe('builtin client against a real server', () => {
     const { client } = await connected(proxy.connectString);
     const { id } = client.sessionCredentials();
     proxy.blackhole();
-    const disconnected = next(client, 'disconnected');
+    const disconnected = clientState(client, 'disconnected');
     await expect(client.exists('/')).rejects.toMatchObject({ code: 'CONNECTION_LOSS' });
     await disconnected;
-    const reconnected = next(client, 'connected');
+    const reconnected = clientState(client, 'connected');
     proxy.heal();
     await reconnected;
     expect(client.sessionCredentials().id).toBe(id);
@@ -87,7 +81,7 @@ describe('builtin client against a real server', () => {
     await client.create(`${path}/big`, Buffer.alloc(200_000, 1), 'persistent', openAcl);
     proxy.cutMidReply();
     await expect(client.getData(`${path}/big`)).rejects.toMatchObject({ code: 'CONNECTION_LOSS' });
-    await next(client, 'connected');
+    await clientState(client, 'connected');
     expect((await client.getData(`${path}/big`)).data).toHaveLength(200_000);
   });
 
@@ -100,15 +94,17 @@ describe('builtin client against a real server', () => {
     const names = Array.from({ length: 1500 }, (_, index) => `${'n'.repeat(110)}${String(index).padStart(6, '0')}`);
     await Promise.all(names.map((name) => client.exists(`${path}/${name}`, (event: WatchEvent) => fired.add(event.path))));
     expect(client.watchCount()).toBe(1500);
-    const reconnected = next(client, 'connected');
+    const reconnected = clientState(client, 'connected');
     proxy.resetConnections();
     await reconnected;
     const admin = await adminSession();
     cleanups.push(() => admin.close());
     await admin.create(`${path}/${names[0]}`, Buffer.alloc(0), 'persistent');
     await admin.create(`${path}/${names[1499]}`, Buffer.alloc(0), 'persistent');
-    const deadline = Date.now() + 10_000;
-    while (fired.size < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(
+      () => fired.size >= 2,
+      () => `both watches to fire (${fired.size} did)`,
+    );
     expect([...fired].sort()).toEqual([`${path}/${names[0]}`, `${path}/${names[1499]}`]);
   });
 
@@ -213,7 +209,7 @@ describe('builtin client against a real server', () => {
     await untilHeard(2);
 
     proxy.requestOpcodes.length = 0;
-    const back = next(client, 'connected');
+    const back = clientState(client, 'connected');
     proxy.resetConnections();
     await back;
     await client.sync(path);
@@ -293,10 +289,7 @@ describe.each(['builtin', 'node-zookeeper-client'] as const)('multi on %s', (bac
   async function client(): Promise<ZkClient> {
     const made = createClient(backend, { connectString: zkConnect(), sessionTimeoutMs: 5000 });
     cleanups.push(() => made.close());
-    await new Promise<void>((resolve) => {
-      made.on('state', (state) => state === 'connected' && resolve());
-      made.connect();
-    });
+    await connectClient(made);
     return made;
   }
 

@@ -169,8 +169,7 @@ describe.each(backends)('lost replies and reconnects on %s', (backend) => {
     cut.heal();
     await term;
     // Every held reply has been read once a later request is answered.
-    await next.session.exists('/');
-    await new Promise((resolve) => setImmediate(resolve));
+    await drained(next.session);
 
     expect(log.names().filter((name) => !/follower|suspended|reconnected/.test(name))).toEqual(['next:elected']);
     expect(next.isLeader).toBe(true);

@@ -7,7 +7,7 @@ import { Session } from '../../src/session.js';
 import { fourLetterWord } from '../../src/testing/index.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { electionFixture, leaderAndFollower, leading } from '../support/election.js';
-import { nextEvent, sleep, until } from '../support/events.js';
+import { drained, nextEvent, sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -210,9 +210,8 @@ describe.each(backends)('stop() on %s', (backend) => {
     const admin = await adminSession();
     await admin.ensurePath(path);
     await admin.setData(path, Buffer.from('{}'));
-    // A read on the shared session sees the write, so any notification of it came first.
-    await shared.getData(path);
-    await new Promise((resolve) => setImmediate(resolve));
+    // Any notification of the write reaches the shared session before a later reply.
+    await drained(shared);
     await admin.close();
     await cut.close();
     expect(events).toEqual(['stopped']);

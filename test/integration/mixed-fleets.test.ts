@@ -317,19 +317,17 @@ async function soleHolder(all: Member[], members: Member[]): Promise<Member> {
 
 /** Waits until some process prints its `elected` beyond the first `seen` elected lines of all. */
 async function waitForNewLeader(members: Member[], seen: number): Promise<{ id: string; kind: Member['kind'] }> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const elected = members.flatMap((member) =>
+  const elected = () =>
+    members.flatMap((member) =>
       member.process
         .events()
         .filter((event) => event.event === 'elected')
         .map((event) => ({ id: member.id, kind: member.kind, ts: event.ts as number })),
     );
-    if (elected.length > seen) return elected.sort((a, b) => b.ts - a.ts)[0]!;
-    if (Date.now() > deadline)
-      throw new Error(
-        `no new leader within 30 s:\n${members.map((m) => `${m.id}: ${m.process.lines.join(' | ')} ${m.process.stderr.join(' | ')}`).join('\n')}`,
-      );
-    await sleep(20);
-  }
+  await until(
+    () => elected().length > seen,
+    () => `a new leader (30 s):\n${members.map((m) => `${m.id}: ${m.process.lines.join(' | ')} ${m.process.stderr.join(' | ')}`).join('\n')}`,
+    30_000,
+  );
+  return elected().sort((a, b) => b.ts - a.ts)[0]!;
 }

@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/index.js';
-import type { ClientState, ZkClient } from '../../src/client/types.js';
 import { Session } from '../../src/session.js';
+import { connectClient } from '../support/events.js';
 import { backends, itWithOwnServers, removeTree, startOwnZooKeeper, uniquePath, zkConnect } from '../support/zookeeper.js';
-
-function connected(client: ZkClient): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('client did not connect')), 20_000);
-    client.on('state', (state: ClientState) => {
-      if (state === 'connected') {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    client.connect();
-  });
-}
 
 describe.each(backends)('the ZooKeeper provider with the %s client', (backend) => {
   it('serves an ephemeral-sequential node that vanishes when its session closes', async () => {
@@ -23,7 +10,7 @@ describe.each(backends)('the ZooKeeper provider with the %s client', (backend) =
     const admin = new Session({ connect: zkConnect() });
     await admin.ensurePath(path);
     const client = createClient(backend, { connectString: zkConnect(), sessionTimeoutMs: 5000 });
-    await connected(client);
+    await connectClient(client);
 
     const created = await client.create(`${path}/n_`, Buffer.from('hello'), 'ephemeral-sequential', [{ scheme: 'world', id: 'anyone', permissions: 31 }]);
     expect(created).toMatch(new RegExp(`^${path}/n_\\d{10}$`));

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
 import { Session } from '../../src/session.js';
-import { drained, nextEvent } from '../support/events.js';
+import { drained, nextEvent, sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -34,18 +34,19 @@ async function settled(session: Session): Promise<void> {
     const now = requestsBySession([session])[0]!;
     if (now === last) return;
     last = now;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A negative check: no event says a session has nothing more to send, so it must send
+    // nothing for a while.
+    await sleep(300);
   }
 }
 
 /** Resolves once `count` of `elections` lead (each election has its leader). */
 async function allLead(elections: LeaderElection[], count: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (elections.filter((election) => election.isLeader).length < count) {
-    if (Date.now() > deadline)
-      throw new Error(`only ${elections.filter((election) => election.isLeader).length} of ${count} elections have a leader after 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const leading = () => elections.filter((election) => election.isLeader).length;
+  await until(
+    () => leading() >= count,
+    () => `${count} elections to have a leader (${leading()} have)`,
+  );
 }
 
 describe.each(backends)('many participants on %s', (backend) => {

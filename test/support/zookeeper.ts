@@ -5,6 +5,7 @@ import type { AclEntry, BackendName } from '../../src/client/types.js';
 import { isZooKeeperError } from '../../src/errors.js';
 import { Session } from '../../src/session.js';
 import { startZooKeeper, type StartZooKeeperOptions, type ZooKeeperHandle } from '../../src/testing/index.js';
+import { connectClient } from './events.js';
 
 export const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper', 'builtin'];
 
@@ -63,10 +64,7 @@ export async function startOwnZooKeeper(options: StartZooKeeperOptions): Promise
 export async function operatorSetAcl(path: string, acl: readonly AclEntry[], connect = zkConnect()): Promise<void> {
   const client = createClient('node-zookeeper-client', { connectString: connect, sessionTimeoutMs: 10_000 });
   try {
-    await new Promise<void>((resolve) => {
-      client.on('state', (state) => state === 'connected' && resolve());
-      client.connect();
-    });
+    await connectClient(client);
     await client.setAcl(path, acl);
   } finally {
     await client.close();
