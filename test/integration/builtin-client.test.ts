@@ -3,7 +3,7 @@ import { BuiltinAdapter } from '../../src/client/builtin/client.js';
 import { createClient } from '../../src/client/index.js';
 import { openAcl, type ClientState, type WatchEvent, type ZkClient } from '../../src/client/types.js';
 import { fourLetterWord } from '../../src/testing/index.js';
-import { clientState, connectClient, until } from '../support/events.js';
+import { clientState, connectClient, sleep, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminSession, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -262,8 +262,12 @@ describe('builtin client against a real server', () => {
     const { client } = await connected(`${zkConnect()}${path}`);
     const created = await client.create('/job-', Buffer.alloc(0), 'persistent-sequential', openAcl);
     expect(created).toBe('/job-0000000000');
-    const event = new Promise<WatchEvent>((resolve) => void client.getChildren('/', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    let listed!: Promise<string[]>;
+    const event = new Promise<WatchEvent>((resolve) => {
+      listed = client.getChildren('/', resolve);
+    });
+    // The watch is set once the listing is answered.
+    await listed;
     await client.create('/other', Buffer.alloc(0), 'persistent', openAcl);
     expect(await event).toEqual({ type: 'children-changed', path: '/' });
     const admin = await adminSession();
@@ -277,7 +281,8 @@ describe('builtin client against a real server', () => {
     await client.create(`${path}/mine`, Buffer.alloc(0), 'ephemeral', openAcl);
     await client.close();
     // The server's end of the connection after closeSession is no 'disconnected', and no reconnect follows.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A negative check: nothing comes, so no event can end the wait.
+    await sleep(200);
     expect(states).toEqual(['connected']);
     const admin = await adminSession();
     cleanups.push(() => admin.close());

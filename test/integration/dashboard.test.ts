@@ -68,6 +68,7 @@ describeWithBrowser('zk-leader dashboard in Chromium', () => {
       // A crashed leader keeps its node until the server expires its session: the page shows
       // it leading until then, and the handover when the node goes.
       w2.signal('SIGKILL');
+      // A negative check: the page does not drop the crashed leader before its node goes.
       await sleep(500);
       expect(await leaderShown(page, path).getAttribute('data-leader')).toBe('w2');
       await untilLeader(page, path, 'w3', 10_000);
@@ -91,6 +92,7 @@ describeWithBrowser('zk-leader dashboard in Chromium', () => {
     await expect.poll(() => page.locator('svg.bars rect.term').count()).toBe(1);
     expect(await page.locator('main img, main b, main script, main svg:not(.bars), svg.bars :not(rect, text, title, line)').count()).toBe(0);
     expect(await page.locator(`.election[data-path="${path}"] .leader-line`).textContent()).toContain('<b>bold<svg onload=alert(2)>');
+    // A negative check: no dialog opens (a script would have run by now).
     await sleep(300);
     expect(dialogs).toEqual([]);
     const response = await page.request.get(page.url());

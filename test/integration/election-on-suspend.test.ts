@@ -87,11 +87,13 @@ describe.each(backends)('onSuspend on %s', (backend) => {
     old.on('lost', ({ reason }) => lost.push(reason));
     cut.blackhole();
     cut.resetConnections();
+    // The fault: an outage of half the session timeout.
     await sleep(2000);
     cut.heal();
     cut.resetConnections();
     // The fault was a lost session 19/20 of a timeout after the cut, with the C client's
     // reconnect counted from its first 'connecting' report: wait a whole timeout, then look.
+    // A negative check: the term must not end, so no event comes.
     await sleep(4000);
     await drained(old.session);
     expect(lost, 'terms the old leader lost').toEqual([]);

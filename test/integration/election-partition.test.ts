@@ -61,6 +61,7 @@ describe.each(backends)('a leader behind a partition on %s', (backend) => {
     cut.holdReplies();
     cut.resetConnections();
     await until(() => cut.heldReplyBytes > 0, 'the handshake answer to be held', 5000);
+    // The fault: the answer comes 1.5 s late.
     await sleep(1500);
     cut.releaseHeldRepliesIntoBlackhole();
     await nextEvent(next, 'elected', 20_000);
@@ -97,6 +98,7 @@ describe.each(backends)('a leader behind a partition on %s', (backend) => {
     const heldBefore = cut.heldReplyBytes;
     await until(() => cut.heldReplyBytes > heldBefore, 'its answer to be held', 5000);
     cut.dropRequests();
+    // The fault: the held answers arrive 1.5 s late.
     await sleep(1500);
     cut.releaseHeldRepliesIntoBlackhole();
     await nextEvent(next, 'elected', 20_000);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/election.js';
 import { freePort } from '../../src/testing/ports.js';
 import { electionFixture } from '../support/election.js';
-import { nextEvent, sleep, until } from '../support/events.js';
+import { nextEvent, nextTurn, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, removeTree, unresolvableHost, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -83,7 +83,9 @@ describe.each(backends)('start() on %s', (backend) => {
     let started = false;
     const starting = alice.start().then(() => (started = true));
     defer(() => starting.catch(() => {}));
-    await sleep(200);
+    // start() looks at once and finds the session away: the join is owed to its return.
+    await nextTurn();
+    expect(started).toBe(false);
     const reconnected = nextEvent(silenced, 'reconnected');
     cut.heal();
     // Connections made into the dead network stay dead: make the client reconnect now.

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { Permission, type Watcher, type ZkClient } from '../../src/client/types.js';
 import { electionOrder } from '../../src/candidate.js';
 import { LeaderElection } from '../../src/election.js';
+import type { Logger } from '../../src/logger.js';
 import { Session } from '../../src/session.js';
 import { fourLetterWord } from '../../src/testing/index.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { electionFixture, leaderAndFollower, leading } from '../support/election.js';
-import { drained, nextEvent, sleep, until } from '../support/events.js';
+import { drained, nextEvent, sleep, until, within } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { adminSession, backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -65,7 +66,7 @@ describe.each(backends)('stop() on %s', (backend) => {
     cut.heal();
     await stopping;
     expect(await operator.getChildren(path), 'no orphan after stop()').toEqual([]);
-    expect(await Promise.race([settled, sleep(3000).then(() => 'still pending')])).toBe('INVALID_STATE');
+    expect(await within(settled, 3000, 'still pending')).toBe('INVALID_STATE');
   });
 
   it('stop() while start() still waits for its session settles start() without an unhandled rejection (seed 123)', async () => {
@@ -83,7 +84,8 @@ describe.each(backends)('stop() on %s', (backend) => {
     );
     await alice.stop();
     expect(await starting).toBe('INVALID_STATE');
-    // Node reports an unhandled rejection once the microtask queue has drained.
+    // Node reports an unhandled rejection once the microtask queue has drained. A negative
+    // check: nothing is reported, so no event can end the wait.
     await sleep(50);
     cut.heal();
     expect(unhandled).toEqual([]);
@@ -103,6 +105,7 @@ describe.each(backends)('stop() on %s', (backend) => {
     void alice.resign();
     let stopped = false;
     const stopping = alice.stop().then(() => (stopped = true));
+    // A negative check: stop() must not resolve while the node is there.
     await sleep(500);
     expect(stopped, 'stop() resolved while the node was still there').toBe(false);
     cut.heal();
@@ -115,7 +118,18 @@ describe.each(backends)('stop() on %s', (backend) => {
     const { cut, shared } = await proxiedSession();
     const operator = await admin();
     await operator.ensurePath(path);
-    const alice = new LeaderElection({ path, session: shared, id: 'alice' });
+    // The election logs (debug) each evaluation the connection interrupted: the failed join.
+    let joinFailed = false;
+    const quiet = () => {};
+    const logger: Logger = {
+      debug: (_context, message) => {
+        if (message?.includes('interrupted by the connection')) joinFailed = true;
+      },
+      info: quiet,
+      warn: quiet,
+      error: quiet,
+    };
+    const alice = new LeaderElection({ path, session: shared, id: 'alice', logger });
     defer(() => alice.stop());
 
     // The create's answer gets through; the answer to the next request (the watch on our own
@@ -127,10 +141,11 @@ describe.each(backends)('stop() on %s', (backend) => {
     const suspended = nextEvent(shared, 'suspended');
     cut.resetConnections();
     await suspended;
-    // Let the failed join settle: stop() comes after it, while the session is still away
-    // (its reconnect's answers are held too).
-    await sleep(50);
+    // stop() comes after the failed join, while the session is still away (its reconnect's
+    // answers are held too).
+    await until(() => joinFailed, 'the join to fail with the connection', 5000);
     const stopping = alice.stop();
+    // A negative check: stop() must wait for the session and not give the node up meanwhile.
     await sleep(200);
     cut.heal();
     cut.resetConnections();
@@ -150,9 +165,12 @@ describe.each(backends)('stop() on %s', (backend) => {
     cut.blackhole();
     cut.resetConnections();
     await suspended;
-    const stopping = alice.stop();
+    let stopped = false;
+    const stopping = alice.stop().then(() => (stopped = true));
     // The network comes back while stop() waits: the node goes then, not at the server's expiry.
+    // A negative check: stop() must not resolve while the network is down.
     await sleep(300);
+    expect(stopped, 'stop() resolved while the network was down').toBe(false);
     cut.heal();
     cut.resetConnections(); // the connection made into the dead network stays dead
     await stopping;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expireSession, fourLetterWord } from '../../src/testing/index.js';
 import { electionEvents, electionFixture } from '../support/election.js';
-import { EventLog, nextEvent, sleep, until } from '../support/events.js';
+import { EventLog, drained, nextEvent, sleep, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { adminSession, backends, uniquePath, zkConnect } from '../support/zookeeper.js';
 
@@ -85,6 +85,7 @@ describe.each(backends)('takeoverDelayMs on %s', (backend) => {
     log.record('alice', alice, ['elected', 'lost', 'stopped']);
     await alice.start();
     await alice.stop();
+    // A negative check: past the delay, nothing is announced.
     await sleep(700);
     expect(log.names()).toEqual(['alice:stopped']);
   });
@@ -95,10 +96,15 @@ describe.each(backends)('takeoverDelayMs on %s', (backend) => {
     const alice = participant(path, { id: 'alice', takeoverDelayMs: 1000 });
     log.record('alice', alice, electionEvents);
     await alice.start();
-    await sleep(100);
+    // Granted on its first listing (a sole participant), announced only after the delay.
+    await until(() => (alice.session.requestCounts.getChildren ?? 0) > 0, 'alice to list the queue');
+    await drained(alice.session);
     expect(alice.isLeader).toBe(false);
+    const resignedToken = (await alice.session.exists(`${path}/${alice.nodeName}`))!.czxid;
+    const next = nextEvent(alice, 'elected');
     expect(await alice.resign()).toBe(true);
-    await sleep(1200);
+    // Back in the queue alone, it leads again a delay later, on a new node: the only `elected`.
+    expect((await next).fencingToken).not.toBe(resignedToken);
     expect(log.names().filter((name) => /elected|lost/.test(name))).toEqual(['alice:elected']);
   });
 
@@ -114,10 +120,13 @@ describe.each(backends)('takeoverDelayMs on %s', (backend) => {
     await until(async () => ((await fourLetterWord(host!, Number(port), 'wchp')) ?? '').includes(path), 'alice to watch the path');
     const operator = await admin();
     const deletedToken = (await operator.exists(node))!.czxid;
+    const checks = () => alice.session.requestCounts.exists ?? 0;
+    const checksBefore = checks();
     cut.holdReplies();
     await operator.remove(node);
-    // The delay ends while the deletion's notice is held back: what the grant saw is stale.
-    await sleep(1300);
+    // The delay ends while the deletion's notice is held back: what the grant saw is stale. At
+    // its end the election asks whether the node is still there; the answer is held too.
+    await until(() => checks() > checksBefore, 'the delay to end and alice to check her node', 5000);
     cut.heal();
     const first = await elected;
     expect(first.fencingToken).not.toBe(deletedToken);

@@ -138,14 +138,17 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
     const task = submitter.events()[0]!.task as string;
     await worker.waitForEvent('running', (fields) => fields.task === task);
     // Its result write goes out into the cut 1 s from now and fails when the client gives the
-    // connection up. By the heal the client may also count the session lost (no answer for
-    // 19/20 of its timeout) while the server still holds it and the worker's ephemeral record:
-    // the worker must come back and finish the task either way.
+    // connection up (the proxy sees the worker close it); the cut heals then. By the heal the
+    // client may also count the session lost (no answer for 19/20 of its timeout) while the
+    // server still holds it and the worker's ephemeral record: the worker must come back and
+    // finish the task either way.
+    const closesBefore = cut.clientCloses;
     cut.blackhole();
-    await sleep(3000);
+    await until(() => cut.clientCloses > closesBefore, 'the worker to give its connection up', 10_000);
     cut.heal();
     const finished = await worker.waitForEvent('finished', (fields) => fields.task === task, 20_000);
     expect(finished.status).toBe('ok');
+    // A negative check: the task is not finished a second time.
     await sleep(1000);
     expect(worker.events().filter((event) => event.event === 'finished')).toHaveLength(1);
     const admin = await adminSession();
@@ -184,6 +187,7 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
     expect(first.events().filter((event) => event.event === 'finished')).toHaveLength(0);
     // b leads once a's session has expired, and looks at the task then and every 500 ms.
     await second.waitForEvent('leading', () => true, 30_000);
+    // A negative check: b neither re-queues nor runs the task, so no event comes.
     await sleep(3000);
     expect(await readRecord()).toMatchObject({ status: 'ok', worker: 'a', attempts: 1 });
     expect(second.events().filter((event) => event.task === task)).toEqual([]);
@@ -245,7 +249,7 @@ describe.each(backends)('task-queue.ts on %s', (backend) => {
       30_000,
     );
     // A duplicate would come after the 50th task: keep watching a while (a killed worker's
-    // re-queued task runs within a session timeout, 2 s here).
+    // re-queued task runs within a session timeout, 2 s here). A negative check.
     await sleep(3000);
 
     // Exactly once: one recorded outcome per task, reported at most once, by the worker the

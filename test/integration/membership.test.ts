@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Permission } from '../../src/client/types.js';
 import { Membership, type Member } from '../../src/membership.js';
 import { expireSession } from '../../src/testing/index.js';
-import { nextEvent, sleep, until } from '../support/events.js';
+import { nextEvent, until, within } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { countedClients, watchedClock } from '../support/runtime.js';
 import { backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
@@ -113,7 +113,7 @@ describe.each(backends)('Membership on %s', (backend) => {
     await until(async () => (await watcher.members()).length === 1, 'first to be listed');
     const secondJoins = new Promise<string>((resolve) => watcher.on('joined', (member) => member.id === 'second' && resolve(member.id)));
     await second.join(path, { id: 'second' });
-    expect(await Promise.race([secondJoins, sleep(3000).then(() => 'never heard')])).toBe('second');
+    expect(await within(secondJoins, 3000, 'never heard')).toBe('second');
   });
 
   it('a second live member with the same id is refused with MEMBER_ID_TAKEN', async () => {

@@ -96,7 +96,7 @@ function termsOf(members: Member[]): Term[] {
 describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer }) => {
   const running: Member[] = [];
   const paths: string[] = [];
-  const { proxy } = testResources(backend);
+  const { admin, proxy } = testResources(backend);
   const participant = electionFixture(backend);
   // Registered after the fixture, so it runs first: no peer re-creates a node while the
   // fixture removes the test's path.
@@ -229,16 +229,20 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
       holders().length === 1 &&
       shown.leader.id === holders()[0] &&
       leaderRow(holders()[0]).test(table);
-    for (let attempt = 0; attempt < 150 && !agrees(); attempt++) {
-      if (attempt > 0) await sleep(200);
-      const status = await runCli(['status', path, '--connect', zkConnect(), '--json']);
-      // Exit 1 is "no leader right now": a moment of the rotation (the last one killed has
-      // just gone and the others are still joining), so ask again; anything else is a failure.
-      if (status.code === 1) continue;
-      expect(status.code, status.stderr).toBe(0);
-      shown = JSON.parse(status.stdout) as Shown;
-      table = (await runCli(['status', path, '--connect', zkConnect()])).stdout;
-    }
+    await until(
+      async () => {
+        const status = await runCli(['status', path, '--connect', zkConnect(), '--json']);
+        // Exit 1 is "no leader right now": a moment of the rotation (the last one killed has
+        // just gone and the others are still joining), so ask again; anything else is a failure.
+        if (status.code === 1) return false;
+        expect(status.code, status.stderr).toBe(0);
+        shown = JSON.parse(status.stdout) as Shown;
+        table = (await runCli(['status', path, '--connect', zkConnect()])).stdout;
+        return agrees();
+      },
+      () => `zk-leader status to agree with the processes (60 s): it showed ${JSON.stringify(shown)}\n${table}\nhistory:\n${historyOf(all)}`,
+      60_000,
+    );
     expect(holders(), `processes holding a term; history:\n${historyOf(all)}`).toHaveLength(1);
     const leaderId = holders()[0]!;
     expect(shown!.leader.id).toBe(leaderId);
@@ -262,9 +266,11 @@ describe.each(cases)('a mixed fleet with $peer on $backend', ({ backend, peer })
     // peer's leader goes while another peer participant is still there, behind her.
     const other = await start(peer, 'peer-2', path);
     await other.process.waitForEvent('started');
-    await sleep(300);
+    const operator = await admin();
+    await until(async () => (await operator.getChildren(path)).length === 3, 'peer-2 to join the queue behind alice');
     first.process.signal('SIGTERM');
     await other.process.waitForEvent('elected');
+    // A negative check: alice does not lead, so no event comes.
     await sleep(500);
     expect(alice.isLeader).toBe(false);
     other.process.signal('SIGTERM');

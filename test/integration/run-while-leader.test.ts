@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Permission } from '../../src/client/types.js';
 import { electionFixture } from '../support/election.js';
-import { nextEvent, sleep, until } from '../support/events.js';
+import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, uniquePath } from '../support/zookeeper.js';
 
@@ -74,17 +74,22 @@ describe.each(backends)('runWhileLeader on %s', (backend) => {
   it('runWhileLeader backs off between terms when the work keeps failing', async () => {
     participant.expectErrors('LEADER_WORK_FAILED');
     const alice = participant(uniquePath('failing-work'));
-    let runs = 0;
+    const runs: number[] = [];
     const errors: string[] = [];
     alice.on('error', (error) => errors.push(error.code));
     const running = alice.runWhileLeader(() => {
-      runs += 1;
+      runs.push(performance.now());
       throw new Error('cannot reach the database');
     });
-    await sleep(1500);
-    // 0.25-0.5 s, then 0.5-1 s of pause: two or three runs, not hundreds.
-    expect(runs).toBeGreaterThanOrEqual(2);
-    expect(runs).toBeLessThanOrEqual(4);
+    await until(
+      () => runs.length >= 3,
+      () => `three runs (${runs.length} so far)`,
+    );
+    // 0.25-0.5 s, then 0.5-1 s of pause between the runs: not hundreds of runs, and back soon.
+    const [first, second, third] = runs as [number, number, number];
+    expect(second - first).toBeGreaterThanOrEqual(240);
+    expect(second - first).toBeLessThan(1500);
+    expect(third - second).toBeGreaterThanOrEqual(480);
     expect(errors.every((code) => code === 'LEADER_WORK_FAILED')).toBe(true);
     await alice.stop();
     await running;
@@ -98,13 +103,18 @@ describe.each(backends)('runWhileLeader on %s', (backend) => {
     const alice = participant(path, { id: 'alice' });
     const errors: string[] = [];
     alice.on('error', (error) => errors.push(error.code));
-    let terms = 0;
+    const terms: number[] = [];
     const running = alice.runWhileLeader(() => {
-      terms += 1;
+      terms.push(performance.now());
     });
     await until(() => errors.includes('NO_AUTH'), 'the failed hand-over to be reported');
-    await sleep(1500);
-    expect(terms, 'terms run in 1.5 s').toBeLessThan(6);
+    // Each refused hand-over pauses as a first failure does, 0.25-0.5 s (the work itself did
+    // not fail, so the pauses do not grow): no storm of terms.
+    await until(
+      () => terms.length >= 4,
+      () => `four terms (${terms.length} so far)`,
+    );
+    for (const [index, at] of terms.slice(1, 4).entries()) expect(at - terms[index]!, `the pause after refusal ${index + 1}`).toBeGreaterThanOrEqual(240);
     expect(alice.health().state).toBe('running');
     await alice.stop();
     await running;

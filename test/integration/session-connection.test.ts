@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/index.js';
 import { type BackendName, type ClientOptions, type ZkClient } from '../../src/client/types.js';
 import { Session } from '../../src/session.js';
-import { EventLog, nextEvent, sleep, until } from '../support/events.js';
+import { EventLog, nextEvent, until, within } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { backends, uniquePath } from '../support/zookeeper.js';
 
@@ -20,7 +20,7 @@ describe.each(backends)('the session connection on %s', (backend) => {
       () => 'connected',
       (error: { code?: string }) => error.code,
     );
-    await sleep(100);
+    await until(() => cut.connections > 0, 'the session to dial');
     await never.close();
     expect(await ready).toBe('SESSION_CLOSED');
     expect(never.state).toBe('closed');
@@ -60,9 +60,10 @@ describe.each(backends)('the session connection on %s', (backend) => {
       () => 'answered',
       (error: { code?: string }) => error.code,
     );
-    await sleep(200);
+    const getData = 4;
+    await until(() => cut.droppedRequestOpcodes.includes(getData), 'the read to vanish in the network');
     cut.heal();
-    const outcome = await Promise.race([lost, sleep(8000).then(() => 'still waiting')]);
+    const outcome = await within(lost, 8000, 'still waiting');
     expect(outcome).toBe('CONNECTION_LOSS');
     expect(await shared.getData(path)).toBeTruthy();
   });

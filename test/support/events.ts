@@ -77,7 +77,28 @@ export class EventLog {
   }
 }
 
+/**
+ * A fixed pause. Only for what no event can tell: that something does NOT happen within a
+ * window, or how long a fault lasts. Say which at the call.
+ */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `promise`'s value, or `late` when it has not settled within `ms`: a bound on a wait, not a
+ * pause (it returns as soon as `promise` settles).
+ */
+export async function within<T, L>(promise: Promise<T>, ms: number, late: L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<L>((resolve) => (timer = setTimeout(() => resolve(late), ms)));
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The next turn of the event loop: every microtask queued before now has run. */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Waits until `condition` holds, checking every 20 ms; fails naming `what` after `timeoutMs`
@@ -98,5 +119,5 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
  */
 export async function drained(session: { exists(path: string): Promise<unknown> }): Promise<void> {
   await session.exists('/');
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
 }

@@ -9,7 +9,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * `resetConnections()` closes every open connection, `cutMidReply()` lets half of the next
  * server-to-client chunk through and then closes the connection (a reply torn by the network).
  * `requestOpcodes` records the opcode of every request a client sent (the handshake excepted),
- * in order, so a test can tell what a reconnect re-sent (setWatches 101, setWatches2 105).
+ * in order, so a test can tell what a reconnect re-sent (setWatches 101, setWatches2 105);
+ * `droppedRequestOpcodes` those of the requests it dropped. `connections` counts the
+ * connections clients made, `clientCloses` those a client closed (not the proxy, not the
+ * server): a test can wait for a client to dial, or to give a silent connection up.
  */
 export class TcpProxy {
   private server: Server | null = null;
@@ -22,6 +25,14 @@ export class TcpProxy {
   private droppingRequests = false;
   /** The opcode of each request clients sent through this proxy, in order (not the handshakes). */
   readonly requestOpcodes: number[] = [];
+  /** The opcode of each request the proxy dropped (blackhole, dropRequests), in order. */
+  readonly droppedRequestOpcodes: number[] = [];
+  /** Connections clients made to the proxy. */
+  connections = 0;
+  /** Connections a client closed (or reset) itself. */
+  clientCloses = 0;
+  /** Client sockets the proxy closes itself (reset, close, the server's end). */
+  private readonly closedByProxy = new WeakSet<Socket>();
   port = 0;
 
   constructor(
@@ -43,6 +54,10 @@ export class TcpProxy {
   private listen(): Promise<void> {
     return new Promise((resolve) => {
       this.server = createServer((client) => {
+        this.connections += 1;
+        client.on('close', () => {
+          if (!this.closedByProxy.has(client)) this.clientCloses += 1;
+        });
         if (this.mode === 'blackhole') {
           // A new connection into a dead network: accepted, never answered.
           client.on('error', () => {});
@@ -56,12 +71,11 @@ export class TcpProxy {
         upstream.setNoDelay(true);
         const pair = { client, upstream };
         this.pairs.add(pair);
-        const frames = new RequestFrames((opcode) => this.requestOpcodes.push(opcode));
+        const dropping = () => this.mode === 'blackhole' || this.droppingRequests;
+        const frames = new RequestFrames((opcode) => (dropping() ? this.droppedRequestOpcodes : this.requestOpcodes).push(opcode));
         client.on('data', (chunk) => {
-          if (this.mode !== 'blackhole' && !this.droppingRequests) {
-            frames.push(chunk);
-            upstream.write(chunk);
-          }
+          frames.push(chunk);
+          if (!dropping()) upstream.write(chunk);
         });
         upstream.on('data', (chunk) => {
           if (this.mode === 'hold-replies' && this.forwardBeforeHold > 0) {
@@ -79,10 +93,15 @@ export class TcpProxy {
           client.destroy();
           upstream.destroy();
         };
+        // The server's end (or an error upstream) closes the client's connection: not the client's doing.
+        const closeFromUpstream = () => {
+          if (!client.destroyed) this.closedByProxy.add(client);
+          close();
+        };
         client.on('close', close);
-        upstream.on('close', close);
+        upstream.on('close', closeFromUpstream);
         client.on('error', close);
-        upstream.on('error', close);
+        upstream.on('error', closeFromUpstream);
       });
       this.server.listen(0, '127.0.0.1', () => {
         const address = this.server!.address();
@@ -129,6 +148,7 @@ export class TcpProxy {
   }
   resetConnections(): void {
     for (const { client, upstream } of this.pairs) {
+      this.closedByProxy.add(client);
       client.destroy();
       upstream.destroy();
     }
