@@ -70,7 +70,7 @@ describe.each(backends)('who leads and who follows on %s', (backend) => {
     expect((await b.participants()).map((p) => p.id)).toEqual(['a', 'b']);
   });
 
-  // Sequential children of other programs are not ignored: see hardening.test.ts.
+  // Sequential children of other programs are not ignored: see the FOREIGN_CANDIDATE test below.
   it('ignores children of another format without a sequence number under the election path', async () => {
     const path = uniquePath('foreign-children');
     const admin = await adminSession();

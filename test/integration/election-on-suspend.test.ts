@@ -60,7 +60,7 @@ describe.each(backends)('onSuspend on %s', (backend) => {
     expect(await lost).toEqual({ reason: 'expired' });
     expect(signal.aborted).toBe(true);
     // The server may drop the connection first (a suspension, which 'hold' rides out: the
-    // reconnect is tested on its own in failures.test.ts) or answer a heartbeat
+    // reconnect is tested on its own above) or answer a heartbeat
     // SESSION_EXPIRED on a connection it has not closed yet (no suspension at all, seen under
     // load on the native backend): either way the term ends at the expiry and not before.
     expect(log.names()).toEqual(['alice:lost', 'alice:expired']);
