@@ -40,6 +40,7 @@ interface NodeLife {
 }
 
 const alive = 2n ** 62n;
+const none: ReadonlyMap<string, NodeLife> = new Map();
 const noOwner = '0000000000000000';
 
 class NodeHistory {
@@ -98,8 +99,9 @@ class NodeHistory {
     return this.byPath.get(path) ?? [];
   }
 
-  liveChildren(parent: string): NodeLife[] {
-    return [...(this.live.get(parent)?.values() ?? [])];
+  /** The live children of `parent`, by name. */
+  liveUnder(parent: string): ReadonlyMap<string, NodeLife> {
+    return this.live.get(parent) ?? none;
   }
 }
 
@@ -134,15 +136,33 @@ function ledWithin(life: NodeLife, siblings: readonly NodeLife[], from: bigint, 
 }
 
 /** The leaders of an election now, from its live children (one; two when a peer library's order differs after the wrap), or none. */
-function leadersNow(live: readonly NodeLife[]): NodeLife[] {
-  const candidates = live.filter((life) => life.candidate);
-  if (candidates.length > 0) {
-    const byCreation = candidates.reduce((a, b) => (b.czxid < a.czxid ? b : a));
-    const byText = candidates.reduce((a, b) => (b.sequenceText < a.sequenceText ? b : a));
-    return byCreation === byText ? [byCreation] : [byCreation, byText];
+function leadersNow(live: ReadonlyMap<string, NodeLife>): NodeLife[] {
+  let byCreation: NodeLife | null = null;
+  let byText: NodeLife | null = null;
+  for (const life of live.values()) {
+    if (!life.candidate) continue;
+    if (!byCreation || life.czxid < byCreation.czxid) byCreation = life;
+    if (!byText || life.sequenceText < byText.sequenceText) byText = life;
   }
+  if (byCreation && byText) return byCreation === byText ? [byCreation] : [byCreation, byText];
   // No queue: the single-node holder (readElection's fallback name, `lock`), when ephemeral.
-  return live.filter((life) => life.name === 'lock' && life.owner !== noOwner);
+  const lock = live.get('lock');
+  return lock && lock.owner !== noOwner ? [lock] : [];
+}
+
+/** The latest of `times`, or null when one of them is null (a fault running). */
+function latest(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : Math.max(a, b);
+}
+
+/** Whether the group's live nodes are exactly what a watcher told (ids, sessions, creation times). */
+function sameGroup(live: ReadonlyMap<string, NodeLife>, told: ReadonlyMap<string, { sessionId: string; joinedAt: number }>): boolean {
+  if (live.size !== told.size) return false;
+  for (const [name, node] of live) {
+    const member = told.get(name);
+    if (member?.sessionId !== node.owner || member.joinedAt !== node.ctime) return false;
+  }
+  return true;
 }
 
 export type RecipeInvariant = 'membership' | 'observer' | 'liveness' | 'orphan' | 'hang' | 'error' | 'crash';
@@ -620,7 +640,7 @@ export class Recipes {
 
   /** Watches the recipes on `client` may hold: the group's and each member node's, an observer's three, and stale ones on the group's nodes. */
   watchAllowance(client: SimClient): number {
-    const groupNodes = this.history.liveChildren(this.group).length;
+    const groupNodes = this.history.liveUnder(this.group).size;
     const membered = this.members.some((life) => life.client.current === client);
     return 3 * this.runningOn(client) + (membered ? groupNodes + 1 : 0);
   }
@@ -641,10 +661,10 @@ export class Recipes {
   check(quietSince: (processId: number) => number | null, aclChangedSince: (election: number) => number | null): void {
     const { world, livenessBoundMs } = this.run;
     const now = world.now();
-    const since = (...times: (number | null)[]) => (times.includes(null) ? null : Math.max(...(times as number[])));
     const quiet = (from: number | null) => (from === null ? 0 : now - from);
 
     for (const life of this.members) {
+      if (life.stopped && life.leftAt === null) continue;
       // Orphans: once leave() or stop() resolved (and no join() since), no node of that member
       // is in the group in a session something keeps alive.
       if (life.leftAt !== null) {
@@ -661,7 +681,7 @@ export class Recipes {
       if (!this.runnable(life.spec.processId)) continue;
       const process = quietSince(life.spec.processId);
       for (const [call, calledAt] of life.pending) {
-        const spell = quiet(since(process, calledAt));
+        const spell = quiet(latest(process, calledAt));
         if (spell > livenessBoundMs) this.run.fail('hang', `${life.label}: ${call} has not settled after ${spell} ms of quiet`);
       }
       const running = life.stopCalledAt === null && !life.shared?.closed;
@@ -675,29 +695,26 @@ export class Recipes {
       const absent = life.joinState === 'in' && session?.state === 'connected' && client?.isConnected === true && !node;
       if (!absent) life.absentSince = null;
       else life.absentSince ??= now;
-      const missing = quiet(since(process, life.absentSince));
+      const missing = quiet(latest(process, life.absentSince));
       if (missing > presenceMs)
         this.run.fail(
           'liveness',
           `${life.label} joined and did not leave, but its node has not been in the group for ${missing} ms of quiet, its session ${client!.currentSessionId} connected`,
         );
       // Quiescence: an idle watcher's last report lists exactly the group at the server (ids, sessions, creation times).
-      if (life.watching === 'yes' && session && client && this.idle(session, client)) {
-        const truth = this.history
-          .liveChildren(this.group)
-          .map((child) => `${child.name}@${child.owner}/${child.ctime}`)
-          .sort();
+      const group = this.history.liveUnder(this.group);
+      if (life.watching === 'yes' && session && client && this.idle(session, client) && !sameGroup(group, life.told)) {
+        const truth = [...group.values()].map((child) => `${child.name}@${child.owner}/${child.ctime}`).sort();
         const told = [...life.told].map(([id, { sessionId, joinedAt }]) => `${id}@${sessionId}/${joinedAt}`).sort();
-        if (truth.join() !== told.join())
-          this.run.fail('liveness', `${life.label} reports [${told.join(', ')}] with nothing on its way; the group holds [${truth.join(', ')}]`);
+        this.run.fail('liveness', `${life.label} reports [${told.join(', ')}] with nothing on its way; the group holds [${truth.join(', ')}]`);
       }
     }
 
     for (const life of this.observers) {
-      if (!this.runnable(life.spec.processId)) continue;
+      if (life.stopped || !this.runnable(life.spec.processId)) continue;
       const quietFrom = quietSince(life.spec.processId);
       for (const [call, calledAt] of life.pending) {
-        const spell = quiet(since(quietFrom, calledAt));
+        const spell = quiet(latest(quietFrom, calledAt));
         if (spell > livenessBoundMs) this.run.fail('hang', `${life.label}: ${call} has not settled after ${spell} ms of quiet`);
       }
       if (life.stopCalledAt !== null || life.startState !== 'started' || life.shared?.closed) continue;
@@ -707,7 +724,7 @@ export class Recipes {
       const aclQuiet = quiet(aclChangedSince(life.spec.election)) > aclSettleMs;
       if (!session || !client || !aclQuiet || !this.idle(session, client)) continue;
       // Quiescence: an idle observer's `leader` is the election's leader (node and token), or null when nobody leads.
-      const truth = leadersNow(this.history.liveChildren(this.run.atServer(this.run.scenario.elections[life.spec.election]!.path)));
+      const truth = leadersNow(this.history.liveUnder(this.run.atServer(this.run.scenario.elections[life.spec.election]!.path)));
       const seen = life.observer.leader;
       const right = truth.length === 0 ? seen === null : truth.some((leader) => leader.name === seen?.node && leader.czxid === seen.fencingToken);
       if (!right)

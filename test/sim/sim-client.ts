@@ -171,12 +171,11 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     const duplicates: string[] = [];
     for (const [kind, table] of Object.entries(this.watches)) {
       for (const [path, list] of table) {
-        const exists = list.filter((watcher) => this.fromExists.has(watcher)).length;
-        for (const [read, count] of [
-          ['exists', exists],
-          ['read', list.length - exists],
-        ] as const)
-          if (count > 1) duplicates.push(`${kind} ${path} x${count}${read === 'exists' ? ' (exists)' : ''}`);
+        if (list.length < 2) continue;
+        let exists = 0;
+        for (const watcher of list) if (this.fromExists.has(watcher)) exists += 1;
+        if (exists > 1) duplicates.push(`${kind} ${path} x${exists} (exists)`);
+        if (list.length - exists > 1) duplicates.push(`${kind} ${path} x${list.length - exists}`);
       }
     }
     return duplicates;
