@@ -222,13 +222,10 @@ interface MemberLife {
   shared: SharedEntry | null;
   /** `join()`: never called or over (left, rejected), on its way, resolved with no leave since. */
   joinState: 'out' | 'joining' | 'in';
-  /** Since when its join() resolved (the presence check's quiet spell starts then). */
-  inSince: number;
   /** Counts join() and leave() calls: a settlement of an older one changes nothing. */
   generation: number;
   /** watch() (also made by join()): not yet, on its way, resolved. */
   watching: 'no' | 'starting' | 'yes';
-  watchingSince: number;
   /** When a leave() or stop() resolved with no join() called since: from then on its node must be gone. */
   leftAt: number | null;
   stopCalledAt: number | null;
@@ -255,7 +252,6 @@ interface ObserverLife {
   client: { current: SimClient | null };
   shared: SharedEntry | null;
   startState: 'starting' | 'started' | 'failed';
-  startedAt: number;
   stopCalledAt: number | null;
   stopped: boolean;
   fromZxid: bigint;
@@ -282,10 +278,6 @@ export class Recipes {
     this.observerIncarnations = scenario.observers.map(() => 0);
     this.currentMember = scenario.members.map(() => null);
     this.currentObserver = scenario.observers.map(() => null);
-  }
-
-  get any(): boolean {
-    return this.run.scenario.members.length + this.run.scenario.observers.length > 0;
   }
 
   // ---- the tree's history ----
@@ -372,10 +364,8 @@ export class Recipes {
       client,
       shared,
       joinState: 'out',
-      inSince: 0,
       generation: 0,
       watching: 'no',
-      watchingSince: 0,
       leftAt: null,
       stopCalledAt: null,
       stopped: false,
@@ -427,28 +417,25 @@ export class Recipes {
     // INVALID_STATE: a leave() or stop() overtook it.
     this.settle(current.label, 'join()', current.pending, joining, startRefusals, (error) => {
       if (current.generation !== generation) return;
-      if (error) current.joinState = 'out';
-      else {
-        current.joinState = 'in';
-        current.inSince = this.run.world.now();
-      }
+      current.joinState = error ? 'out' : 'in';
     });
   }
 
-  /** The watch a join() or watch() makes: running once that call resolves. */
-  private startWatching(life: MemberLife, call: Promise<unknown>, name: string | null): void {
+  /**
+   * The watch a join() or watch() makes, judged from when that call settles: a watch() that
+   * rejected watches nothing; a join() watches whatever became of it (a leave() that overtook
+   * it leaves the watch running; a closed session or a stop() is judged apart).
+   */
+  private startWatching(life: MemberLife, call: Promise<unknown>, name: 'watch()' | null): void {
     life.watching = 'starting';
-    const done = (error: unknown) => {
-      if (life.watching !== 'starting') return;
-      // A join() that fails after its watch began keeps watching (the watch stands): judged as watching from here.
-      life.watching = error && name !== null ? 'no' : 'yes';
-      life.watchingSince = this.run.world.now();
+    const done = (watching: 'no' | 'yes') => {
+      if (life.watching === 'starting') life.watching = watching;
     };
-    if (name) this.settle(life.label, name, life.pending, call, startRefusals, done);
+    if (name) this.settle(life.label, name, life.pending, call, startRefusals, (error) => done(error ? 'no' : 'yes'));
     else
       call.then(
-        () => done(null),
-        (error: unknown) => done((error as { code?: string })?.code === 'INVALID_STATE' ? error : null),
+        () => done('yes'),
+        () => done('yes'),
       );
   }
 
@@ -504,7 +491,6 @@ export class Recipes {
       client,
       shared,
       startState: 'starting',
-      startedAt: 0,
       stopCalledAt: null,
       stopped: false,
       fromZxid: client.current?.lastSeenZxid ?? 0n,
@@ -533,7 +519,6 @@ export class Recipes {
     this.trace(`${life.label}: start()`);
     this.settle(life.label, 'start()', life.pending, life.observer.start(), startRefusals, (error) => {
       life.startState = error ? 'failed' : 'started';
-      life.startedAt = this.run.world.now();
     });
   }
 
