@@ -229,7 +229,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     if (!this.path) {
       this.path = valid;
       await this.sessions.open().ready();
-      await this.session.ensurePath(valid, this.acl);
+      await this.ensureGroup(valid);
       // Stopped while we waited: subscribe to nothing (stop() has run its unsubscribe).
       if (this.closed) throw new InvalidStateError('the membership was stopped while watch() was starting');
       this.unsubscribe = this.session.subscribe({
@@ -299,11 +299,32 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     return this.session.sessionTimeoutMs + 2000;
   }
 
+  /** Creates the group's path; a lost connection or an expiry on the way is waited out (stop() ends the wait). */
+  private async ensureGroup(path: string): Promise<void> {
+    const backoff = new Backoff(defaultRetry, this.session.runtime.random);
+    for (;;) {
+      try {
+        return await this.session.ensurePath(path, this.acl);
+      } catch (error) {
+        if (this.closed) return;
+        if (!isConnectionError(error)) throw error;
+        await this.pause(backoff.next());
+        if (this.closed) return;
+      }
+    }
+  }
+
   private async writeOwn(mode: 'create' | 'update'): Promise<void> {
     const id = this.own!.id;
     const path = joinPath(this.path!, id);
-    const waitUntil = this.clock.now() + this.lingerMs;
+    // Set when a node of our earlier session is first seen (a lost connection before that is no part of the bound).
+    let waitUntil: number | null = null;
     const backoff = new Backoff(defaultRetry, this.session.runtime.random);
+    // stop() ends a pause early; a stop() or leave() meanwhile ends this write.
+    const pause = async (ms: number) => {
+      await this.pause(ms);
+      if (this.closed || this.own?.id !== id) throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
+    };
     for (;;) {
       try {
         if (mode === 'update') await this.session.setData(path, this.encodeOwn());
@@ -311,12 +332,19 @@ export class Membership extends SafeEmitter<MembershipEvents> {
         this.ownSessionIds.add(this.session.sessionId);
         return;
       } catch (error) {
-        if (mode === 'create' && isZooKeeperError(error, 'NODE_EXISTS')) {
+        if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
+          mode = 'create';
+          continue;
+        }
+        try {
+          if (mode !== 'create' || !isZooKeeperError(error, 'NODE_EXISTS')) throw error;
           const stat = await this.session.exists(path);
           if (!stat) continue;
-          if (stat.ephemeralOwner === this.session.sessionId) return;
+          // Ours: a create whose reply was lost landed after all.
+          if (stat.ephemeralOwner === this.session.sessionId) return void this.ownSessionIds.add(stat.ephemeralOwner);
           // A node of our expired session lingers until the server drops it: wait for that,
           // a bounded time. Anyone else's is a second member with our id.
+          waitUntil ??= this.clock.now() + this.lingerMs;
           if (!this.ownSessionIds.has(stat.ephemeralOwner) || this.clock.now() > waitUntil) {
             throw new ZkLeaderError(
               'MEMBER_ID_TAKEN',
@@ -324,15 +352,14 @@ export class Membership extends SafeEmitter<MembershipEvents> {
             );
           }
           // Backoff as the election's: spread out, and never past the bound by much.
-          await this.pause(Math.min(backoff.next(), Math.max(0, waitUntil - this.clock.now()) + 1));
-          if (this.closed || this.own?.id !== id) throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
-          continue;
+          await pause(Math.min(backoff.next(), Math.max(0, waitUntil - this.clock.now()) + 1));
+        } catch (failure) {
+          // The connection dropped before the reply (the write may have landed), or the session
+          // ended: write again once the session is back, as every recipe rides those out. A
+          // create that did land answers NODE_EXISTS in our session.
+          if (!isConnectionError(failure)) throw failure;
+          await pause(backoff.next());
         }
-        if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
-          mode = 'create';
-          continue;
-        }
-        throw error;
       }
     }
   }

@@ -16,7 +16,7 @@ import { features, simulate as simulateCurrent, type Feature, type Invariant, ty
  */
 
 const usage =
-  'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] [--src DIR] [--ignore a,b] [--without wrap,throwing-listeners,single-node,acl,missing-chroot,payload,handshake,lag,lost-reply] | --seed N [--keep i,j,...] [--steps N] [--src DIR] [--ignore a,b]';
+  'usage: npm run test:sim -- [--seeds N] [--from S] [--steps N] [--workers N] [--src DIR] [--ignore a,b] [--without wrap,throwing-listeners,single-node,acl,missing-chroot,payload,handshake,lag,lost-reply,recipes] | --seed N [--keep i,j,...] [--steps N] [--src DIR] [--ignore a,b]';
 
 const { values } = parseArgs({
   options: {

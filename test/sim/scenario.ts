@@ -58,6 +58,32 @@ export interface ParticipantSpec {
   payloadBytes: number | null;
 }
 
+/**
+ * A `Membership` on one of the processes: on the process's shared Session or an own one; it
+ * joins the group (and so watches it) or only watches it.
+ */
+export interface MemberSpec {
+  name: string;
+  processId: number;
+  shared: boolean;
+  backend: BackendName;
+  sessionTimeoutMs: number;
+  /** `join()` (its node and a watch), or `watch()` alone. */
+  joins: boolean;
+  /** Its `reportEveryMs` (0: no health reports). */
+  reportEveryMs: number;
+}
+
+/** A `LeaderObserver` of one election, on one of the processes, on a shared Session or an own one. */
+export interface ObserverSpec {
+  name: string;
+  processId: number;
+  election: number;
+  shared: boolean;
+  backend: BackendName;
+  sessionTimeoutMs: number;
+}
+
 export type Work = { kind: 'hold' } | { kind: 'return'; afterMs: number } | { kind: 'throw'; afterMs: number };
 
 export type PlannedAction =
@@ -95,7 +121,15 @@ export type PlannedAction =
    * The next create a client of the process sends is applied, and the connection breaks before
    * its reply (lost): the client must find its node again, by GUID, after the reconnect.
    */
-  | { kind: 'lose-create-reply'; processId: number };
+  | { kind: 'lose-create-reply'; processId: number }
+  /** A member joins the group (a watcher-only one watches it); a new `Membership` when its last one stopped. */
+  | { kind: 'join'; member: number }
+  | { kind: 'leave'; member: number }
+  | { kind: 'set-status'; member: number; status: string }
+  | { kind: 'stop-member'; member: number }
+  /** An observer starts; a new `LeaderObserver` when its last one stopped. */
+  | { kind: 'start-observer'; observer: number }
+  | { kind: 'stop-observer'; observer: number };
 
 export type AclTarget = 'election' | 'head' | 'candidate';
 /** What follows the narrowing: the operator writes the node (and deletes it), or the leader's user code resigns or stops it. */
@@ -135,6 +169,10 @@ export interface Scenario {
    * or every server is up to date (null).
    */
   followerLagMs: number | null;
+  /** The group every member joins or watches (a path like the elections'). */
+  group: string;
+  members: MemberSpec[];
+  observers: ObserverSpec[];
 }
 
 /** The chroot a process with `chrootMissing` names. */
@@ -214,17 +252,101 @@ export function scenarioFor(seed: number): Scenario {
   // And the lagging followers from one more, so that the server faults above stay as they were.
   const followers = new Random(seed, 7);
   const plan = planFor(random, formats, participants, processes.length, electionCount, busy);
+  const followerLagMs = followers.chance(0.25) ? followers.int(20, 250) : null;
+  const withFaults = withLostReplies(followers, withServerFaults(server, plan, busy, processes, participants, electionCount), busy, processes.length);
+  // Memberships and observers (issue 25) from a stream of their own, their plan after all the rest.
+  const recipes = recipesFor(new Random(seed, 8), processes, electionCount);
   return {
     elections,
     processes,
     participants,
-    plan: withLostReplies(followers, withServerFaults(server, plan, busy, processes, participants, electionCount), busy, processes.length),
+    plan: withRecipeCalls(new Random(seed, 9), withFaults, busy, recipes),
     maxSessionTimeoutMs,
     maxTakeoverDelayMs,
     chroot,
     missingParents,
-    followerLagMs: followers.chance(0.25) ? followers.int(20, 250) : null,
+    followerLagMs,
+    group: '/sim/group',
+    ...recipes,
   };
+}
+
+/**
+ * In about half the seeds some memberships (1 to 4), in about half some observers (1 to 3),
+ * on processes whose chroot exists (a missing one fails every request, which the elections
+ * already cover).
+ */
+function recipesFor(random: Random, processes: ProcessSpec[], electionCount: number): { members: MemberSpec[]; observers: ObserverSpec[] } {
+  const usable = [...processes.keys()].filter((processId) => !processes[processId]!.chrootMissing);
+  const members: MemberSpec[] = [];
+  const observers: ObserverSpec[] = [];
+  if (usable.length === 0) return { members, observers };
+  if (random.chance(0.5)) {
+    const count = random.int(1, 4);
+    for (let i = 0; i < count; i++) {
+      members.push({
+        name: `m${i}`,
+        processId: random.pick(usable),
+        shared: random.chance(0.5),
+        backend: random.pick(backends),
+        sessionTimeoutMs: random.pick(timeouts),
+        joins: random.chance(0.75),
+        reportEveryMs: random.chance(0.15) ? random.int(500, 3_000) : 0,
+      });
+    }
+  }
+  if (random.chance(0.5)) {
+    const count = random.int(1, 3);
+    for (let i = 0; i < count; i++) {
+      observers.push({
+        name: `o${i}`,
+        processId: random.pick(usable),
+        election: random.int(0, electionCount - 1),
+        shared: random.chance(0.5),
+        backend: random.pick(backends),
+        sessionTimeoutMs: random.pick(timeouts),
+      });
+    }
+  }
+  return { members, observers };
+}
+
+/**
+ * The recipes' calls: each starts (joins, watches) early, then in the busy stretches (the
+ * first one always) they join, leave, publish a status and stop, observers start and stop.
+ * Indices follow the rest of the plan's, so the other events keep theirs.
+ */
+function withRecipeCalls(
+  random: Random,
+  plan: PlannedEvent[],
+  busy: [number, number][],
+  recipes: { members: MemberSpec[]; observers: ObserverSpec[] },
+): PlannedEvent[] {
+  const { members, observers } = recipes;
+  if (members.length + observers.length === 0) return plan;
+  const added: PlannedEvent[] = [];
+  const add = (at: number, action: PlannedAction) => added.push({ index: plan.length + added.length, at, action });
+  members.forEach((_, member) => add(random.int(0, 300), { kind: 'join', member }));
+  observers.forEach((_, observer) => add(random.int(0, 300), { kind: 'start-observer', observer }));
+  for (const [stretch, [from, to]] of busy.entries()) {
+    if (stretch > 0 && !random.chance(0.6)) continue;
+    for (let calls = random.int(1, 4); calls > 0; calls--) {
+      const at = random.int(from, to);
+      const roll = random.next();
+      if (members.length > 0 && (observers.length === 0 || roll < 0.65)) {
+        const member = random.int(0, members.length - 1);
+        const kind = random.next();
+        if (kind < 0.35) add(at, { kind: 'join', member });
+        else if (kind < 0.6) add(at, { kind: 'leave', member });
+        else if (kind < 0.8) add(at, { kind: 'set-status', member, status: random.pick(['ok', 'warning', 'error']) });
+        else add(at, { kind: 'stop-member', member });
+      } else {
+        const observer = random.int(0, observers.length - 1);
+        add(at, random.chance(0.5) ? { kind: 'start-observer', observer } : { kind: 'stop-observer', observer });
+      }
+    }
+  }
+  return [...plan, ...added].sort((a, b) => a.at - b.at || a.index - b.index);
 }
 
 /**
@@ -367,8 +489,26 @@ function workFor(random: Random): Work {
 }
 
 export function describe(action: PlannedAction, scenario: Scenario): string {
-  const who = 'participant' in action ? scenario.participants[action.participant]!.name : '';
+  const who =
+    'participant' in action
+      ? scenario.participants[action.participant]!.name
+      : 'member' in action
+        ? scenario.members[action.member]!.name
+        : 'observer' in action
+          ? scenario.observers[action.observer]!.name
+          : '';
   switch (action.kind) {
+    case 'join':
+      return `${who}.${scenario.members[action.member]!.joins ? 'join' : 'watch'}(${scenario.group})`;
+    case 'leave':
+      return `${who}.leave()`;
+    case 'set-status':
+      return `${who}.setStatus('${action.status}')`;
+    case 'stop-member':
+    case 'stop-observer':
+      return `${who}.stop()`;
+    case 'start-observer':
+      return `${who}.start() (observing ${scenario.elections[scenario.observers[action.observer]!.election]!.path})`;
     case 'start':
     case 'stop':
     case 'resign':

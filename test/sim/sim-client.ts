@@ -76,6 +76,8 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
   private readonly queued: { xid: number; operation: Operation }[] = [];
   private readonly credentials: string[] = [];
   private readonly watches = { data: new Map<string, Watcher[]>(), exist: new Map<string, Watcher[]>(), child: new Map<string, Watcher[]>() };
+  /** Watchers registered by an `exists` (the duplicate check tells them from a getData's on the same node). */
+  private readonly fromExists = new WeakSet<Watcher>();
   private lastSentAt = 0;
   private lastReceivedAt = 0;
   /** When a reply (or the handshake) last arrived: the silence the library's liveness clock measures. */
@@ -160,15 +162,38 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     for (const table of Object.values(this.watches)) for (const list of table.values()) count += list.length;
     return count;
   }
-  /** Nodes with more than one callback of the same kind: each would be a closure kept per election that came and went. */
+  /**
+   * Nodes with more than one callback of the same kind from the same read: each would be a
+   * closure kept per election that came and went. (An `exists` and a `getData` of one node
+   * land in the same table, as in the client libraries: one of each is two owners' reads.)
+   */
   get duplicateWatchers(): string[] {
     const duplicates: string[] = [];
-    for (const [kind, table] of Object.entries(this.watches))
-      for (const [path, list] of table) if (list.length > 1) duplicates.push(`${kind} ${path} x${list.length}`);
+    for (const [kind, table] of Object.entries(this.watches)) {
+      for (const [path, list] of table) {
+        if (list.length < 2) continue;
+        let exists = 0;
+        for (const watcher of list) if (this.fromExists.has(watcher)) exists += 1;
+        if (exists > 1) duplicates.push(`${kind} ${path} x${exists} (exists)`);
+        if (list.length - exists > 1) duplicates.push(`${kind} ${path} x${list.length - exists}`);
+      }
+    }
     return duplicates;
   }
   get connectionId(): number | null {
     return this.connection?.id ?? null;
+  }
+  /** Requests sent and not answered, or waiting for a connection. */
+  get inFlight(): number {
+    return this.pending.size + this.queued.length;
+  }
+  /**
+   * The highest zxid a reply has carried: what this client has seen of the tree (a lagging
+   * follower's reads count as of its zxid). It never goes down, so a read sent after it was
+   * taken is answered as of this zxid or later.
+   */
+  get lastSeenZxid(): bigint {
+    return this.lastZxid;
   }
 
   connect(): void {
@@ -366,8 +391,10 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     if (watcher) {
       // As the real clients do: the watch is registered when its reply arrives; exists on a
       // missing node watches for its creation; a failed getData or getChildren sets none.
-      if (!error && operation.op === 'exists') this.addWatcher(result ? this.watches.data : this.watches.exist, operation.path, watcher);
-      else if (!error && operation.op === 'getData') this.addWatcher(this.watches.data, operation.path, watcher);
+      if (!error && operation.op === 'exists') {
+        this.fromExists.add(watcher);
+        this.addWatcher(result ? this.watches.data : this.watches.exist, operation.path, watcher);
+      } else if (!error && operation.op === 'getData') this.addWatcher(this.watches.data, operation.path, watcher);
       else if (!error && operation.op === 'getChildren') this.addWatcher(this.watches.child, operation.path, watcher);
     }
     const settle = error

@@ -5,6 +5,7 @@ import { describe, missingChroot, scenarioFor, type ParticipantSpec, type Planne
 import { repeatWindowMs, type SimClient } from './sim-client.js';
 import { LegacyShim, type LegacyContext } from './legacy.js';
 import { World, worldProcessId } from './world.js';
+import { Recipes, unparsedData } from './recipes.js';
 import { tickTimeMs, type ModelNode } from './zookeeper-model.js';
 
 /**
@@ -19,9 +20,13 @@ export interface Library {
   Session: typeof zkLeader.Session;
   ZooKeeperError: typeof zkLeader.ZooKeeperError;
   digestAcl: typeof zkLeader.digestAcl;
+  /** The other recipes, driven beside the elections where the library has them with the injected Runtime. */
+  Membership?: typeof zkLeader.Membership;
+  LeaderObserver?: typeof zkLeader.LeaderObserver;
 }
 
-export type Invariant = 'safety' | 'fencing' | 'liveness' | 'orphan' | 'leak' | 'hang' | 'crash' | 'error' | 'storm' | 'trespass' | 'dropped';
+export type Invariant =
+  'safety' | 'fencing' | 'liveness' | 'orphan' | 'leak' | 'hang' | 'crash' | 'error' | 'storm' | 'trespass' | 'dropped' | 'membership' | 'observer';
 
 export interface Violation {
   invariant: Invariant;
@@ -44,14 +49,14 @@ export interface SimOptions {
    * Scenario features to leave out (to look past one old bug at others): sequences near the
    * wrap, throwing listeners, and issue 22's: single-node elections, operators' ACL changes,
    * missing chroots, payloads near the request limit, slow handshakes, lagging followers, lost
-   * create replies.
+   * create replies; and issue 25's memberships and observers.
    */
   without?: ReadonlySet<Feature>;
   /** The library predates the injected Runtime: shim Node's timers and the client factory (legacy.ts). */
   legacy?: boolean;
 }
 
-export const features = ['wrap', 'throwing-listeners', 'single-node', 'acl', 'missing-chroot', 'payload', 'handshake', 'lag', 'lost-reply'] as const;
+export const features = ['wrap', 'throwing-listeners', 'single-node', 'acl', 'missing-chroot', 'payload', 'handshake', 'lag', 'lost-reply', 'recipes'] as const;
 export type Feature = (typeof features)[number];
 
 export interface SimResult {
@@ -69,6 +74,8 @@ export interface SimResult {
 }
 
 const credential = 'sim:secret';
+/** The plan's calls on memberships and observers (left out with the recipes). */
+const recipeCalls = new Set<PlannedEvent['action']['kind']>(['join', 'leave', 'set-status', 'stop-member', 'start-observer', 'stop-observer']);
 /** A participant whose process just resumed gets the instant of its resumption to notice. */
 const resumeGraceMs = 0;
 /** Requests one client may send within a second: a floor, and so many per election running on it. */
@@ -124,6 +131,14 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   if (options.without?.has('payload')) for (const participant of scenario.participants) participant.payloadBytes = null;
   if (options.without?.has('lag')) scenario.followerLagMs = null;
   if (options.without?.has('lost-reply')) scenario.plan = scenario.plan.filter((event) => event.action.kind !== 'lose-create-reply');
+  // Memberships and observers need the recipes with the injected Runtime (not an old checkout's).
+  const recipeLibrary =
+    !options.legacy && library.Membership && library.LeaderObserver ? { Membership: library.Membership, LeaderObserver: library.LeaderObserver } : null;
+  if (options.without?.has('recipes') || !recipeLibrary) {
+    scenario.members = [];
+    scenario.observers = [];
+    scenario.plan = scenario.plan.filter((event) => !recipeCalls.has(event.action.kind));
+  }
   const world = new World(options.seed, options.traced ?? false);
   world.followerLagMs = scenario.followerLagMs;
   const legacy = options.legacy ? new LegacyShim(world) : null;
@@ -180,8 +195,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   };
   /** When an election on a client last reacted to anything (an error, a lost term, a rejection, a stop). */
   const reactedAt = new Map<SimClient, number>();
-  const react = (incarnation: Incarnation) => {
-    const client = incarnation.client.current;
+  const react = (incarnation: Incarnation) => reactOn(incarnation.client.current);
+  const reactOn = (client: SimClient | null) => {
     if (client) reactedAt.set(client, world.now());
   };
 
@@ -222,6 +237,30 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const count = (code: string) => {
     errors[code] = (errors[code] ?? 0) + 1;
   };
+  const recipes = recipeLibrary
+    ? new Recipes({
+        world,
+        scenario,
+        library: recipeLibrary,
+        fail,
+        sharedSession,
+        ownSession: (processId, label, backend, sessionTimeoutMs, onClient) => ({
+          connect: connectFor(processId),
+          backend,
+          sessionTimeoutMs,
+          auth: { scheme: 'digest', credential },
+          runtime: world.runtimeFor(processId, label, onClient),
+        }),
+        atServer: (path) => `${root}${path}`,
+        count,
+        react: reactOn,
+        aclFaults,
+        get livenessBoundMs() {
+          return livenessBoundMs;
+        },
+      })
+    : null;
+  if (recipes) world.onCreate = (node) => recipes.created(node);
   const expectedErrors = new Set(['LISTENER_FAILED', 'LEADER_WORK_FAILED', 'FOREIGN_CANDIDATE', 'RECIPE_MISMATCH', 'CONNECT_TIMEOUT']);
 
   // ---- participants' calls ----
@@ -456,14 +495,38 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   let disturbedAt = 0;
   const disturb = () => (disturbedAt = world.now());
   const faultsActive = new Set<string>();
-  const during = (key: string, forMs: number, begin: () => void, end: () => void) => {
+  /**
+   * Faults by what they hit, a process (`p<id>`: its network, its scheduling) or an election
+   * (`e<index>`: an operator's ACL): when one last began or ended, and how many run now. The
+   * recipes judge a quiet spell of their own process and election, not of the whole world.
+   */
+  const scopes = new Map<string, { since: number; active: number }>();
+  const touch = (scope: string, change = 0) => {
+    const entry = scopes.get(scope) ?? { since: 0, active: 0 };
+    entry.since = world.now();
+    entry.active += change;
+    scopes.set(scope, entry);
+  };
+  const during = (key: string, forMs: number, begin: () => void, end: () => void, scope?: string) => {
     begin();
     faultsActive.add(key);
+    if (scope) touch(scope, 1);
     world.setTimer(worldProcessId, forMs, () => {
       end();
       faultsActive.delete(key);
+      if (scope) touch(scope, -1);
       disturb();
     });
+  };
+  /** Since when nothing disturbed `scope` (-Infinity: never), or null while a fault on it runs. */
+  const scopeQuietSince = (scope: string): number | null => {
+    const entry = scopes.get(scope);
+    return entry?.active ? null : (entry?.since ?? -Infinity);
+  };
+  // A lost create reply breaks a process's connections when the create arrives: counted for every process.
+  const quietSince = (processId: number): number | null => {
+    const since = scopeQuietSince(`p${processId}`);
+    return since === null ? null : Math.max(since, world.faultAt);
   };
   let foreignCount = 0;
   let peersJoined = 0;
@@ -487,6 +550,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         return resign(participants[action.participant]!);
       case 'break':
         disturb();
+        touch(`p${action.processId}`);
         return world.breakConnections(action.processId);
       case 'partition': {
         const process = world.processes.get(action.processId)!;
@@ -497,6 +561,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
           action.forMs,
           () => (process.partitioned = true),
           () => (process.partitioned = false),
+          `p${action.processId}`,
         );
       }
       case 'hold-replies': {
@@ -508,6 +573,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
           action.forMs,
           () => (process.repliesHeld = true),
           () => (process.repliesHeld = false),
+          `p${action.processId}`,
         );
       }
       case 'pause': {
@@ -523,6 +589,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
             process.resumedAt = world.now();
             world.trace(`process ${action.processId} resumed`);
           },
+          `p${action.processId}`,
         );
       }
       case 'crash':
@@ -627,6 +694,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
             world.model.setAcl(operator, target.path, original);
             world.trace(`zk: ACL of ${target.path} restored by operator`);
           },
+          `e${action.election}`,
         );
       }
       case 'lose-create-reply': {
@@ -651,6 +719,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
             world.breakConnections(processId);
           },
           () => (process.slowHandshake = null),
+          `p${processId}`,
         );
       }
       case 'foreign-child': {
@@ -663,7 +732,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         const guid = peersJoined.toString(16).padStart(32, '0');
         const dashed = `${guid.slice(0, 8)}-${guid.slice(8, 12)}-${guid.slice(12, 16)}-${guid.slice(16, 20)}-${guid.slice(20)}`;
         const stem = action.format === 'kazoo' ? `${guid}__lock__` : action.format === 'curator-latch' ? `_c_${dashed}-latch-` : 'lock-';
-        const data = Buffer.from(action.format === 'unparsed' ? 'other program' : `peer-${peersJoined}`);
+        const data = Buffer.from(action.format === 'unparsed' ? unparsedData : `peer-${peersJoined}`);
         const created = world.model.create(operator, `${path}/${stem}`, data, 'persistent-sequential', openAcl);
         foreignCount += 1;
         if (action.format !== 'unparsed') peerNodes.set(created, { election: action.election, since: world.now(), format: action.format });
@@ -675,6 +744,19 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         });
         return;
       }
+      // The recipes' calls change nothing the elections read: the elections' quiet spells go on.
+      case 'join':
+        return recipes?.join(action.member);
+      case 'leave':
+        return recipes?.leave(action.member);
+      case 'set-status':
+        return recipes?.setStatus(action.member, action.status);
+      case 'stop-member':
+        return recipes?.stopMember(action.member);
+      case 'start-observer':
+        return recipes?.startObserver(action.observer);
+      case 'stop-observer':
+        return recipes?.stopObserver(action.observer);
     }
   };
 
@@ -688,6 +770,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   /** When an operator last deleted each path: a fixed name's holder cannot tell a new node of that name from its own for a round trip. */
   const operatorDeletedAt = new Map<string, number>();
   world.onDelete = (node, by) => {
+    recipes?.deleted(node);
     if (by === 'operator') operatorDeletedAt.set(node.path, world.now());
     // Trespass: a session deletes only what is provably its own: a node of its session, or one
     // its own participant left behind in an earlier session (the node names that participant).
@@ -701,6 +784,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const id = world.nodeIds.get(node.path);
     const deleters = all().filter(({ incarnation }) => incarnation.client.current?.currentSessionId === by);
     if (id !== undefined && deleters.some(({ incarnation }) => incarnation.id === id)) return;
+    // A member's own node of an earlier session of its Membership (leave() deletes it by name).
+    if (recipes?.deletesOwn(by, id)) return;
     fail(
       'trespass',
       `session ${by} (${deleters.map(({ incarnation }) => incarnation.id).join(', ') || 'nobody running'}) deleted ${node.path} of session ${node.ephemeralOwner}${id ? `, which holds ${id}` : ''}`,
@@ -820,7 +905,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       const connection = client.connectionId === null ? undefined : world.connections.get(client.connectionId);
       if (client.isDead || !client.isConnected || !connection || connection.toClient.length + connection.toServer.length > 0) continue;
       const elections = electionsPerClient.get(client) ?? 0;
-      const bound = 3 * elections + liveNodes + 2 * scenario.elections.length + 1;
+      const bound = 3 * elections + liveNodes + 2 * scenario.elections.length + 1 + (recipes?.watchAllowance(client) ?? 0);
       const connectionId = client.connectionId;
       const atServer = connectionId === null ? 0 : world.model.watchCount(connectionId);
       const duplicates = client.duplicateWatchers;
@@ -895,7 +980,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       if (client.isDead) continue;
       const sent = client.sendsWithin(now, 1_000);
       if (sent > maxRequestsPerSecond) maxRequestsPerSecond = sent;
-      const elections = Math.max(1, electionsPerClient.get(client) ?? 0);
+      // A membership or an observer reads about as an election does.
+      const elections = Math.max(1, (electionsPerClient.get(client) ?? 0) + (recipes?.runningOn(client) ?? 0));
       const bound = stormBase + stormPerElection * elections;
       const repeated = client.mostRepeated;
       if (repeated && repeated.count > maxRepeatedFailures) {
@@ -918,7 +1004,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
           client.lastSent.get(`${refusal.op} ${refusal.path}`) ?? -Infinity,
           client.lastSent.get(`getChildren ${parent}`) ?? -Infinity,
         );
-        const used = all().some(({ incarnation }) => incarnation.client.current === client && incarnation.stopCalledAt === null);
+        const used =
+          all().some(({ incarnation }) => incarnation.client.current === client && incarnation.stopCalledAt === null) || (recipes?.runningOn(client) ?? 0) > 0;
         if (client.isDead || !used || retriedAt > refusal.at || (reactedAt.get(client) ?? -Infinity) >= refusal.at) continue;
         fail(
           'dropped',
@@ -926,6 +1013,9 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         );
       }
     }
+
+    // Memberships and observers (recipes.ts says what each invariant asks).
+    recipes?.check(quietSince, (election) => scopeQuietSince(`e${election}`));
   };
 
   // ---- the run ----

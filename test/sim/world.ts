@@ -71,6 +71,8 @@ export class World implements ClientWorld {
   readonly nodeIds = new Map<string, string>();
   /** Hears of every deletion, with who made it (a session id, 'operator', 'expiry of ...'). */
   onDelete: ((node: ModelNode, by: string) => void) | null = null;
+  /** Hears of every creation (after the node is in the tree). */
+  onCreate: ((node: ModelNode) => void) | null = null;
   /** When the world last broke something by itself (a lost create reply), for the quiet spells. */
   faultAt = 0;
   /** How long a follower a reconnect lands on lags behind (null: every server is up to date). */
@@ -120,6 +122,7 @@ export class World implements ClientWorld {
             if (/^p\d+\.\d+$/.test(text)) this.nodeIds.set(node.path, text);
             else this.nodeIds.delete(node.path);
           }
+          this.onCreate?.(node);
         }
         if (kind === 'deleted') {
           this.deletedBy.set(node.path, by);
