@@ -2,10 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BuiltinAdapter } from '../../src/client/builtin/client.js';
 import { createClient } from '../../src/client/index.js';
 import { openAcl, type ClientState, type WatchEvent, type ZkClient } from '../../src/client/types.js';
-import { fourLetterWord } from '../../src/testing/index.js';
 import { clientState, connectClient, sleep, until } from '../support/events.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { adminSession, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { adminSession, removeTree, sessionsWatching, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // The builtin client's own behaviour against a real server: what the behaviour suite (which
 // runs on every backend) does not reach through a Session.
@@ -39,23 +38,6 @@ async function scratch(name: string): Promise<string> {
     await admin.close();
   });
   return path;
-}
-
-/**
- * The sessions the server holds a data watch on `path` for (the `wchp` four-letter word, which
- * lists data watches only): parallel tests share the server, so only our path is looked at.
- */
-async function sessionsWatching(path: string): Promise<string[]> {
-  const [host, port] = zkConnect().split(',')[0]!.split(':') as [string, string];
-  const lines = ((await fourLetterWord(host, Number(port), 'wchp')) ?? '').split('\n');
-  const at = lines.indexOf(path);
-  if (at === -1) return [];
-  const sessions: string[] = [];
-  for (const line of lines.slice(at + 1)) {
-    if (!line.startsWith('\t')) break;
-    sessions.push(line.trim().replace(/^0x/, '').padStart(16, '0'));
-  }
-  return sessions;
 }
 
 describe('builtin client against a real server', () => {

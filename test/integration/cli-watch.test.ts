@@ -5,12 +5,11 @@ import { Permission } from '../../src/client/types.js';
 import type { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
 import { LeaderObserver, type ObservedElection } from '../../src/observer.js';
-import { fourLetterWord } from '../../src/testing/index.js';
 import { cli, runCli } from '../support/cli.js';
 import { electionFixture } from '../support/election.js';
 import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
-import { backends, operatorSetAcl, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, operatorSetAcl, sessionsWatching, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // `zk-leader watch`: its lines (text and --json), exit codes and behaviour on errors are a
 // contract for scripts (CHANGELOG). The participants use the CLI's default backend.
@@ -35,23 +34,6 @@ function printed(watching: ExampleProcess, text: string): Promise<string> {
 /** The `election` events a `watch --json` printed. */
 function elections(watching: ExampleProcess): Record<string, unknown>[] {
   return watching.events().filter((event) => event.event === 'election');
-}
-
-/**
- * The sessions the server holds a data watch on `path` for (the `wchp` four-letter word lists
- * data and exists watches): parallel tests share the server, so only our path is looked at.
- */
-async function sessionsWatching(path: string): Promise<string[]> {
-  const [host, port] = zkConnect().split(',')[0]!.split(':') as [string, string];
-  const lines = ((await fourLetterWord(host, Number(port), 'wchp')) ?? '').split('\n');
-  const at = lines.indexOf(path);
-  if (at === -1) return [];
-  const sessions: string[] = [];
-  for (const line of lines.slice(at + 1)) {
-    if (!line.startsWith('\t')) break;
-    sessions.push(line.trim().replace(/^0x/, '').padStart(16, '0'));
-  }
-  return sessions;
 }
 
 /** ZooKeeper opcodes the proxy records: getData, getChildren, getChildren2. */

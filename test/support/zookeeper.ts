@@ -4,7 +4,7 @@ import { createClient } from '../../src/client/index.js';
 import type { AclEntry, BackendName } from '../../src/client/types.js';
 import { isZooKeeperError } from '../../src/errors.js';
 import { Session } from '../../src/session.js';
-import { startZooKeeper, type StartZooKeeperOptions, type ZooKeeperHandle } from '../../src/testing/index.js';
+import { fourLetterWord, startZooKeeper, type StartZooKeeperOptions, type ZooKeeperHandle } from '../../src/testing/index.js';
 import { connectClient } from './events.js';
 
 export const backends: BackendName[] = ['node-zookeeper-client', 'zookeeper', 'builtin'];
@@ -77,3 +77,20 @@ export async function operatorSetAcl(path: string, acl: readonly AclEntry[], con
  * this one (and `.invalid` is reserved, RFC 6761). Tests reach no address beyond loopback.
  */
 export const unresolvableHost = `${'x'.repeat(64)}.invalid`;
+
+/**
+ * The sessions the server holds a data or exists watch on `path` for (the `wchp` four-letter
+ * word): parallel tests share the server, so only our path is looked at.
+ */
+export async function sessionsWatching(path: string): Promise<string[]> {
+  const [host, port] = zkConnect().split(',')[0]!.split(':') as [string, string];
+  const lines = ((await fourLetterWord(host, Number(port), 'wchp')) ?? '').split('\n');
+  const at = lines.indexOf(path);
+  if (at === -1) return [];
+  const sessions: string[] = [];
+  for (const line of lines.slice(at + 1)) {
+    if (!line.startsWith('\t')) break;
+    sessions.push(line.trim().replace(/^0x/, '').padStart(16, '0'));
+  }
+  return sessions;
+}
