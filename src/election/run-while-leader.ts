@@ -74,13 +74,19 @@ export async function runWhileLeader(host: WorkLoopHost, work: LeaderWork, optio
         host.emitError(workFailed(error));
       }
     }
-    if (!failed) backoff.reset();
-    if (term.signal.aborted) continue;
+    if (term.signal.aborted) {
+      // The term ended on its own (the work succeeded or saw the end): nothing to hold against the next.
+      if (!failed) backoff.reset();
+      continue;
+    }
     try {
       await host.leaveQueue(failed ? backoff.next() : 0);
+      // A clean round, work and hand-over: the next failure starts from the first window.
+      if (!failed) backoff.reset();
     } catch (error) {
       // The hand-over was refused (leaveQueue says why): still leading on the same node. Pause
-      // as after failed work, so a refusal that does not heal costs no storm of terms.
+      // as after failed work, longer each time, so a refusal that does not heal costs no
+      // storm of terms (the work's own success does not reset it).
       host.emitError(toZkLeaderError(error));
       await pauseWhileRunning(election, backoff.next());
     }
