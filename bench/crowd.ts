@@ -61,6 +61,22 @@ export async function crowd(
     election.on('follower', ({ leader }) => latest.set(election, leader.node));
     election.on('error', () => {});
   }
+  /** A shape that did not settle in the limit: leave what joined, without waiting on what may never answer. */
+  const notSettled = async (settledInLimit: number): Promise<CrowdResult> => {
+    await within(Promise.all(elections.map((election) => election.stop())));
+    await within(Promise.all(sessions.map((session) => session.close())));
+    return {
+      label,
+      participants: elections.length,
+      sessions: sessionCount,
+      agreeMs: Number.NaN,
+      settledInLimit,
+      changes: 0,
+      wokenPerChange: 0,
+      requestsPerChange: 0,
+      requestsByOperation: {},
+    };
+  };
   const startedAt = performance.now();
   const views = elections.map(settled);
   let settledCount = 0;
@@ -70,19 +86,7 @@ export async function crowd(
   if (outcome === 'timeout') {
     // Give up on this shape: leave what joined, without waiting on what may never answer.
     joined.catch(() => {});
-    await within(Promise.all(elections.map((election) => election.stop())));
-    await within(Promise.all(sessions.map((session) => session.close())));
-    return {
-      label,
-      participants: elections.length,
-      sessions: sessionCount,
-      agreeMs: Number.NaN,
-      settledInLimit: settledCount,
-      changes: 0,
-      wokenPerChange: 0,
-      requestsPerChange: 0,
-      requestsByOperation: {},
-    };
+    return notSettled(settledCount);
   }
   // Each one's first view may name a leader that went during the join (a session lost under
   // the load): agreement is every participant's latest view naming one leader.
@@ -92,19 +96,7 @@ export async function crowd(
       // settle (reported as such), and the run goes on with the next.
       const counts = new Map<string, number>();
       for (const view of latest.values()) counts.set(view, (counts.get(view) ?? 0) + 1);
-      await within(Promise.all(elections.map((election) => election.stop())));
-      await within(Promise.all(sessions.map((session) => session.close())));
-      return {
-        label,
-        participants: elections.length,
-        sessions: sessionCount,
-        agreeMs: Number.NaN,
-        settledInLimit: Math.max(0, ...counts.values()),
-        changes: 0,
-        wokenPerChange: 0,
-        requestsPerChange: 0,
-        requestsByOperation: {},
-      };
+      return notSettled(Math.max(0, ...counts.values()));
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
