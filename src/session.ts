@@ -190,6 +190,8 @@ export class SessionScope {
   private readonly watches = new SessionWatches((error, path) => this.owner.watchRemovalFailed(error, path));
   /** Unwatched listings and data reads shared by their callers, by `<operation>:<path>`. */
   private readonly sharedReads = new Map<string, SharedRead<unknown>>();
+  /** Requests sent and not yet answered: end() fails them at once. Made by the first request. */
+  private inFlight: Set<() => void> | null = null;
 
   /** @internal Made by the Session for each new ZooKeeper session. */
   constructor(
@@ -238,12 +240,42 @@ export class SessionScope {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    // A reply still to come can only speak of the ended session, and the old client may hold
+    // it for a while as it closes (a close waits for the server's word): its caller hears now.
+    const inFlight = this.inFlight;
+    this.inFlight = null;
+    if (inFlight) for (const fail of inFlight) fail();
     this.watches.end();
     this.endController.abort(new ZooKeeperError('SESSION_EXPIRED', 'session', undefined, 'the ZooKeeper session ended'));
   }
 
   private request<T>(operation: string, path: string, run: (client: ZkClient) => Promise<T>): Promise<T> {
     return this.owner.requestIn(this, operation, path, run);
+  }
+
+  /**
+   * @internal `reply`, unless this session ends first: then SESSION_EXPIRED at once.
+   */
+  untilEnded<T>(reply: Promise<T>, operation: string, path: string): Promise<T> {
+    if (this.ended) {
+      reply.catch(() => {});
+      return Promise.reject(scopeEnded(operation, path));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const inFlight = (this.inFlight ??= new Set());
+      const fail = () => reject(scopeEnded(operation, path));
+      inFlight.add(fail);
+      reply.then(
+        (value) => {
+          this.inFlight?.delete(fail);
+          resolve(value);
+        },
+        (error: Error) => {
+          this.inFlight?.delete(fail);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** A read with `listener` (none: no watch), owned by `group` (none: a caller of the Session's own reads). */
@@ -927,7 +959,7 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.count(operation);
     const sentAt = this.runtime.clock.now();
     try {
-      const result = await run(client);
+      const result = await scope.untilEnded(run(client), operation, path);
       this.finished(operation, sentAt, null);
       this.heard(client, sentAt);
       // A reply that arrives after its session ended speaks of a session nobody may act for.
@@ -935,7 +967,8 @@ export class Session extends SafeEmitter<SessionEvents> {
       return result;
     } catch (error) {
       this.finished(operation, sentAt, error);
-      this.onRequestFailed(client, error, sentAt);
+      // A request of an ended session says nothing about the current one.
+      if (scope.alive) this.onRequestFailed(client, error, sentAt);
       // A refused login ends the session too, and says more than "the session ended" would.
       if (!scope.alive && !isZooKeeperError(error, 'SESSION_EXPIRED', 'AUTH_FAILED')) throw scopeEnded(operation, path);
       throw error;
