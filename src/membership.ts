@@ -87,6 +87,19 @@ export interface JoinOptions {
 /** What a member writes into its own node. */
 type OwnRecord = Omit<Member, 'sessionId' | 'joinedAt'>;
 
+/**
+ * One join's claim on its member node, from `join()` until `leave()`. Every write of the node
+ * belongs to one tenure and ends, without a word, once its tenure is no longer the current one:
+ * so no write can land after the leave() that ended it (leave() waits for them first), and a
+ * leave() during a re-join's pause is no error.
+ */
+interface Tenure {
+  /** What the node holds (replaced by setStatus()). */
+  record: OwnRecord;
+  /** This tenure's writes on their way: leave() waits for them before it deletes the node. */
+  readonly writes: Set<Promise<boolean>>;
+}
+
 function parseMember(name: string, bytes: Buffer, sessionId: string, joinedAt: number): Member {
   let record: Partial<OwnRecord> = {};
   try {
@@ -122,7 +135,12 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   private readonly reportEveryMs: number;
   private readonly acl: readonly AclEntry[];
   private path: string | null = null;
-  private own: OwnRecord | null = null;
+  /** The current join, if any: see Tenure. */
+  private tenure: Tenure | null = null;
+  /** The leave() on its way: a second leave() or stop() waits for it, and a new tenure's writes come after it. */
+  private leaving: Promise<void> | null = null;
+  /** The first watch()'s setup (group node and session subscription): later calls wait for it; a failed one is tried again. */
+  private starting: Promise<void> | null = null;
   private known = new Map<string, Member>();
   private readonly reads = new CoalescingRunner(
     () => this.readAndPublish(),
@@ -173,23 +191,23 @@ export class Membership extends SafeEmitter<MembershipEvents> {
    * await members.join('/services/workers', { id: 'w1', data: { port: 8081 }, status: 'ok' });
    */
   async join(path: string, options: JoinOptions): Promise<void> {
-    if (this.own) throw new InvalidStateError(`already joined as '${this.own.id}': call leave() first`);
+    if (this.tenure) throw new InvalidStateError(`already joined as '${this.tenure.record.id}': call leave() first`);
     const id = validateId(options?.id);
-    const own: OwnRecord = { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: wallClockNow() };
-    this.own = own;
-    // stop() or leave() may come while we wait: then this join is over, and says so.
-    const stillJoining = () => {
-      if (this.closed || this.own !== own) throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
+    const tenure: Tenure = {
+      record: { id, data: options.data ?? null, status: options.status ?? 'starting', details: options.details, updatedAt: wallClockNow() },
+      writes: new Set(),
     };
-    await this.watch(path);
-    stillJoining();
-    await this.writeOwn('create');
-    if (this.closed || this.own !== own) {
-      // The create landed after leave() looked for the node: take it away again.
-      await this.session.remove(joinPath(this.path!, id)).catch(() => {});
-      stillJoining();
+    this.tenure = tenure;
+    try {
+      await this.watch(path);
+      // stop() or leave() may come while we wait: then this join is over, and says so.
+      if (this.tenure === tenure && !this.closed && (await this.writeOwn(tenure, 'create'))) return this.scheduleReport();
+    } catch (error) {
+      // Not a member: a later join() may try again.
+      if (this.tenure === tenure) this.tenure = null;
+      throw error;
     }
-    this.scheduleReport();
+    throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
   }
 
   /** Timers and elapsed time run on the session's clock, real or simulated. */
@@ -201,11 +219,14 @@ export class Membership extends SafeEmitter<MembershipEvents> {
   private scheduleReport(): void {
     // One report chain at a time: a report in flight across leave() and join() re-arms it too.
     this.cancelReport();
-    if (this.reportEveryMs === 0 || this.closed || !this.own) return;
+    const tenure = this.tenure;
+    if (this.reportEveryMs === 0 || this.closed || !tenure) return;
     this.reportTimer = this.clock.setTimeout(() => {
       this.reportTimer = null;
-      if (!this.own) return;
-      void this.setStatus(this.own.status, this.own.details)
+      if (this.tenure !== tenure) return;
+      tenure.record = { ...tenure.record, updatedAt: wallClockNow() };
+      // A leave() on the way ends the report quietly (writeOwn resolves false).
+      void this.writeOwn(tenure, 'update')
         .catch((error: unknown) => this.fail(error))
         .finally(() => {
           if (!this.reportTimer) this.scheduleReport();
@@ -228,35 +249,46 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     if (this.path && this.path !== valid) throw new InvalidStateError(`already watching '${this.path}'`);
     if (!this.path) {
       this.path = valid;
-      await this.sessions.open().ready();
-      await this.ensureGroup(valid);
-      // Stopped while we waited: subscribe to nothing (stop() has run its unsubscribe).
-      if (this.closed) throw new InvalidStateError('the membership was stopped while watch() was starting');
-      this.unsubscribe = this.session.subscribe({
-        // A new session: our ephemeral node and every watch are gone.
-        connected: () => {
-          if (this.own) void this.writeOwn('create').catch((error: unknown) => this.fail(error));
-          void this.refresh();
-        },
-        // The same session kept its watches: read again only if a read was interrupted.
-        reconnected: () => {
-          if (this.needsRead) void this.refresh();
-        },
+      this.starting = this.start(valid).catch((error: unknown) => {
+        // Not watching: a later watch() or join() sets up again, on any path.
+        if (!this.closed) [this.path, this.starting] = [null, null];
+        throw error;
       });
     }
+    await this.starting;
     await this.refresh();
     return [...this.known.values()];
   }
 
+  /** The first watch(): the group node, then the session's events. */
+  private async start(path: string): Promise<void> {
+    await this.sessions.open().ready();
+    await this.ensureGroup(path);
+    // Stopped while we waited: subscribe to nothing (stop() has run its unsubscribe).
+    if (this.closed) throw new InvalidStateError('the membership was stopped while watch() was starting');
+    this.unsubscribe = this.session.subscribe({
+      // A new session: our ephemeral node and every watch are gone. A leave() meanwhile ends the write quietly.
+      connected: () => {
+        if (this.tenure) void this.writeOwn(this.tenure, 'create').catch((error: unknown) => this.fail(error));
+        void this.refresh();
+      },
+      // The same session kept its watches: read again only if a read was interrupted.
+      reconnected: () => {
+        if (this.needsRead) void this.refresh();
+      },
+    });
+  }
+
   /**
    * Publishes a new status (and details); health too when reporting is on.
-   * @throws INVALID_STATE before `join()`; INVALID_ARGUMENT for an empty status.
+   * @throws INVALID_STATE before `join()`, or when `leave()` or `stop()` comes first; INVALID_ARGUMENT for an empty status.
    */
   async setStatus(status: string, details?: unknown): Promise<void> {
-    if (!this.own) throw new InvalidStateError('join() first');
+    const tenure = this.tenure;
+    if (!tenure) throw new InvalidStateError('join() first');
     if (typeof status !== 'string' || status === '') throw new InvalidArgumentError(`status must be a non-empty string: got ${JSON.stringify(status)}`);
-    this.own = { ...this.own, status, details, updatedAt: wallClockNow() };
-    await this.writeOwn('update');
+    tenure.record = { ...tenure.record, status, details, updatedAt: wallClockNow() };
+    if (!(await this.writeOwn(tenure, 'update'))) throw new InvalidStateError('stop() or leave() was called before the status was written');
   }
 
   /**
@@ -265,7 +297,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
    */
   health(): MembershipHealth {
     const { sessionState, lastHeardMs } = sessionPart(this.sessions.opened);
-    const own = this.own;
+    const own = this.tenure?.record ?? null;
     const joined = own !== null && [...this.known.values()].some((member) => member.id === own.id && member.sessionId === this.sessions.opened?.sessionId);
     const state = this.closed ? 'closed' : this.path === null ? 'idle' : 'running';
     const reason =
@@ -287,8 +319,8 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     return this.read(false);
   }
 
-  private encodeOwn(): Buffer {
-    const record: OwnRecord = { ...this.own!, ...(this.reportEveryMs > 0 ? { health: currentHealth() } : {}) };
+  private encodeOwn(own: OwnRecord): Buffer {
+    const record: OwnRecord = { ...own, ...(this.reportEveryMs > 0 ? { health: currentHealth() } : {}) };
     const bytes = Buffer.from(JSON.stringify(record));
     if (bytes.length > maxNodeDataBytes) throw new InvalidArgumentError(`member record is ${bytes.length} bytes; at most ${maxNodeDataBytes}`);
     return bytes;
@@ -314,23 +346,39 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     }
   }
 
-  private async writeOwn(mode: 'create' | 'update'): Promise<void> {
-    const id = this.own!.id;
+  /**
+   * Writes our node for `tenure`, riding out lost connections and a node of our earlier session
+   * that lingers. Resolves true once written, false once the tenure ended first (leave() or stop():
+   * no error, the write is simply no longer wanted).
+   * @throws MEMBER_ID_TAKEN, or the server's code (NO_AUTH...), for a write that cannot succeed.
+   */
+  private writeOwn(tenure: Tenure, mode: 'create' | 'update'): Promise<boolean> {
+    const write = this.attemptWrites(tenure, mode);
+    tenure.writes.add(write);
+    const settled = () => void tenure.writes.delete(write);
+    write.then(settled, settled);
+    return write;
+  }
+
+  private async attemptWrites(tenure: Tenure, mode: 'create' | 'update'): Promise<boolean> {
+    const ended = () => this.closed || this.tenure !== tenure;
+    // An earlier tenure's leave() deletes by name: our create must come after it.
+    if (this.leaving) await this.leaving.catch(() => {});
+    const id = tenure.record.id;
     const path = joinPath(this.path!, id);
     // Set when a node of our earlier session is first seen (a lost connection before that is no part of the bound).
     let waitUntil: number | null = null;
     const backoff = new Backoff(defaultRetry, this.session.runtime.random);
-    // stop() ends a pause early; a stop() or leave() meanwhile ends this write.
-    const pause = async (ms: number) => {
-      await this.pause(ms);
-      if (this.closed || this.own?.id !== id) throw new InvalidStateError(`stop() or leave() was called before member '${id}' had joined`);
-    };
     for (;;) {
+      if (ended()) return false;
       try {
-        if (mode === 'update') await this.session.setData(path, this.encodeOwn());
-        else await this.session.create(path, this.encodeOwn(), 'ephemeral', this.acl);
-        this.ownSessionIds.add(this.session.sessionId);
-        return;
+        if (mode === 'update') await this.session.setData(path, this.encodeOwn(tenure.record));
+        else {
+          // Before the create: its reply may be lost and the node outlive this session.
+          this.ownSessionIds.add(this.session.sessionId);
+          await this.session.create(path, this.encodeOwn(tenure.record), 'ephemeral', this.acl);
+        }
+        return true;
       } catch (error) {
         if (mode === 'update' && isZooKeeperError(error, 'NO_NODE')) {
           mode = 'create';
@@ -341,7 +389,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
           const stat = await this.session.exists(path);
           if (!stat) continue;
           // Ours: a create whose reply was lost landed after all.
-          if (stat.ephemeralOwner === this.session.sessionId) return void this.ownSessionIds.add(stat.ephemeralOwner);
+          if (stat.ephemeralOwner === this.session.sessionId) return true;
           // A node of our expired session lingers until the server drops it: wait for that,
           // a bounded time. Anyone else's is a second member with our id.
           waitUntil ??= this.clock.now() + this.lingerMs;
@@ -352,19 +400,27 @@ export class Membership extends SafeEmitter<MembershipEvents> {
             );
           }
           // Backoff as the election's: spread out, and never past the bound by much.
-          await pause(Math.min(backoff.next(), Math.max(0, waitUntil - this.clock.now()) + 1));
+          if (!ended()) await this.pause(Math.min(backoff.next(), Math.max(0, waitUntil - this.clock.now()) + 1));
         } catch (failure) {
           // The connection dropped before the reply (the write may have landed), or the session
           // ended: write again once the session is back, as every recipe rides those out. A
           // create that did land answers NODE_EXISTS in our session.
           if (!isConnectionError(failure)) throw failure;
-          await pause(backoff.next());
+          if (!ended()) await this.pause(backoff.next());
         }
       }
     }
   }
 
-  /** A pause on the session's clock that stop() ends early. */
+  /** Ends every pause now (their loops look again at whether they are still wanted). */
+  private endPauses(): void {
+    for (const pause of [...this.pauses]) {
+      this.clock.clearTimeout(pause.timer);
+      pause.resolve();
+    }
+  }
+
+  /** A pause on the session's clock that stop() and leave() end early. */
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const pause = {
@@ -435,17 +491,40 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     this.emit('error', toZkLeaderError(error));
   }
 
-  /** Leaves the group (deletes our node) but keeps watching. */
-  async leave(): Promise<void> {
+  /**
+   * Leaves the group (deletes our node) but keeps watching. Resolves once the node is gone; a
+   * second call meanwhile resolves with the first.
+   * @throws the server's code (NO_AUTH when the group's ACL denies DELETE), or CONNECTION_LOSS
+   * after the connection was lost on each of 3 tries.
+   */
+  leave(): Promise<void> {
+    // Already leaving, and not joined again since: the same leave.
+    if (this.leaving && !this.tenure) return this.leaving;
     this.cancelReport();
-    const own = this.own;
-    this.own = null;
-    if (!own || !this.path || this.session.state === 'closed') return;
+    const tenure = this.tenure;
+    this.tenure = null;
+    // The tenure's writes end now (a pause is cut short): removeOwn() waits for them.
+    this.endPauses();
+    const previous = this.leaving;
+    const leaving = (async () => {
+      if (previous) await previous.catch(() => {});
+      await this.removeOwn(tenure);
+    })().finally(() => {
+      if (this.leaving === leaving) this.leaving = null;
+    });
+    this.leaving = leaving;
+    return leaving;
+  }
+
+  private async removeOwn(tenure: Tenure | null): Promise<void> {
+    if (!tenure || !this.path || this.session.state === 'closed') return;
+    // A write on its way to the server lands before our delete, which then removes it.
+    await Promise.allSettled([...tenure.writes]);
     // A lost connection is tried again (the request waits for the session), a bounded number of
     // times; a closed or expired session took the ephemeral node with it.
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.session.remove(joinPath(this.path, own.id));
+        await this.session.remove(joinPath(this.path, tenure.record.id));
         return;
       } catch (error) {
         if (isZooKeeperError(error, 'NO_NODE', 'SESSION_EXPIRED') || error instanceof SessionClosedError) return;
@@ -500,10 +579,7 @@ export class Membership extends SafeEmitter<MembershipEvents> {
     }
     this.closed = true;
     this.cancelReport();
-    for (const pause of [...this.pauses]) {
-      this.clock.clearTimeout(pause.timer);
-      pause.resolve();
-    }
+    this.endPauses();
     this.unsubscribe();
     this.watches.close();
     if (this.sessions.owned) await this.sessions.opened?.close();

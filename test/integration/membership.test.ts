@@ -5,7 +5,7 @@ import { expireSession } from '../../src/testing/index.js';
 import { nextEvent, until, within } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import { countedClients, watchedClock } from '../support/runtime.js';
-import { backends, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
+import { backends, operatorSetAcl, removeTree, uniquePath, zkConnect } from '../support/zookeeper.js';
 
 // Membership: members join, update and leave, and watchers see each change in order; its
 // lifecycle (lazy connect, stop() while joining, on a shared session) and its refusals.
@@ -127,6 +127,37 @@ describe.each(backends)('Membership on %s', (backend) => {
       code: 'MEMBER_ID_TAKEN',
       message: expect.stringContaining(holder.session.sessionId),
     });
+  });
+
+  it('a join() refused with MEMBER_ID_TAKEN leaves no member behind: the same membership joins again once the id is free', async () => {
+    const path = uniquePath('refused-join');
+    const holder = membership();
+    const copy = membership();
+    await holder.join(path, { id: 'worker-1' });
+    await expect(copy.join(path, { id: 'worker-1' })).rejects.toMatchObject({ code: 'MEMBER_ID_TAKEN' });
+    expect(copy.health().joined).toBe(false);
+
+    await holder.leave();
+    await copy.join(path, { id: 'worker-1' });
+    await until(() => copy.health().joined, 'the member seen in the group');
+    expect((await (await admin()).exists(`${path}/worker-1`))?.ephemeralOwner).toBe(copy.session.sessionId);
+  });
+
+  it('a watch() refused by the server can be tried again: the retry sets up the group and hears of changes', async () => {
+    const path = uniquePath('refused-watch');
+    const operator = await admin();
+    // The parent refuses CREATE: the group node cannot be made.
+    await operator.ensurePath(path);
+    await operatorSetAcl(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.create }]);
+    const watcher = membership();
+    await expect(watcher.watch(`${path}/group`)).rejects.toMatchObject({ code: 'NO_AUTH' });
+
+    await operatorSetAcl(path, [{ scheme: 'world', id: 'anyone', permissions: Permission.all }]);
+    expect(await watcher.watch(`${path}/group`)).toEqual([]);
+    const joined = nextEvent(watcher, 'joined');
+    const member = membership();
+    await member.join(`${path}/group`, { id: 'worker-1' });
+    expect((await joined).id).toBe('worker-1');
   });
 
   it("Membership's report timer runs on the session's clock, and stop() clears it", async () => {

@@ -55,4 +55,32 @@ describe.each(backends)('Membership and LeaderObserver, as the simulation found 
     await members.stop();
     expect(await operator.getChildren(path)).toEqual([]);
   });
+
+  it.each(['leave', 'stop'] as const)(
+    'a %s() that comes while an earlier leave() waits for the connection resolves only once the member node is gone (seeds 5651, 6374)',
+    async (second) => {
+      const path = uniquePath('second-leave');
+      const { cut, shared } = await proxiedSession();
+      const members = new Membership({ session: shared });
+      defer(() => members.stop());
+      await members.join(path, { id: 'alice' });
+      const operator = await admin();
+
+      // The connection goes silent: the first leave()'s delete waits for the session to come back.
+      const suspended = new Promise((resolve) => shared.once('suspended', resolve));
+      cut.blackhole();
+      cut.resetConnections();
+      await suspended;
+      const first = members.leave();
+      // What the group held when the second call resolved.
+      const nodeWhenSecondResolved = members[second]().then(() => operator.exists(`${path}/alice`));
+      await new Promise((resolve) => setImmediate(resolve));
+      // Back at once: the connect attempts made in the silence are reset, so the session reconnects.
+      cut.heal();
+      cut.resetConnections();
+
+      await first;
+      expect(await nodeWhenSecondResolved).toBeNull();
+    },
+  );
 });
