@@ -55,6 +55,8 @@ import { LeaderRecordWatch, LeaderRecordWriter, type RecordWatchHost, type Recor
 import { FollowerReports, type ReportsHost } from './election/reports.js';
 import { Removals } from './election/removals.js';
 import { Evaluation, type EvaluationHost } from './election/evaluation.js';
+import { LeaderLease, type LeaseHost } from './election/lease.js';
+import { livenessFractions } from './liveness.js';
 import { validateAcl } from './acl.js';
 import { rejectUnknownOptions, validateMs } from './options.js';
 import { stopOnSignal, validateSignals } from './signals.js';
@@ -135,6 +137,8 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
   private rejoinTimer: TimerHandle | null = null;
   /** What our watches should tell us, looked at again at a bounded period (they can go silent). */
   private readonly audit: WatchAudit;
+  /** onSuspend 'hold': how old what the leader knows may grow while a notice or a reconnect leaves it in doubt. */
+  private readonly lease: LeaderLease;
   private stopping: Promise<void> | null = null;
   /** Why a stop() left a node of ours behind in a shared session (its delete was refused). */
   private leftInShared: ZkLeaderError | null = null;
@@ -177,6 +181,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     this.recordWatch = new LeaderRecordWatch(host);
     this.terms = new Terms(host);
     this.audit = new WatchAudit(host);
+    this.lease = new LeaderLease(host);
     this.evaluation = new Evaluation(host);
     this.trackLeader = options.trackLeader ?? false;
     this.retry = validateRetry(options.retry);
@@ -823,7 +828,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
    * about 1 KiB an election, and ten thousand elections on one session is a use we bench.
    * Nested, so that it may reach the election's private members.
    */
-  private static readonly PartsHost = class implements TermHost, RecordWriterHost, RecordWatchHost, ReportsHost, EvaluationHost {
+  private static readonly PartsHost = class implements TermHost, RecordWriterHost, RecordWatchHost, ReportsHost, EvaluationHost, LeaseHost {
     constructor(private readonly election: LeaderElection) {}
 
     get path(): string {
@@ -849,6 +854,23 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     }
     checkLiveness(): void {
       this.election.session.checkLiveness();
+    }
+    lastAnswerSentAt(): number {
+      return this.election.session.lastAnswerSentAt;
+    }
+    leaseMs(): number {
+      // The session's own bound on silence, at which a held term ends.
+      return this.election.session.sessionTimeoutMs * livenessFractions.expiry;
+    }
+    leading(): boolean {
+      // A released term ends at the first suspension already, whose clock counts from the same answer.
+      return this.election.onSuspend === 'hold' && this.election.terms.current !== null;
+    }
+    askForAnswer(): void {
+      this.election.session.requestHeartbeat();
+    }
+    expired(): void {
+      this.election.terms.end('unverifiable');
     }
     inCharge(candidacy: Candidacy): boolean {
       const { election } = this;
@@ -912,6 +934,9 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     get recordWatch(): LeaderRecordWatch {
       return this.election.recordWatch;
     }
+    get lease(): LeaderLease {
+      return this.election.lease;
+    }
     get audit(): WatchAudit {
       return this.election.audit;
     }
@@ -952,6 +977,7 @@ export class LeaderElection extends SafeEmitter<LeaderElectionEvents> {
     reconnected(): void {
       const { election } = this;
       if (election.state !== 'running') return;
+      election.lease.reconnected();
       // The session's watches survived (the client set them again): look only if something
       // may have been missed meanwhile, and not before a pending retry is due (a server that
       // closes the connection on our request would otherwise get it again at every reconnect).

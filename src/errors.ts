@@ -134,7 +134,9 @@ export type LossReason =
   | 'node-deleted'
   /**
    * The leader can no longer check that it leads: a read of its node or a listing of the
-   * queue was refused (an operator changed an ACL), so a deletion would go unheard.
+   * queue was refused (an operator changed an ACL), so a deletion would go unheard; or, with
+   * onSuspend 'hold', a change it was told of (or a reconnect) went unconfirmed for almost a
+   * session timeout after its last answer from the server.
    */
   | 'unverifiable'
   | 'session-closed'

@@ -435,6 +435,8 @@ export class Session extends SafeEmitter<SessionEvents> {
   /** @internal Time, randomness and the client library this session and its recipes use. */
   readonly runtime: Runtime;
   private readonly liveness: Liveness;
+  /** See `lastAnswerSentAt`. */
+  private answeredAt = 0;
 
   private currentState: SessionState = 'connecting';
   /** Why the session is suspended: only a silence can end without a reconnect. */
@@ -591,6 +593,19 @@ export class Session extends SafeEmitter<SessionEvents> {
    * @internal Acts on liveness deadlines that have passed (suspends or expires now), before
    * a recipe acts on the session: after a process pause, overdue timers run in due order.
    */
+  /**
+   * @internal When the latest request the server answered was sent (the runtime's clock). A
+   * handshake does not count: it renews the session but tells nothing of what the server holds.
+   */
+  get lastAnswerSentAt(): number {
+    return this.answeredAt;
+  }
+
+  /** @internal Sends one heartbeat now, whose answer moves `lastAnswerSentAt` (a leader's lease asks after a reconnect). */
+  requestHeartbeat(): void {
+    this.heartbeat();
+  }
+
   checkLiveness(): void {
     this.liveness.checkNow();
   }
@@ -912,6 +927,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   /** The server answered a request sent at `sentAt`: it heard from us no earlier than that. */
   private heard(client: ZkClient, sentAt: number): void {
     if (client !== this.client) return;
+    if (sentAt > this.answeredAt) this.answeredAt = sentAt;
     this.liveness.heard(sentAt);
     // Suspended for silence, but the client kept the connection (the C client decides by its
     // own read timeout) and answers flow again: the same session is back, as after a reconnect.

@@ -4,6 +4,7 @@ import { isZooKeeperError } from '../errors.js';
 import { joinPath } from '../paths.js';
 import type { RecipeName } from '../recipes.js';
 import type { AuditItem, WatchAudit } from '../watch-audit.js';
+import type { LeaderLease } from './lease.js';
 import type { Looks } from './looks.js';
 import type { LeaderRecordWatch } from './record.js';
 import type { Removals } from './removals.js';
@@ -23,6 +24,7 @@ export interface EvaluationHost {
   readonly recordWatch: LeaderRecordWatch;
   readonly audit: WatchAudit;
   readonly removals: Removals;
+  readonly lease: LeaderLease;
   /** Whether the session is connected now. */
   connected(): boolean;
   /** The session's negotiated timeout. */
@@ -80,6 +82,7 @@ export class Evaluation {
     // and our node's own watch ends the candidacy.
     const queue = await readQueue(reader, this.host.path, { order: orderFor(this.host.recipe) });
     this.host.looks.listed(look);
+    const noticesSeen = this.host.lease.heard;
     if (this.host.looks.isStale(candidacy, look)) return;
     // Not listed though held: the listing was sent after our node was confirmed, in the same
     // session, so the node is gone; its deletion's notice may still be on its way.
@@ -88,6 +91,7 @@ export class Evaluation {
     const { position, blocker, predecessorName, headName } = place;
     if (position === 0 && !blocker) {
       this.grant(candidacy);
+      this.host.lease.confirmed(noticesSeen);
       this.auditFor(candidacy, []);
       // Elected from a listing that set no watch (a first join, say): list once more with one.
       if (!watchingJoins) this.host.requestEvaluation();
@@ -165,12 +169,16 @@ export class Evaluation {
     const look = this.host.looks.begin(candidacy);
     this.mayLead = candidacy;
     const queue = await readQueue(this.watchedLister(candidacy), this.host.path);
+    const noticesSeen = this.host.lease.heard;
     if (this.host.looks.isStale(candidacy, look)) return;
     // The node's own watch goes silent when an operator takes READ from it: the children watch
     // brought us here, so make sure the node is still the one we made before leading on it.
     if (!(await candidacy.stillHeld()) || this.host.looks.isStale(candidacy, look)) return;
     this.auditFor(candidacy, []);
-    if (queue.candidates.length === 0) return this.grant(candidacy);
+    if (queue.candidates.length === 0) {
+      this.grant(candidacy);
+      return this.host.lease.confirmed(noticesSeen);
+    }
     this.host.reports.mismatched(queue.candidates);
     this.host.terms.end('superseded');
   }
@@ -246,6 +254,8 @@ export class Evaluation {
   private onQueueChanged(candidacy: Candidacy): void {
     if (this.host.looks.isStale(candidacy)) return;
     this.host.looks.heardJoin();
+    // A leader is in doubt until the listing this asks for answers (LeaderLease).
+    this.host.lease.noticed();
     if (this.nearHead(candidacy)) this.host.requestEvaluation();
   }
 

@@ -24,7 +24,7 @@ describe('the deterministic simulation', () => {
 
   // Seeds of the long run (10,000 seeds) whose findings were fixed, replayed on every run: each
   // failed before its fix, and its commit says what it found.
-  const fixedFindings = [2409, 2410, 4467, 5651, 6374, 7828];
+  const fixedFindings = [1278, 2409, 2410, 4467, 5651, 6374, 7537, 7828];
   it.each(fixedFindings)('seed %i of the long run finds nothing now', async (seed) => {
     const result = await simulate({ seed, steps });
     expect(result.violation ? `${result.violation.invariant}: ${result.violation.message}` : null).toBeNull();
