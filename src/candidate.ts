@@ -44,10 +44,28 @@ export function candidateNameStem(prefix: string, guid: string, recipe: Sequenti
   return nameStem(recipe, prefix, guid);
 }
 
+/**
+ * Names already parsed, by name. Every session of a process lists the same election, so the
+ * same names come back in every listing: 1,000 sessions x 10,000 candidates is 10M parses per
+ * leader change (four regular expressions each, and an object), where a lookup costs a hash.
+ * That parsing was half the CPU of one election over 1,000 sessions x 10 (bench/crowd.ts), and
+ * the stalls it made let sessions expire. Bounded: a long-lived process sees names come and go.
+ */
+const parsedNames = new Map<string, CandidateName | null>();
+const parsedNamesLimit = 1 << 16;
+
 /** Parses a child name in any recipe's format; null for other programs' nodes. */
 export function parseCandidateName(name: string): CandidateName | null {
+  const known = parsedNames.get(name);
+  if (known !== undefined) return known;
   const parsed = parseName(name);
-  return parsed ? { name, recipe: parsed.recipe, sequence: parseSequence(parsed.sequenceText)!, sequenceText: parsed.sequenceText } : null;
+  // Frozen: one object serves every listing that holds the name.
+  const candidate = parsed
+    ? Object.freeze({ name, recipe: parsed.recipe, sequence: parseSequence(parsed.sequenceText)!, sequenceText: parsed.sequenceText })
+    : null;
+  if (parsedNames.size >= parsedNamesLimit) parsedNames.clear();
+  parsedNames.set(name, candidate);
+  return candidate;
 }
 
 /** True for a candidate name of any recipe. */
@@ -63,9 +81,16 @@ const quarter = 2 ** 30;
  * -2^31: when the live sequences straddle it (some near the top, some near the bottom), the
  * negative ones came later. Live queues span far less than 2^30 creates.
  */
-function orderKeys(sequences: readonly number[]): (sequence: number) => number {
-  const wrapped = sequences.some((s) => s >= quarter) && sequences.some((s) => s < -quarter);
-  return wrapped ? (s) => (s < 0 ? s + wrapSpan : s) : (s) => s;
+function orderKeys(entries: readonly (CandidateName | ForeignChild)[][]): (sequence: number) => number {
+  let high = false;
+  let low = false;
+  for (const list of entries) {
+    for (const { sequence } of list) {
+      if (sequence >= quarter) high = true;
+      else if (sequence < -quarter) low = true;
+    }
+  }
+  return high && low ? (s) => (s < 0 ? s + wrapSpan : s) : (s) => s;
 }
 
 /**
@@ -125,21 +150,18 @@ export function queueOrder(children: readonly string[], order?: QueueOrder): Que
   const chosen = order ?? (candidates.every((candidate) => candidate.recipe === 'zk-leader') ? 'creation' : 'peer');
   let compare: (a: CandidateName | ForeignChild, b: CandidateName | ForeignChild) => number;
   if (chosen === 'creation') {
-    const key = orderKeys([...candidates, ...foreign].map((entry) => entry.sequence));
+    const key = orderKeys([candidates, foreign]);
     compare = (a, b) => key(a.sequence) - key(b.sequence);
   } else {
     compare = (a, b) => (a.sequenceText < b.sequenceText ? -1 : a.sequenceText > b.sequenceText ? 1 : 0);
   }
   candidates.sort(compare);
   foreign.sort(compare);
-  const entries = [...candidates, ...foreign].sort(compare);
-  return {
-    candidates,
-    foreign,
-    entries,
-    positions: new Map(entries.map((entry, index) => [entry.name, index])),
-    recipes: new Set(candidates.map((candidate) => candidate.recipe)),
-  };
+  // Without foreign children (the usual queue) the candidates are the entries, already sorted.
+  const entries: (CandidateName | ForeignChild)[] = foreign.length === 0 ? candidates.slice() : [...candidates, ...foreign].sort(compare);
+  const recipes = new Set<RecipeName>();
+  for (const candidate of candidates) recipes.add(candidate.recipe);
+  return { candidates, foreign, entries, positions: new Map(entries.map((entry, index) => [entry.name, index])), recipes };
 }
 
 /**
