@@ -122,13 +122,13 @@ export interface Queue {
   foreign: ForeignChild[];
   /** Candidates and foreign children together, in queue order. */
   entries: (CandidateName | ForeignChild)[];
-  /** Each entry's index in `entries`, by name. */
-  positions: ReadonlyMap<string, number>;
+  /** A name's index in `entries`; undefined when it is not there. */
+  positionOf(name: string): number | undefined;
   /** The recipes of the candidates present. */
   recipes: ReadonlySet<RecipeName>;
 }
 
-const emptyQueue: Queue = { candidates: [], foreign: [], entries: [], positions: new Map(), recipes: new Set() };
+const emptyQueue: Queue = { candidates: [], foreign: [], entries: [], positionOf: () => undefined, recipes: new Set() };
 
 /**
  * Orders `children`. Without `order`, a queue that holds only zk-leader candidates is in
@@ -161,7 +161,34 @@ export function queueOrder(children: readonly string[], order?: QueueOrder): Que
   const entries: (CandidateName | ForeignChild)[] = foreign.length === 0 ? candidates.slice() : [...candidates, ...foreign].sort(compare);
   const recipes = new Set<RecipeName>();
   for (const candidate of candidates) recipes.add(candidate.recipe);
-  return { candidates, foreign, entries, positions: new Map(entries.map((entry, index) => [entry.name, index])), recipes };
+  return { candidates, foreign, entries, positionOf: (name) => positionIn(entries, compare, name), recipes };
+}
+
+/**
+ * Where `name` is in `entries` (sorted by `compare`), found by its sequence in log N steps: a
+ * map of every name to its index cost more than the sort itself, for each session's listing
+ * (10,000 inserts to answer one participant's question, or ten).
+ */
+function positionIn(
+  entries: readonly (CandidateName | ForeignChild)[],
+  compare: (a: CandidateName | ForeignChild, b: CandidateName | ForeignChild) => number,
+  name: string,
+): number | undefined {
+  const sequence = parseCandidateName(name) ?? trailingSequence(name);
+  if (!sequence) return undefined;
+  const target = { name, ...sequence };
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compare(entries[middle]!, target) < 0) low = middle + 1;
+    else high = middle;
+  }
+  // Equal sequences are possible only between a candidate and a foreign name read another way.
+  for (let index = low; index < entries.length && compare(entries[index]!, target) === 0; index += 1) {
+    if (entries[index]!.name === name) return index;
+  }
+  return undefined;
 }
 
 /**
