@@ -149,19 +149,41 @@ export function queueOrder(children: readonly string[], order?: QueueOrder): Que
   }
   const chosen = order ?? (candidates.every((candidate) => candidate.recipe === 'zk-leader') ? 'creation' : 'peer');
   let compare: (a: CandidateName | ForeignChild, b: CandidateName | ForeignChild) => number;
+  let sort: <T extends CandidateName | ForeignChild>(list: T[]) => T[];
   if (chosen === 'creation') {
     const key = orderKeys([candidates, foreign]);
     compare = (a, b) => key(a.sequence) - key(b.sequence);
+    sort = (list) => sortByKey(list, key, compare);
   } else {
     compare = (a, b) => (a.sequenceText < b.sequenceText ? -1 : a.sequenceText > b.sequenceText ? 1 : 0);
+    sort = (list) => list.sort(compare);
   }
-  candidates.sort(compare);
-  foreign.sort(compare);
+  sort(candidates);
+  sort(foreign);
   // Without foreign children (the usual queue) the candidates are the entries, already sorted.
-  const entries: (CandidateName | ForeignChild)[] = foreign.length === 0 ? candidates.slice() : [...candidates, ...foreign].sort(compare);
+  const entries: (CandidateName | ForeignChild)[] = foreign.length === 0 ? candidates.slice() : sort([...candidates, ...foreign]);
   const recipes = new Set<RecipeName>();
   for (const candidate of candidates) recipes.add(candidate.recipe);
   return { candidates, foreign, entries, positionOf: (name) => positionIn(entries, compare, name), recipes };
+}
+
+/** Room for an index below the key in one double: keys span under 2^33, so 2^20 entries fit in 2^53. */
+const indexSpan = 2 ** 20;
+
+/**
+ * Sorts `list` in place by `key(sequence)`. A listing comes in the server's hash order, and a
+ * comparator called N log N times was most of ordering one (10,000 names, for every session's
+ * listing): key and index packed into one number sort natively, without a call per comparison.
+ */
+function sortByKey<T extends CandidateName | ForeignChild>(list: T[], key: (sequence: number) => number, compare: (a: T, b: T) => number): T[] {
+  if (list.length >= indexSpan) return list.sort(compare);
+  const packed = new Float64Array(list.length);
+  // Keys are integers from -2^31 up to 2^32 (past the wrap): shifted to start at 0.
+  for (let index = 0; index < list.length; index += 1) packed[index] = (key(list[index]!.sequence) + 2 ** 31) * indexSpan + index;
+  packed.sort();
+  const unsorted = list.slice();
+  for (let index = 0; index < packed.length; index += 1) list[index] = unsorted[packed[index]! % indexSpan]!;
+  return list;
 }
 
 /**

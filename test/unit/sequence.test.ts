@@ -86,3 +86,12 @@ describe('a queue tells where each name stands', () => {
     expect(queue.positionOf('config')).toBeUndefined();
   });
 });
+
+describe('a long queue', () => {
+  it('orders a thousand names in any listed order by creation, across the wrap', () => {
+    const sequences = Array.from({ length: 1000 }, (_, index) => (index < 500 ? 2 ** 31 - 500 + index : -(2 ** 31) + index - 500));
+    const names = sequences.map((sequence) => `${guid}-n_${printed(sequence)}`);
+    const listed = [...names].sort((a, b) => (a.split('').reverse().join() < b.split('').reverse().join() ? -1 : 1));
+    expect(queueOrder(listed).candidates.map((candidate) => candidate.name)).toEqual(names);
+  });
+});
