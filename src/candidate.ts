@@ -44,10 +44,28 @@ export function candidateNameStem(prefix: string, guid: string, recipe: Sequenti
   return nameStem(recipe, prefix, guid);
 }
 
+/**
+ * Names already parsed, by name. Every session of a process lists the same election, so the
+ * same names come back in every listing: 1,000 sessions x 10,000 candidates is 10M parses per
+ * leader change (four regular expressions each, and an object), where a lookup costs a hash.
+ * That parsing was half the CPU of one election over 1,000 sessions x 10 (bench/crowd.ts), and
+ * the stalls it made let sessions expire. Bounded: a long-lived process sees names come and go.
+ */
+const parsedNames = new Map<string, CandidateName | null>();
+const parsedNamesLimit = 1 << 16;
+
 /** Parses a child name in any recipe's format; null for other programs' nodes. */
 export function parseCandidateName(name: string): CandidateName | null {
+  const known = parsedNames.get(name);
+  if (known !== undefined) return known;
   const parsed = parseName(name);
-  return parsed ? { name, recipe: parsed.recipe, sequence: parseSequence(parsed.sequenceText)!, sequenceText: parsed.sequenceText } : null;
+  // Frozen: one object serves every listing that holds the name.
+  const candidate = parsed
+    ? Object.freeze({ name, recipe: parsed.recipe, sequence: parseSequence(parsed.sequenceText)!, sequenceText: parsed.sequenceText })
+    : null;
+  if (parsedNames.size >= parsedNamesLimit) parsedNames.clear();
+  parsedNames.set(name, candidate);
+  return candidate;
 }
 
 /** True for a candidate name of any recipe. */
@@ -63,9 +81,16 @@ const quarter = 2 ** 30;
  * -2^31: when the live sequences straddle it (some near the top, some near the bottom), the
  * negative ones came later. Live queues span far less than 2^30 creates.
  */
-function orderKeys(sequences: readonly number[]): (sequence: number) => number {
-  const wrapped = sequences.some((s) => s >= quarter) && sequences.some((s) => s < -quarter);
-  return wrapped ? (s) => (s < 0 ? s + wrapSpan : s) : (s) => s;
+function orderKeys(entries: readonly (CandidateName | ForeignChild)[][]): (sequence: number) => number {
+  let high = false;
+  let low = false;
+  for (const list of entries) {
+    for (const { sequence } of list) {
+      if (sequence >= quarter) high = true;
+      else if (sequence < -quarter) low = true;
+    }
+  }
+  return high && low ? (s) => (s < 0 ? s + wrapSpan : s) : (s) => s;
 }
 
 /**
@@ -97,13 +122,13 @@ export interface Queue {
   foreign: ForeignChild[];
   /** Candidates and foreign children together, in queue order. */
   entries: (CandidateName | ForeignChild)[];
-  /** Each entry's index in `entries`, by name. */
-  positions: ReadonlyMap<string, number>;
+  /** A name's index in `entries`; undefined when it is not there. */
+  positionOf(name: string): number | undefined;
   /** The recipes of the candidates present. */
   recipes: ReadonlySet<RecipeName>;
 }
 
-const emptyQueue: Queue = { candidates: [], foreign: [], entries: [], positions: new Map(), recipes: new Set() };
+const emptyQueue: Queue = { candidates: [], foreign: [], entries: [], positionOf: () => undefined, recipes: new Set() };
 
 /**
  * Orders `children`. Without `order`, a queue that holds only zk-leader candidates is in
@@ -124,22 +149,68 @@ export function queueOrder(children: readonly string[], order?: QueueOrder): Que
   }
   const chosen = order ?? (candidates.every((candidate) => candidate.recipe === 'zk-leader') ? 'creation' : 'peer');
   let compare: (a: CandidateName | ForeignChild, b: CandidateName | ForeignChild) => number;
+  let sort: <T extends CandidateName | ForeignChild>(list: T[]) => T[];
   if (chosen === 'creation') {
-    const key = orderKeys([...candidates, ...foreign].map((entry) => entry.sequence));
+    const key = orderKeys([candidates, foreign]);
     compare = (a, b) => key(a.sequence) - key(b.sequence);
+    sort = (list) => sortByKey(list, key, compare);
   } else {
     compare = (a, b) => (a.sequenceText < b.sequenceText ? -1 : a.sequenceText > b.sequenceText ? 1 : 0);
+    sort = (list) => list.sort(compare);
   }
-  candidates.sort(compare);
-  foreign.sort(compare);
-  const entries = [...candidates, ...foreign].sort(compare);
-  return {
-    candidates,
-    foreign,
-    entries,
-    positions: new Map(entries.map((entry, index) => [entry.name, index])),
-    recipes: new Set(candidates.map((candidate) => candidate.recipe)),
-  };
+  sort(candidates);
+  sort(foreign);
+  // Without foreign children (the usual queue) the candidates are the entries, already sorted.
+  const entries: (CandidateName | ForeignChild)[] = foreign.length === 0 ? candidates.slice() : sort([...candidates, ...foreign]);
+  const recipes = new Set<RecipeName>();
+  for (const candidate of candidates) recipes.add(candidate.recipe);
+  return { candidates, foreign, entries, positionOf: (name) => positionIn(entries, compare, name), recipes };
+}
+
+/** Room for an index below the key in one double: keys span under 2^33, so 2^20 entries fit in 2^53. */
+const indexSpan = 2 ** 20;
+
+/**
+ * Sorts `list` in place by `key(sequence)`. A listing comes in the server's hash order, and a
+ * comparator called N log N times was most of ordering one (10,000 names, for every session's
+ * listing): key and index packed into one number sort natively, without a call per comparison.
+ */
+function sortByKey<T extends CandidateName | ForeignChild>(list: T[], key: (sequence: number) => number, compare: (a: T, b: T) => number): T[] {
+  if (list.length >= indexSpan) return list.sort(compare);
+  const packed = new Float64Array(list.length);
+  // Keys are integers from -2^31 up to 2^32 (past the wrap): shifted to start at 0.
+  for (let index = 0; index < list.length; index += 1) packed[index] = (key(list[index]!.sequence) + 2 ** 31) * indexSpan + index;
+  packed.sort();
+  const unsorted = list.slice();
+  for (let index = 0; index < packed.length; index += 1) list[index] = unsorted[packed[index]! % indexSpan]!;
+  return list;
+}
+
+/**
+ * Where `name` is in `entries` (sorted by `compare`), found by its sequence in log N steps: a
+ * map of every name to its index cost more than the sort itself, for each session's listing
+ * (10,000 inserts to answer one participant's question, or ten).
+ */
+function positionIn(
+  entries: readonly (CandidateName | ForeignChild)[],
+  compare: (a: CandidateName | ForeignChild, b: CandidateName | ForeignChild) => number,
+  name: string,
+): number | undefined {
+  const sequence = parseCandidateName(name) ?? trailingSequence(name);
+  if (!sequence) return undefined;
+  const target = { name, ...sequence };
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compare(entries[middle]!, target) < 0) low = middle + 1;
+    else high = middle;
+  }
+  // Equal sequences are possible only between a candidate and a foreign name read another way.
+  for (let index = low; index < entries.length && compare(entries[index]!, target) === 0; index += 1) {
+    if (entries[index]!.name === name) return index;
+  }
+  return undefined;
 }
 
 /**

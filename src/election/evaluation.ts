@@ -137,9 +137,9 @@ export class Evaluation {
    * waits: with N participants that would hold N^2.
    */
   private placeIn(queue: Queue, ownName: string): { position: number; blocker: boolean; predecessorName: string; headName: string } | null {
-    const position = queue.positions.get(ownName);
+    const position = queue.positionOf(ownName);
     if (position === undefined) return null;
-    this.host.reports.foreign(queue.foreign.filter((entry) => queue.positions.get(entry.name)! < position).map((entry) => entry.name));
+    this.host.reports.foreign(queue.foreign.filter((entry) => queue.positionOf(entry.name)! < position).map((entry) => entry.name));
     // A candidate of another recipe does not see ours (kazoo) or sorts it by another key
     // (Curator): wherever it stands, both could lead. Wait on the nearest one instead.
     const onlyOurs = queue.recipes.size === 0 || (queue.recipes.size === 1 && queue.recipes.has(this.host.recipe));

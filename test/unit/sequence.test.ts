@@ -64,3 +64,34 @@ describe('one parser for candidates and foreign nodes', () => {
     expect(queueOrder([after, foreign, before]).entries.map((entry) => entry.name)).toEqual([before, foreign, after]);
   });
 });
+
+describe('a queue tells where each name stands', () => {
+  it('finds every candidate and foreign node at its index in entries, across the wrap and in both orders', () => {
+    const names = [
+      `${guid}-n_${printed(2 ** 31 - 2)}`,
+      `lock-${printed(2 ** 31 - 1)}`,
+      `${guid}-n_${printed(-2_147_483_000)}`,
+      `lock-${printed(-2_147_482_000)}`,
+      `_c_01234567-89ab-cdef-0123-456789abcdef-latch-${printed(-2_147_481_000)}`,
+    ];
+    for (const queue of [queueOrder(names), queueOrder(names, 'creation'), queueOrder(names, 'peer')]) {
+      queue.entries.forEach((entry, index) => expect(queue.positionOf(entry.name)).toBe(index));
+    }
+  });
+
+  it('finds no name that is not listed, nor one whose sequence is listed under another name', () => {
+    const queue = queueOrder([`${guid}-n_${printed(3)}`, `${guid}-n_${printed(4)}`]);
+    expect(queue.positionOf(`${guid.replace('0', 'f')}-n_${printed(3)}`)).toBeUndefined();
+    expect(queue.positionOf(`${guid}-n_${printed(5)}`)).toBeUndefined();
+    expect(queue.positionOf('config')).toBeUndefined();
+  });
+});
+
+describe('a long queue', () => {
+  it('orders a thousand names in any listed order by creation, across the wrap', () => {
+    const sequences = Array.from({ length: 1000 }, (_, index) => (index < 500 ? 2 ** 31 - 500 + index : -(2 ** 31) + index - 500));
+    const names = sequences.map((sequence) => `${guid}-n_${printed(sequence)}`);
+    const listed = [...names].sort((a, b) => (a.split('').reverse().join() < b.split('').reverse().join() ? -1 : 1));
+    expect(queueOrder(listed).candidates.map((candidate) => candidate.name)).toEqual(names);
+  });
+});
