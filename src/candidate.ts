@@ -50,12 +50,19 @@ export function candidateNameStem(prefix: string, guid: string, recipe: Sequenti
  * leader change (four regular expressions each, and an object), where a lookup costs a hash.
  * That parsing was half the CPU of one election over 1,000 sessions x 10 (bench/crowd.ts), and
  * the stalls it made let sessions expire. Bounded: a long-lived process sees names come and go.
+ * Only long listings' names are kept: those are what many sessions list again, while the one or
+ * two names of each of ten thousand small elections would only add to every idle election's heap.
  */
 const parsedNames = new Map<string, CandidateName | null>();
 const parsedNamesLimit = 1 << 16;
+/** A listing at least this long has its names kept (see parsedNames). */
+const rememberedListing = 1000;
 
-/** Parses a child name in any recipe's format; null for other programs' nodes. */
-export function parseCandidateName(name: string): CandidateName | null {
+/**
+ * Parses a child name in any recipe's format; null for other programs' nodes.
+ * @param remember keep the result for the next listing that holds the name (see parsedNames).
+ */
+export function parseCandidateName(name: string, remember = false): CandidateName | null {
   const known = parsedNames.get(name);
   if (known !== undefined) return known;
   const parsed = parseName(name);
@@ -63,6 +70,7 @@ export function parseCandidateName(name: string): CandidateName | null {
   const candidate = parsed
     ? Object.freeze({ name, recipe: parsed.recipe, sequence: parseSequence(parsed.sequenceText)!, sequenceText: parsed.sequenceText })
     : null;
+  if (!remember) return candidate;
   if (parsedNames.size >= parsedNamesLimit) parsedNames.clear();
   parsedNames.set(name, candidate);
   return candidate;
@@ -137,8 +145,9 @@ const emptyQueue: Queue = { candidates: [], foreign: [], entries: [], positionOf
 export function queueOrder(children: readonly string[], order?: QueueOrder): Queue {
   const candidates: CandidateName[] = [];
   const foreign: ForeignChild[] = [];
+  const remember = children.length >= rememberedListing;
   for (const name of children) {
-    const candidate = parseCandidateName(name);
+    const candidate = parseCandidateName(name, remember);
     if (candidate) {
       candidates.push(candidate);
       continue;
