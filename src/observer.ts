@@ -1,9 +1,11 @@
 import type { LeaderInfo, Participant } from './candidate.js';
+import { Backoff, defaultRetry } from './backoff.js';
+import type { TimerHandle } from './clock.js';
 import { readElection, type ElectionKind, type ElectionReading } from './election-reader.js';
 import { validateLockName } from './recipes.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
-import { InvalidArgumentError, InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, toZkLeaderError } from './errors.js';
+import { InvalidArgumentError, InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type ObserverHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
@@ -43,7 +45,10 @@ export interface LeaderObserverEvents {
    * exist, and again once it does.
    */
   election: [election: ObservedElection];
-  /** A read failed (NO_AUTH, say); the observer carries on and looks again on the next change or reconnect. */
+  /**
+   * A read failed (NO_AUTH, say); the observer carries on and looks again after a pause (2.5 to
+   * 5 s for a refused read, which will not heal fast), or sooner on the next change or reconnect.
+   */
   error: [error: ZkLeaderError];
   /**
    * A read failed on the connection or with the session (CONNECTION_LOSS,
@@ -97,6 +102,9 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   private started: Promise<void> | null = null;
   /** Set when a look failed (on the connection, or refused): the reconnect looks again. */
   private needsLook = false;
+  /** A refused look's next attempt, due after a pause: no change need come to prompt it. */
+  private retryTimer: TimerHandle | null = null;
+  private retries: Backoff | null = null;
   private unsubscribe: () => void = () => {};
   // One handler for every watch this observer sets, so repeated looks add no callbacks.
   private readonly onChange = () => void this.refresh();
@@ -167,16 +175,40 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   private async lookAndReport(): Promise<void> {
     try {
       await this.look();
+      this.retries?.reset();
+      this.clearRetry();
     } catch (error) {
       if (this.closed) return;
-      // A failed read set no watch: only a reconnect (or a new session) prompts the next look.
+      // A failed read set no watch: a reconnect (or a new session) prompts the next look.
       this.needsLook = true;
       if (isConnectionError(error)) {
         this.emit('interrupted', toZkLeaderError(error));
         return;
       }
+      // Refused on a connection that stays up: no reconnect comes, and maybe no change either
+      // (READ given back, the path as it was), so look again after a pause.
+      this.retryLater(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL'));
       this.emit('error', toZkLeaderError(error));
     }
+  }
+
+  /** Looks again after a pause: a long one when `slow` (a refused ACL will not heal by retrying fast). */
+  private retryLater(slow: boolean): void {
+    if (this.retryTimer) return;
+    const { clock, random } = this.session.runtime;
+    this.retries ??= new Backoff(defaultRetry, random);
+    this.retryTimer = clock.setTimeout(
+      () => {
+        this.retryTimer = null;
+        void this.refresh();
+      },
+      slow ? this.retries.slow() : this.retries.next(),
+    );
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) this.session.runtime.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   private async look(): Promise<void> {
@@ -277,6 +309,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    this.clearRetry();
     this.watches.close();
     if (this.sessions.owned) await this.sessions.opened?.close();
     this.emit('closed');
