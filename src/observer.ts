@@ -1,6 +1,7 @@
-import type { LeaderInfo, Participant } from './candidate.js';
+import type { LeaderInfo, Participant, QueueReader } from './candidate.js';
 import { Backoff, defaultRetry } from './backoff.js';
 import type { TimerHandle } from './clock.js';
+import type { NodeStat, Watcher } from './client/types.js';
 import { readElection, type ElectionKind, type ElectionReading } from './election-reader.js';
 import { validateLockName } from './recipes.js';
 import { CoalescingRunner } from './coalesce.js';
@@ -12,8 +13,9 @@ import type { Logger } from './logger.js';
 import { validateMs } from './options.js';
 import { validatePath } from './paths.js';
 import { RecipeSession } from './recipe-session.js';
-import type { Session, SessionSource } from './session.js';
-import { OwnerWatches } from './watch-group.js';
+import type { Session, SessionScope, SessionSource } from './session.js';
+import { WatchAudit, type AuditItem, type AuditReader } from './watch-audit.js';
+import { OwnerWatches, type WatchGroup } from './watch-group.js';
 
 export interface ObservedLeader extends LeaderInfo {
   /** When this observer first saw this leader (ms since the epoch). */
@@ -80,6 +82,10 @@ export type LeaderObserverOptions = {
  * Follows an election without taking part: knows the current leader (to route requests to
  * the master, say) and emits `leader` on every change. It watches the queue's children, so
  * it hears of every join and leave; participants themselves never do that.
+ *
+ * What its watches wait for is also audited once per session timeout (see `WatchAudit`):
+ * ZooKeeper uses a watch up without a notice when the observer may not READ the node (an
+ * operator's ACL), and the observer would otherwise report an old leader for ever.
  */
 export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   /** The election it follows. */
@@ -110,6 +116,10 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   private readonly onChange = () => void this.refresh();
   /** Every watch this observer sets, in whichever session is current: removed by close(). */
   private readonly watches = new OwnerWatches();
+  /** Checks what the last look's watches wait for, in case one was used up without a notice. */
+  private readonly audit = new WatchAudit({ clock: () => this.session.runtime.clock, auditChanged: () => void this.refresh() });
+  /** What the audit reads through: one per session scope, so that it keeps what it saw there. */
+  private auditReader: ScopeAuditReader | null = null;
 
   /**
    * Checks the options; connects nothing until `start()`.
@@ -217,7 +227,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     this.needsLook = false;
     // The leader's node is read with a watch too: a leader that proclaims new data is seen.
     const watched = this.watches.in(scope);
-    const reading = await readElection(watched, this.path, {
+    const audited: AuditItem[] = [];
+    const reading = await readElection(auditedReads(watched, audited), this.path, {
       watcher: this.onChange,
       participants: this.participants,
       ...(this.lockName ? { lockName: this.lockName } : {}),
@@ -229,12 +240,21 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     }
     const leader = reading?.leader ?? null;
     if (this.closed) return;
+    // Every watch this look set is checked from now on, and only those: the audit follows the
+    // reads, whatever readElection reads for this kind of election.
+    this.audit.expect(this.auditReaderFor(scope), audited, this.session.sessionTimeoutMs);
     const election = observedElection(reading);
     const electionKey = keyOf(election);
     const electionChanged = electionKey !== this.electionKey;
     [this.currentElection, this.electionKey] = [election, electionKey];
     this.reportLeader(leader);
     if (electionChanged) this.emit('election', election);
+  }
+
+  /** The audit's reader in `scope` (the same one all the session long). */
+  private auditReaderFor(scope: SessionScope): AuditReader {
+    if (this.auditReader?.scope !== scope) this.auditReader = new ScopeAuditReader(scope, () => this.closed);
+    return this.auditReader;
   }
 
   /** Emits `leader` when the one read differs from the last, by its term or its data. */
@@ -309,6 +329,7 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    this.audit.stop();
     this.clearRetry();
     this.watches.close();
     if (this.sessions.owned) await this.sessions.opened?.close();
@@ -327,6 +348,42 @@ function validateParticipants(participants: unknown): 'leader' | 'all' {
     throw new InvalidArgumentError(`participants must be 'leader' or 'all': got ${JSON.stringify(participants)}`);
   }
   return participants;
+}
+
+/** How the audit reads in one session: `exists` (no permission needed), until the observer stops or the session ends. */
+class ScopeAuditReader implements AuditReader {
+  constructor(
+    readonly scope: SessionScope,
+    private readonly stopped: () => boolean,
+  ) {}
+
+  get gone(): boolean {
+    return this.stopped() || !this.scope.alive;
+  }
+
+  exists(path: string): Promise<NodeStat | null> {
+    return this.scope.exists(path);
+  }
+}
+
+/**
+ * `group`'s reads, each one that set a watch noted in `audited` as what the audit checks: a
+ * listing as the path's children, a node's data as that node at the mzxid read.
+ */
+function auditedReads(group: WatchGroup, audited: AuditItem[]): QueueReader {
+  const reader: QueueReader = group;
+  return {
+    async getChildren(path: string, watcher?: Watcher) {
+      const children = await reader.getChildren(path, watcher);
+      if (watcher) audited.push({ kind: 'children', path });
+      return children;
+    },
+    async getData(path: string, watcher?: Watcher) {
+      const node = await reader.getData(path, watcher);
+      if (watcher) audited.push({ kind: 'node', path, mzxid: node.stat.mzxid });
+      return node;
+    },
+  };
 }
 
 /** A reading as the observer reports it: `missing` for a path that does not exist. */

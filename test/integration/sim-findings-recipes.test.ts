@@ -83,4 +83,25 @@ describe.each(backends)('Membership and LeaderObserver, as the simulation found 
     // Nothing changes from here on: only another look finds that nobody leads.
     await until(() => observer.leader === null, 'the observer to report that nobody leads', 15_000);
   });
+
+  it('an observer whose children watch went unheard while the path was unreadable reports the leader who joined then, once READ is back (seed 3640)', async () => {
+    const path = uniquePath('observer-unreadable-join');
+    const operator = await admin();
+    defer(() => operatorSetAcl(path, open).then(() => removeTree(operator, path)));
+    await operator.ensurePath(path);
+    const observer = new LeaderObserver({ session: session(), path });
+    defer(() => observer.stop());
+    await observer.start();
+    expect(observer.election).toMatchObject({ kind: 'empty', leader: null });
+
+    await operatorSetAcl(path, allButRead);
+    // Her join fires the observer's children watch, but ZooKeeper sends no notice to a session
+    // that cannot READ the path: the watch is used up without a word.
+    const alice = new LeaderElection({ path, session: session(), id: 'alice' });
+    alice.on('error', () => {});
+    defer(() => alice.stop());
+    await alice.start();
+    await operatorSetAcl(path, open);
+    await until(() => observer.leader?.id === 'alice', 'the observer to report alice', 15_000);
+  });
 });
