@@ -1,17 +1,21 @@
-import type { LeaderInfo, Participant } from './candidate.js';
+import type { LeaderInfo, Participant, QueueReader } from './candidate.js';
+import { Backoff, defaultRetry } from './backoff.js';
+import type { TimerHandle } from './clock.js';
+import type { NodeStat, Watcher } from './client/types.js';
 import { readElection, type ElectionKind, type ElectionReading } from './election-reader.js';
 import { validateLockName } from './recipes.js';
 import { CoalescingRunner } from './coalesce.js';
 import { SafeEmitter } from './emitter.js';
-import { InvalidArgumentError, InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, toZkLeaderError } from './errors.js';
+import { InvalidArgumentError, InvalidStateError, abortReasonOf, ZkLeaderError, isConnectionError, isZooKeeperError, toZkLeaderError } from './errors.js';
 import { sessionPart, type ObserverHealth } from './health.js';
 import { electionChannel, publish, type ElectionMessage } from './instrument.js';
 import type { Logger } from './logger.js';
 import { validateMs } from './options.js';
 import { validatePath } from './paths.js';
 import { RecipeSession } from './recipe-session.js';
-import type { Session, SessionSource } from './session.js';
-import { OwnerWatches } from './watch-group.js';
+import type { Session, SessionScope, SessionSource } from './session.js';
+import { WatchAudit, type AuditItem, type AuditReader } from './watch-audit.js';
+import { OwnerWatches, type WatchGroup } from './watch-group.js';
 
 export interface ObservedLeader extends LeaderInfo {
   /** When this observer first saw this leader (ms since the epoch). */
@@ -43,7 +47,10 @@ export interface LeaderObserverEvents {
    * exist, and again once it does.
    */
   election: [election: ObservedElection];
-  /** A read failed (NO_AUTH, say); the observer carries on and looks again on the next change or reconnect. */
+  /**
+   * A read failed (NO_AUTH, say); the observer carries on and looks again after a pause (2.5 to
+   * 5 s for a refused read, which will not heal fast), or sooner on the next change or reconnect.
+   */
   error: [error: ZkLeaderError];
   /**
    * A read failed on the connection or with the session (CONNECTION_LOSS,
@@ -75,6 +82,10 @@ export type LeaderObserverOptions = {
  * Follows an election without taking part: knows the current leader (to route requests to
  * the master, say) and emits `leader` on every change. It watches the queue's children, so
  * it hears of every join and leave; participants themselves never do that.
+ *
+ * What its watches wait for is also audited once per session timeout (see `WatchAudit`):
+ * ZooKeeper uses a watch up without a notice when the observer may not READ the node (an
+ * operator's ACL), and the observer would otherwise report an old leader for ever.
  */
 export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   /** The election it follows. */
@@ -97,11 +108,18 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   private started: Promise<void> | null = null;
   /** Set when a look failed (on the connection, or refused): the reconnect looks again. */
   private needsLook = false;
+  /** A refused look's next attempt, due after a pause: no change need come to prompt it. */
+  private retryTimer: TimerHandle | null = null;
+  private retries: Backoff | null = null;
   private unsubscribe: () => void = () => {};
   // One handler for every watch this observer sets, so repeated looks add no callbacks.
   private readonly onChange = () => void this.refresh();
   /** Every watch this observer sets, in whichever session is current: removed by close(). */
   private readonly watches = new OwnerWatches();
+  /** Checks what the last look's watches wait for, in case one was used up without a notice. */
+  private readonly audit = new WatchAudit({ clock: () => this.session.runtime.clock, auditChanged: () => void this.refresh() });
+  /** What the audit reads through: one per session scope, so that it keeps what it saw there. */
+  private auditReader: ScopeAuditReader | null = null;
 
   /**
    * Checks the options; connects nothing until `start()`.
@@ -167,16 +185,40 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
   private async lookAndReport(): Promise<void> {
     try {
       await this.look();
+      this.retries?.reset();
+      this.clearRetry();
     } catch (error) {
       if (this.closed) return;
-      // A failed read set no watch: only a reconnect (or a new session) prompts the next look.
+      // A failed read set no watch: a reconnect (or a new session) prompts the next look.
       this.needsLook = true;
       if (isConnectionError(error)) {
         this.emit('interrupted', toZkLeaderError(error));
         return;
       }
+      // Refused on a connection that stays up: no reconnect comes, and maybe no change either
+      // (READ given back, the path as it was), so look again after a pause.
+      this.retryLater(isZooKeeperError(error, 'NO_AUTH', 'INVALID_ACL'));
       this.emit('error', toZkLeaderError(error));
     }
+  }
+
+  /** Looks again after a pause: a long one when `slow` (a refused ACL will not heal by retrying fast). */
+  private retryLater(slow: boolean): void {
+    if (this.retryTimer) return;
+    const { clock, random } = this.session.runtime;
+    this.retries ??= new Backoff(defaultRetry, random);
+    this.retryTimer = clock.setTimeout(
+      () => {
+        this.retryTimer = null;
+        void this.refresh();
+      },
+      slow ? this.retries.slow() : this.retries.next(),
+    );
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) this.session.runtime.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   private async look(): Promise<void> {
@@ -185,7 +227,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     this.needsLook = false;
     // The leader's node is read with a watch too: a leader that proclaims new data is seen.
     const watched = this.watches.in(scope);
-    const reading = await readElection(watched, this.path, {
+    const audited: AuditItem[] = [];
+    const reading = await readElection(auditedReads(watched, audited), this.path, {
       watcher: this.onChange,
       participants: this.participants,
       ...(this.lockName ? { lockName: this.lockName } : {}),
@@ -197,12 +240,21 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     }
     const leader = reading?.leader ?? null;
     if (this.closed) return;
+    // Every watch this look set is checked from now on, and only those: the audit follows the
+    // reads, whatever readElection reads for this kind of election.
+    this.audit.expect(this.auditReaderFor(scope), audited, this.session.sessionTimeoutMs);
     const election = observedElection(reading);
     const electionKey = keyOf(election);
     const electionChanged = electionKey !== this.electionKey;
     [this.currentElection, this.electionKey] = [election, electionKey];
     this.reportLeader(leader);
     if (electionChanged) this.emit('election', election);
+  }
+
+  /** The audit's reader in `scope` (the same one all the session long). */
+  private auditReaderFor(scope: SessionScope): AuditReader {
+    if (this.auditReader?.scope !== scope) this.auditReader = new ScopeAuditReader(scope, () => this.closed);
+    return this.auditReader;
   }
 
   /** Emits `leader` when the one read differs from the last, by its term or its data. */
@@ -277,6 +329,8 @@ export class LeaderObserver extends SafeEmitter<LeaderObserverEvents> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    this.audit.stop();
+    this.clearRetry();
     this.watches.close();
     if (this.sessions.owned) await this.sessions.opened?.close();
     this.emit('closed');
@@ -294,6 +348,42 @@ function validateParticipants(participants: unknown): 'leader' | 'all' {
     throw new InvalidArgumentError(`participants must be 'leader' or 'all': got ${JSON.stringify(participants)}`);
   }
   return participants;
+}
+
+/** How the audit reads in one session: `exists` (no permission needed), until the observer stops or the session ends. */
+class ScopeAuditReader implements AuditReader {
+  constructor(
+    readonly scope: SessionScope,
+    private readonly stopped: () => boolean,
+  ) {}
+
+  get gone(): boolean {
+    return this.stopped() || !this.scope.alive;
+  }
+
+  exists(path: string): Promise<NodeStat | null> {
+    return this.scope.exists(path);
+  }
+}
+
+/**
+ * `group`'s reads, each one that set a watch noted in `audited` as what the audit checks: a
+ * listing as the path's children, a node's data as that node at the mzxid read.
+ */
+function auditedReads(group: WatchGroup, audited: AuditItem[]): QueueReader {
+  const reader: QueueReader = group;
+  return {
+    async getChildren(path: string, watcher?: Watcher) {
+      const children = await reader.getChildren(path, watcher);
+      if (watcher) audited.push({ kind: 'children', path });
+      return children;
+    },
+    async getData(path: string, watcher?: Watcher) {
+      const node = await reader.getData(path, watcher);
+      if (watcher) audited.push({ kind: 'node', path, mzxid: node.stat.mzxid });
+      return node;
+    },
+  };
 }
 
 /** A reading as the observer reports it: `missing` for a path that does not exist. */

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { Permission } from '../../src/client/types.js';
+import { LeaderElection } from '../../src/election.js';
 import { Membership } from '../../src/membership.js';
-import { until } from '../support/events.js';
+import { LeaderObserver } from '../../src/observer.js';
+import { nextEvent, until } from '../support/events.js';
 import { testResources } from '../support/resources.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
-import { backends, uniquePath } from '../support/zookeeper.js';
+import { backends, operatorSetAcl, removeTree, uniquePath } from '../support/zookeeper.js';
 
 // Bugs the deterministic simulation found in Membership and LeaderObserver (test/sim/recipes.ts),
 // each reproduced here against a real server. Each test names the seeds that found it; each
@@ -30,7 +33,9 @@ function dropRepliesFromNextCreate(cut: TcpProxy): void {
 }
 
 describe.each(backends)('Membership and LeaderObserver, as the simulation found them, on %s', (backend) => {
-  const { defer, admin, proxiedSession } = testResources(backend);
+  const { defer, admin, proxiedSession, session } = testResources(backend);
+  const allButRead = [{ scheme: 'world', id: 'anyone', permissions: Permission.all & ~Permission.read }];
+  const open = [{ scheme: 'world', id: 'anyone', permissions: Permission.all }];
 
   it('join() whose create reply a dropped connection lost resolves, with the member in the group in its session (seeds 324, 348)', async () => {
     const path = uniquePath('join-lost-reply');
@@ -83,4 +88,48 @@ describe.each(backends)('Membership and LeaderObserver, as the simulation found 
       expect(await nodeWhenSecondResolved).toBeNull();
     },
   );
+
+  it('an observer whose look was refused (NO_AUTH) looks again once READ is back, though nothing else changes (seeds 3797, 5791, 5965, 6175)', async () => {
+    const path = uniquePath('observer-refused-look');
+    const operator = await admin();
+    defer(() => operatorSetAcl(path, open).then(() => removeTree(operator, path)));
+    const alice = new LeaderElection({ path, session: session(), id: 'alice' });
+    alice.on('error', () => {});
+    defer(() => alice.stop());
+    await alice.start();
+    const observer = new LeaderObserver({ session: session(), path });
+    defer(() => observer.stop());
+    await observer.start();
+    expect(observer.leader).toMatchObject({ id: 'alice' });
+
+    await operatorSetAcl(path, allButRead);
+    // Her node stays readable: its deletion's notice comes, and the look it prompts is refused.
+    const refused = nextEvent(observer, 'error');
+    await alice.stop();
+    expect((await refused).code).toBe('NO_AUTH');
+    await operatorSetAcl(path, open);
+    // Nothing changes from here on: only another look finds that nobody leads.
+    await until(() => observer.leader === null, 'the observer to report that nobody leads', 15_000);
+  });
+
+  it('an observer whose children watch went unheard while the path was unreadable reports the leader who joined then, once READ is back (seed 3640)', async () => {
+    const path = uniquePath('observer-unreadable-join');
+    const operator = await admin();
+    defer(() => operatorSetAcl(path, open).then(() => removeTree(operator, path)));
+    await operator.ensurePath(path);
+    const observer = new LeaderObserver({ session: session(), path });
+    defer(() => observer.stop());
+    await observer.start();
+    expect(observer.election).toMatchObject({ kind: 'empty', leader: null });
+
+    await operatorSetAcl(path, allButRead);
+    // Her join fires the observer's children watch, but ZooKeeper sends no notice to a session
+    // that cannot READ the path: the watch is used up without a word.
+    const alice = new LeaderElection({ path, session: session(), id: 'alice' });
+    alice.on('error', () => {});
+    defer(() => alice.stop());
+    await alice.start();
+    await operatorSetAcl(path, open);
+    await until(() => observer.leader?.id === 'alice', 'the observer to report alice', 15_000);
+  });
 });

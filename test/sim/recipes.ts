@@ -116,21 +116,28 @@ function aliveWithin(life: NodeLife, from: bigint, to: bigint): boolean {
 }
 
 /**
- * Whether `life` led its election at some state in [from, to]: it was alive, and every
- * candidate ahead of it (created before it; or, for a peer library's order after the counter
- * wrapped, printed before it) was gone by then. A single-node holder (no sequence) leads while
- * it is there and ephemeral.
+ * Whether `life` led its election at some state in [from, to]: it was alive, and no candidate
+ * ahead of it (created before it; or, for a peer library's order after the counter wrapped,
+ * printed before it) was alive then. A single-node holder (no sequence) leads while it is there
+ * and ephemeral.
+ *
+ * The states to try are where a lead can begin: `life`'s creation, `from`, and each deletion.
+ * Not only "once every one ahead is gone": by the printed order a node created after `life`
+ * can be ahead of it ('-2147483647' prints before '-2147483648'), and `life` led until it came
+ * (seed 4662: an observer rightly named a Curator latch that led for one state, before a
+ * kazoo node that prints ahead of it joined).
  */
 function ledWithin(life: NodeLife, siblings: readonly NodeLife[], from: bigint, to: bigint): boolean {
   if (!life.candidate) return life.owner !== noOwner && aliveWithin(life, from, to);
-  const ledFrom = (ahead: (other: NodeLife) => boolean) => {
-    let start = life.czxid;
-    for (const other of siblings) if (other !== life && other.candidate && ahead(other) && other.deletedZxid > start) start = other.deletedZxid;
-    return start;
-  };
-  const until = life.deletedZxid;
-  for (const start of [ledFrom((other) => other.czxid < life.czxid), ledFrom((other) => other.sequenceText < life.sequenceText)]) {
-    if (start < until && start <= to && until > from) return true;
+  const aliveAt = (node: NodeLife, state: bigint) => node.czxid <= state && state < node.deletedZxid;
+  const starts = [life.czxid, from, ...siblings.map((other) => other.deletedZxid)];
+  for (const ahead of [(other: NodeLife) => other.czxid < life.czxid, (other: NodeLife) => other.sequenceText < life.sequenceText]) {
+    const blockers = siblings.filter((other) => other !== life && other.candidate && ahead(other));
+    for (const start of starts) {
+      const state = start > from ? start : from;
+      if (state > to || !aliveAt(life, state)) continue;
+      if (!blockers.some((other) => aliveAt(other, state))) return true;
+    }
   }
   return false;
 }

@@ -363,12 +363,17 @@ export class SimClient extends EventEmitter<ClientEvents> implements ZkClient {
     this.negotiatedMs = timeoutMs;
     this.state = 'connected';
     const connection = this.connection!;
+    // Credentials first, then the watches to re-arm, as every real client sends them (Java's
+    // ClientCnxn.primeConnection, the C client's finalize_session_establishment,
+    // node-zookeeper-client, our builtin client). The other way round, a change landing between
+    // the two finds a re-armed watch whose session may not READ the node yet, and the model
+    // drops it without a word: a silence no real client meets (seed 8543).
+    for (const credential of this.credentials) this.world.send(connection, { kind: 'auth', id: digestId(credential) });
     const { data, exist, child } = this.watches;
     if (data.size + exist.size + child.size > 0) {
       const paths = (table: Map<string, Watcher[]>) => [...table.keys()].map((path) => this.serverPath(path));
       this.world.send(connection, { kind: 'set-watches', lastZxid: this.lastZxid, data: paths(data), exist: paths(exist), child: paths(child) });
     }
-    for (const credential of this.credentials) this.world.send(connection, { kind: 'auth', id: digestId(credential) });
     for (const { xid, operation } of this.queued.splice(0)) this.transmit(xid, operation);
     this.lastSentAt = this.lastReceivedAt = this.lastReplyAt = this.world.now();
     this.scheduleTick();
