@@ -590,10 +590,6 @@ export class Session extends SafeEmitter<SessionEvents> {
   }
 
   /**
-   * @internal Acts on liveness deadlines that have passed (suspends or expires now), before
-   * a recipe acts on the session: after a process pause, overdue timers run in due order.
-   */
-  /**
    * @internal When the latest request the server answered was sent (the runtime's clock). A
    * handshake does not count: it renews the session but tells nothing of what the server holds.
    */
@@ -606,6 +602,10 @@ export class Session extends SafeEmitter<SessionEvents> {
     this.heartbeat();
   }
 
+  /**
+   * @internal Acts on liveness deadlines that have passed (suspends or expires now), before
+   * a recipe acts on the session: after a process pause, overdue timers run in due order.
+   */
   checkLiveness(): void {
     this.liveness.checkNow();
   }
