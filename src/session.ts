@@ -191,7 +191,7 @@ export class SessionScope {
   /** Unwatched listings and data reads shared by their callers, by `<operation>:<path>`. */
   private readonly sharedReads = new Map<string, SharedRead<unknown>>();
   /** Requests sent and not yet answered: end() fails them at once. Made by the first request. */
-  private inFlight: Set<() => void> | null = null;
+  private inFlight: Set<(cause?: ZkLeaderError) => void> | null = null;
 
   /** @internal Made by the Session for each new ZooKeeper session. */
   constructor(
@@ -236,15 +236,18 @@ export class SessionScope {
     return this.owner.chroot === '' ? path : path === '/' ? this.owner.chroot : `${this.owner.chroot}${path}`;
   }
 
-  /** @internal The session has ended: nothing of it may act any more. */
-  end(): void {
+  /**
+   * @internal The session has ended: nothing of it may act any more. `cause`, when the end has
+   * one that says more than "the session ended" (a refused login), is what requests in flight hear.
+   */
+  end(cause?: ZkLeaderError): void {
     if (this.ended) return;
     this.ended = true;
     // A reply still to come can only speak of the ended session, and the old client may hold
     // it for a while as it closes (a close waits for the server's word): its caller hears now.
     const inFlight = this.inFlight;
     this.inFlight = null;
-    if (inFlight) for (const fail of inFlight) fail();
+    if (inFlight) for (const fail of inFlight) fail(cause);
     this.watches.end();
     this.endController.abort(new ZooKeeperError('SESSION_EXPIRED', 'session', undefined, 'the ZooKeeper session ended'));
   }
@@ -263,7 +266,7 @@ export class SessionScope {
     }
     return new Promise<T>((resolve, reject) => {
       const inFlight = (this.inFlight ??= new Set());
-      const fail = () => reject(scopeEnded(operation, path));
+      const fail = (cause?: ZkLeaderError) => reject(cause ?? scopeEnded(operation, path));
       inFlight.add(fail);
       reply.then(
         (value) => {
@@ -794,6 +797,8 @@ export class Session extends SafeEmitter<SessionEvents> {
       case 'auth-failed': {
         const error = reported ?? new ZkLeaderError('AUTH_FAILED', 'ZooKeeper refused the session credentials: check the auth option');
         this.settleFirstConnect(error);
+        // Requests in flight hear why, not only that the session ended.
+        this.currentScope?.end(error);
         void this.close();
         this.emit('error', error);
         return;
@@ -986,7 +991,9 @@ export class Session extends SafeEmitter<SessionEvents> {
       // A request of an ended session says nothing about the current one.
       if (scope.alive) this.onRequestFailed(client, error, sentAt);
       // A refused login ends the session too, and says more than "the session ended" would.
-      if (!scope.alive && !isZooKeeperError(error, 'SESSION_EXPIRED', 'AUTH_FAILED')) throw scopeEnded(operation, path);
+      // The end's own cause (a refused login) is the Session's ZkLeaderError, not the client's ZooKeeperError.
+      const saysWhy = error instanceof ZkLeaderError && (error.code === 'SESSION_EXPIRED' || error.code === 'AUTH_FAILED');
+      if (!scope.alive && !saysWhy) throw scopeEnded(operation, path);
       throw error;
     }
   }
