@@ -257,7 +257,8 @@ export class SessionScope {
   }
 
   /**
-   * @internal `reply`, unless this session ends first: then SESSION_EXPIRED at once.
+   * @internal `reply`, unless this session ends first: then at once the end's cause (a refused
+   * login), or SESSION_EXPIRED.
    */
   untilEnded<T>(reply: Promise<T>, operation: string, path: string): Promise<T> {
     if (this.ended) {
