@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import type { LeaderElection, Session } from './library.js';
 
 // What the benchmarks read off the library the same way everywhere: who a participant takes
@@ -25,6 +26,26 @@ export function requestsByOperation(sessions: readonly Session[]): Record<string
 /** Requests the sessions sent for the recipes, heartbeats left out. */
 export function requestTotal(sessions: readonly Session[]): number {
   return Object.values(requestsByOperation(sessions)).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Counts the requests that have finished (answered or failed), heartbeats left out, from the
+ * library's request channel: with `requestTotal`, whether anything sent is still unanswered.
+ * `close()` unsubscribes.
+ */
+export function finishedRequests(): { readonly count: number; close(): void } {
+  const requests = channel('zk-leader:request');
+  let count = 0;
+  const onMessage = (message: unknown) => {
+    if ((message as { operation?: string }).operation !== 'heartbeat') count += 1;
+  };
+  requests.subscribe(onMessage);
+  return {
+    get count() {
+      return count;
+    },
+    close: () => requests.unsubscribe(onMessage),
+  };
 }
 
 /** Waits for `promise` (its failure ignored) at most `ms`: cleanup after a shape that never settled. */
