@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { parseConnectString } from '../connect-string.js';
 import { ZooKeeperError, type ServerFailure } from '../errors.js';
 import { probeServers } from './probe.js';
-import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
+import { createModeFlags, handshakeTimeoutMs, sessionIdHex, watchEventType, zooKeeperError } from './protocol.js';
 import type {
   AclEntry,
   ClientEvents,
@@ -83,6 +83,8 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   private readonly callbacks = new Map<string, Map<Watcher, (event: zookeeper.Event) => void>>();
   /** When the library wrote the current connection's handshake. */
   private handshakeAt: number | undefined;
+  /** The bound on the wait for the current connection's handshake answer. */
+  private handshakeWait: { cancel: () => void } = { cancel: () => {} };
 
   constructor(private readonly options: ClientOptions) {
     super();
@@ -92,20 +94,22 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       retries: 0,
       ...(options.credentials ? { sessionId: Buffer.from(options.credentials.id, 'hex'), sessionPassword: options.credentials.password } : {}),
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the library calls its hook with its own `this`
+    const adapter = this;
     // The library writes the ConnectRequest the moment its socket connects, in
-    // onSocketConnected, which it binds anew for every socket: note the time there.
+    // onSocketConnected, which it binds anew for every socket: note the time there, and bound
+    // the wait for the answer, which the library does not (its connect timeout ends at TCP).
     const manager = this.manager();
     const onSocketConnected = manager.onSocketConnected;
     const now = options.now;
-    if (now) {
-      manager.onSocketConnected = function (this: unknown, ...args: unknown[]) {
-        adapter.handshakeAt = now();
-        return onSocketConnected.apply(this, args);
-      };
-    }
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the library calls its hook with its own `this`
-    const adapter = this;
+    const serverCount = parseConnectString(options.connectString).servers.length;
+    manager.onSocketConnected = function (this: unknown, ...args: unknown[]) {
+      if (now) adapter.handshakeAt = now();
+      adapter.awaitHandshake(serverCount);
+      return onSocketConnected.apply(this, args);
+    };
     this.client.on('state', (state: zookeeper.State) => {
+      this.handshakeWait.cancel();
       if (state === zookeeper.State.SYNC_CONNECTED) {
         this.connections += 1;
         this.connected = true;
@@ -116,6 +120,23 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       else if (state === zookeeper.State.EXPIRED) this.emit('state', 'expired');
       else if (state === zookeeper.State.AUTH_FAILED) this.emit('state', 'auth-failed');
     });
+  }
+
+  /**
+   * Drops the socket that just connected unless the server answers its handshake in time:
+   * the library then dials again, as after any closed socket.
+   */
+  private awaitHandshake(serverCount: number): void {
+    const socket = this.manager().socket;
+    this.handshakeWait.cancel();
+    if (this.closed) return;
+    const timer = setTimeout(
+      () => {
+        if (!this.closed && this.manager().socket === socket) socket?.destroy();
+      },
+      handshakeTimeoutMs(this.client.getSessionTimeout(), serverCount),
+    );
+    this.handshakeWait = { cancel: () => clearTimeout(timer) };
   }
 
   /**
@@ -381,6 +402,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.handshakeWait.cancel();
     if (this.client.getState() !== zookeeper.State.SYNC_CONNECTED) {
       this.forceClose();
       this.failAll();

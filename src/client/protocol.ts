@@ -103,3 +103,15 @@ export function sessionIdHex(id: Buffer | bigint | string): string {
   if (typeof id === 'bigint') return BigInt.asUintN(64, id).toString(16).padStart(16, '0');
   return id.toLowerCase().padStart(16, '0');
 }
+
+/**
+ * How long a connection attempt may wait for the server to answer its handshake. Java's rule
+ * shares the session timeout among the servers, which with one or two servers leaves no time
+ * to try again after a server that took the connection and never answered: a ZooKeeper that
+ * is starting does that (the bench's server restart saw it in 2 of 25 runs, and the session
+ * expired). So at least three attempts fit into one session timeout. Pass the negotiated
+ * timeout once there is a session: it is the one the server expires the session by.
+ */
+export function handshakeTimeoutMs(sessionTimeoutMs: number, serverCount: number): number {
+  return Math.max(1000, Math.floor(sessionTimeoutMs / Math.max(serverCount, 3)));
+}

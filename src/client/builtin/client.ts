@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { parseConnectString, type ConnectServer } from '../../connect-string.js';
 import { ZkLeaderError, ZooKeeperError, isZooKeeperError, type ServerFailure } from '../../errors.js';
 import { probeServers } from '../probe.js';
-import { createModeFlags, sessionIdHex, watchEventType, zooKeeperError } from '../protocol.js';
+import { createModeFlags, handshakeTimeoutMs, sessionIdHex, watchEventType, zooKeeperError } from '../protocol.js';
 import type {
   AclEntry,
   ClientEvents,
@@ -241,8 +241,8 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
         passwd: this.password,
         readOnly: false,
       },
-      // As in ClientCnxn: the session timeout shared among the servers to try.
-      connectTimeoutMs: Math.max(1000, Math.floor(this.options.sessionTimeoutMs / this.servers.length)),
+      // The negotiated timeout once there is a session: the server expires it by that one.
+      connectTimeoutMs: handshakeTimeoutMs(this.negotiatedTimeoutMs > 0 ? this.negotiatedTimeoutMs : this.options.sessionTimeoutMs, this.servers.length),
       maxFrameBytes: this.maxFrameBytes,
       onHandshakeSent: () => {
         this.handshakeAt = this.options.now?.();
