@@ -160,6 +160,38 @@ describe('builtin client: faults at the protocol layer are connection losses', (
     expect(end).toMatchObject({ kind: 'lost', phase: 'handshake', reason: expect.stringContaining('did not answer the handshake') });
   });
 
+  it('a reconnect closed unanswered, as by a server still starting, ends at once: only a new session checks for a TLS port', async () => {
+    // Closes every connection on its first bytes, as ZooKeeper does before it serves.
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections += 1;
+      socket.on('error', () => {});
+      socket.once('data', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as { port: number }).port;
+    const attempt = async (sessionId: bigint) => {
+      connections = 0;
+      const connection = new Connection({
+        host: '127.0.0.1',
+        port,
+        handshake: { protocolVersion: 0, lastZxidSeen: 0n, timeOut: 900, sessionId, passwd: Buffer.alloc(16), readOnly: false },
+        connectTimeoutMs: 5000,
+        maxFrameBytes: 1024,
+        nextXid: () => 1,
+      });
+      const end = await new Promise<ConnectionEnd>((resolve) => connection.on('ended', resolve));
+      return { end, connections };
+    };
+    // A reconnect: its port answered in plaintext before, so nothing holds up the next attempt.
+    expect(await attempt(0x1234n)).toEqual({ end: expect.objectContaining({ kind: 'lost', phase: 'handshake' }), connections: 1 });
+    // A new session: a TLS hello tells a secureClientPort from a server not serving yet.
+    const fresh = await attempt(0n);
+    expect(fresh.connections).toBe(2);
+    expect(fresh.end).toMatchObject({ kind: 'lost', reason: 'the server closed the connection before answering the handshake' });
+  });
+
   it('a client that never got a handshake answer keeps requests for the next connection and rejects them on close', async () => {
     const fake = await fakeServer(() => {}, false);
     cleanups.push(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));

@@ -191,8 +191,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const { host, port, tls } = this.options;
     if (tls && this.tlsFailed(error)) return this.end({ kind: 'tls-failed', reason: describeTlsFailure(error, host, port, tls) });
     // A secureClientPort closes on a plaintext handshake without a byte; so does a server
-    // that is not serving yet. Only a TLS hello tells them apart, so one is tried.
-    if (!tls && this.phase === 'handshake' && this.bytesReceived === 0 && (error === undefined || error.code === 'ECONNRESET')) {
+    // that is not serving yet. Only a TLS hello tells them apart, so one is tried, for a new
+    // session only: a reconnect's port answered in plaintext before, and the probe (a few
+    // hundred milliseconds from a starting server) would hold up every session's next attempt
+    // after a server restart.
+    const newSession = this.options.handshake.sessionId === 0n;
+    if (!tls && newSession && this.phase === 'handshake' && this.bytesReceived === 0 && (error === undefined || error.code === 'ECONNRESET')) {
       clearTimeout(this.timer);
       this.timer = undefined;
       const probe = speaksTls(host, port, Math.min(1000, this.options.connectTimeoutMs));
