@@ -122,6 +122,11 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
     });
   }
 
+  /** Whether the library holds a session id (zero until its first handshake is answered). */
+  private hasSession(): boolean {
+    return Buffer.from(this.client.getSessionId()).some((byte) => byte !== 0);
+  }
+
   /**
    * Drops the socket that just connected unless the server answers its handshake in time:
    * the library then dials again, as after any closed socket.
@@ -134,7 +139,7 @@ export class NodeZookeeperClientAdapter extends EventEmitter<ClientEvents> imple
       () => {
         if (!this.closed && this.manager().socket === socket) socket?.destroy();
       },
-      handshakeTimeoutMs(this.client.getSessionTimeout(), serverCount),
+      handshakeTimeoutMs(this.client.getSessionTimeout(), serverCount, this.hasSession()),
     );
     this.handshakeWait = { cancel: () => clearTimeout(timer) };
   }

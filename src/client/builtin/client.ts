@@ -70,12 +70,13 @@ const defaultMaxOutstanding = 1000;
 const closeGraceMs = 2000;
 /**
  * Backoff between connection attempts that fail in a row: first retry soon, then pauses up to
- * a quarter second. A restarted server serves again within a second or so, and a pause of up to
- * a second (Java sleeps 0-1000 ms) came back 150 ms later on average than node-zookeeper-client
- * (pauses up to 200 ms every other attempt) in the bench's server restart. With full jitter a
- * thousand sessions still make only about 8 attempts a second each, spread out.
+ * a fifth of a second. A restarted server serves again within a second or so: with pauses up to
+ * a second (Java sleeps 0-1000 ms) 1,000 sessions were all back 150 ms later than on
+ * node-zookeeper-client (which retries at once and after up to 200 ms, in turn), with up to
+ * 250 ms 150-250 ms later, with 200 ms as soon (bench/recovery.ts, 6 restarts each). With full
+ * jitter a thousand sessions still make only about 10 attempts a second each, spread out.
  */
-const redialRetry = { initialMs: 50, maxMs: 250 };
+const redialRetry = { initialMs: 50, maxMs: 200 };
 
 const connectionLoss = -4;
 const sessionExpired = -112;
@@ -248,7 +249,11 @@ export class BuiltinAdapter extends EventEmitter<ClientEvents> implements ZkClie
         readOnly: false,
       },
       // The negotiated timeout once there is a session: the server expires it by that one.
-      connectTimeoutMs: handshakeTimeoutMs(this.negotiatedTimeoutMs > 0 ? this.negotiatedTimeoutMs : this.options.sessionTimeoutMs, this.servers.length),
+      connectTimeoutMs: handshakeTimeoutMs(
+        this.negotiatedTimeoutMs > 0 ? this.negotiatedTimeoutMs : this.options.sessionTimeoutMs,
+        this.servers.length,
+        this.sessionId !== 0n,
+      ),
       maxFrameBytes: this.maxFrameBytes,
       onHandshakeSent: () => {
         this.handshakeAt = this.options.now?.();
