@@ -15,9 +15,8 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../src/client/types.js';
-import { fourLetterWord, startZooKeeper } from '../src/testing/index.js';
-import { crowd } from './crowd.js';
-import { scale } from './scale.js';
+import { startZooKeeper } from '../src/testing/index.js';
+import { inFreshProcess } from './fresh-process.js';
 import { fixed } from './stats.js';
 
 const { values } = parseArgs({
@@ -39,13 +38,14 @@ const rows: string[] = [];
 try {
   for (const backend of backends) {
     log(`${elections} elections on one session, ${backend}`);
-    let watches = Number.NaN;
-    const many = await scale(zookeeper.connectString, backend, 1, elections, `${elections} elections on one session`, async () => {
-      const reply = (await fourLetterWord(server.host, server.clientPort, 'wchs')) ?? '';
-      watches = Number(/Total watches:\s*(\d+)/.exec(reply)?.[1] ?? Number.NaN);
+    // Each shape in a Node process of its own (bench/fresh-process.ts says why).
+    const many = await inFreshProcess('scale', zookeeper.connectString, backend, 1, elections, `${elections} elections on one session`, {
+      host: server.host,
+      port: server.clientPort,
     });
+    const watches = many.watchesPerElection! * elections;
     log(`one election, ${backend}, ${sessions} sessions x ${perSession}`);
-    const one = await crowd(zookeeper.connectString, backend, sessions, perSession, `${sessions} sessions x ${perSession}`);
+    const one = await inFreshProcess('crowd', zookeeper.connectString, backend, sessions, perSession, `${sessions} sessions x ${perSession}`);
     const heap = many.heapPerElectionBytes === undefined ? 'n/a' : `${fixed(many.heapPerElectionBytes / 1024, 1)} KiB`;
     const agree = Number.isNaN(one.agreeMs) ? `not settled (${one.settledInLimit} of ${one.participants})` : `${fixed(one.agreeMs / 1000, 2)} s`;
     rows.push(`| ${backend} | ${heap} | ${fixed(watches / elections)} | ${fixed(many.agreeMs, 0)} | ${agree} | ${one.requestsPerChange} |`);
