@@ -19,7 +19,7 @@ import { fail, milliseconds, orUsage, parseExampleArgs } from './support/cli.js'
 
 const usage = `usage: master-standby.ts [--connect host:port] --port N [--path /zk-leader/master]
                          [--id name] [--takeover-delay ms] [--session-timeout ms]
-                         [--backend node-zookeeper-client|zookeeper]`;
+                         [--backend builtin|node-zookeeper-client|zookeeper]`;
 const { values, connect, backend } = parseExampleArgs(usage, {
   port: { type: 'string' },
   path: { type: 'string', default: '/zk-leader/master' },

@@ -13,7 +13,7 @@ import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: session-expiry.ts [--connect host:port] [--path /zk-leader/expiry] [--id name]
                           [--expire-self-after ms] [--session-timeout ms]
-                          [--backend node-zookeeper-client|zookeeper]`;
+                          [--backend builtin|node-zookeeper-client|zookeeper]`;
 const { values, connect, backend } = parseExampleArgs(usage, {
   path: { type: 'string', default: '/zk-leader/expiry' },
   id: { type: 'string' },

@@ -39,7 +39,7 @@ const usage = `usage: task-queue.ts worker [--id name]
        task-queue.ts submit --payload '{"sleepMs":200}' [--count N]
        task-queue.ts status <task-id>
   common: [--connect host:port] [--root /zk-leader/task-queue] [--json]
-          [--backend node-zookeeper-client|zookeeper]`;
+          [--backend builtin|node-zookeeper-client|zookeeper]`;
 const { values, positionals, connect, backend } = parseExampleArgs(usage, {
   root: { type: 'string', default: '/zk-leader/task-queue' },
   id: { type: 'string' },

@@ -12,7 +12,7 @@ import { LeaderElection, ZkLeaderError, type RecipeName } from 'zk-leader';
 import { milliseconds, orUsage, parseExampleArgs } from './support/cli.js';
 
 const usage = `usage: worker.ts [--connect host:port] [--path /zk-leader/demo] [--id name]
-                 [--session-timeout ms] [--backend node-zookeeper-client|zookeeper|builtin] [--json]
+                 [--session-timeout ms] [--backend builtin|node-zookeeper-client|zookeeper] [--json]
                  [--fenced-store http://127.0.0.1:port/] [--guarded-writes /znode]
                  [--recipe zk-leader|curator-latch|curator-selector|kazoo|single-node]`;
 const { values, connect, backend } = parseExampleArgs(usage, {

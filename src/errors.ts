@@ -119,7 +119,7 @@ export class BackendNotInstalledError extends ZkLeaderError {
   constructor(backend: string, packageName: string, cause: unknown) {
     super(
       'BACKEND_NOT_INSTALLED',
-      `the '${backend}' backend needs the '${packageName}' package: run 'npm install ${packageName}', or use backend: 'node-zookeeper-client'`,
+      `the '${backend}' backend needs the '${packageName}' package: run 'npm install ${packageName}', or leave backend unset (the default, 'builtin', needs no package)`,
       { cause },
     );
   }

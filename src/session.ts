@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { validateBackend } from './client/index.js';
+import { defaultBackend, validateBackend } from './client/index.js';
 import { parseConnectString } from './connect-string.js';
 import type {
   AclEntry,
@@ -109,7 +109,7 @@ export interface SessionOptions {
   sessionTimeoutMs?: number;
   /** How long the first connect may take before `ready()` fails (and says why). Default 15 000 ms. */
   connectTimeoutMs?: number;
-  /** Client library. Default 'node-zookeeper-client'. */
+  /** Client library. Default 'builtin', zk-leader's own client. */
   backend?: BackendName;
   /** Digest credentials sent on every connection, e.g. `{ scheme: 'digest', credential: 'user:secret' }`. */
   auth?: DigestAuth | DigestAuth[];
@@ -478,7 +478,7 @@ export class Session extends SafeEmitter<SessionEvents> {
   } {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError("Session needs options such as { connect: '127.0.0.1:2181' }");
     rejectUnknownOptions(options, sessionOptionNames, 'Session');
-    const backend = validateBackend(options.backend ?? 'node-zookeeper-client');
+    const backend = validateBackend(options.backend ?? defaultBackend);
     for (const option of ['tls', 'sasl'] as const) {
       if (options[option] !== undefined && backend !== 'builtin') {
         throw new InvalidArgumentError(

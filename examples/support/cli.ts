@@ -14,7 +14,7 @@ export function parseExampleArgs<T extends Options>(usage: string, options: T, a
     () =>
       parseArgs({
         args,
-        options: { connect: { type: 'string' }, backend: { type: 'string', default: 'node-zookeeper-client' }, help: { type: 'boolean' }, ...options },
+        options: { connect: { type: 'string' }, backend: { type: 'string', default: 'builtin' }, help: { type: 'boolean' }, ...options },
         allowPositionals: true,
         strict: true,
       }),

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../client/types.js';
+import { defaultBackend } from '../client/index.js';
 import { refusalToServe } from '../dashboard/address.js';
 import { maxTimerMs } from '../options.js';
 
@@ -31,8 +32,8 @@ const commonOptions = `options:
   --connect <hosts>     ZooKeeper connect string (default: $ZK_CONNECT)
   --auth-file <path>    digest credentials 'user:password' read from a file (or set $ZK_AUTH)
   --auth <user:pw>      the same on the command line: visible to other users in ps, avoid it
-  --backend <name>      node-zookeeper-client (default), zookeeper (the native client) or builtin (zk-leader's own)
-  --tls-ca <path>       TLS to the servers' secureClientPort, trusting this CA (PEM); implies --backend builtin
+  --backend <name>      builtin (default: zk-leader's own), node-zookeeper-client or zookeeper (the native client)
+  --tls-ca <path>       TLS to the servers' secureClientPort, trusting this CA (PEM); builtin backend only
   --tls-cert <path>     with --tls-key: a client certificate (PEM) for servers that require one (mTLS)
   --tls-key <path>      the client certificate's private key (PEM)
   --timeout <ms>        how long to wait for a connection (default 5000)
@@ -194,8 +195,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv, version: string
     return refuse(`--timeout takes a whole number of milliseconds from 1 to ${maxTimerMs}: got '${values.timeout}'`);
   }
   const tlsFlags = (['tls-ca', 'tls-cert', 'tls-key'] as const).filter((flag) => values[flag] !== undefined);
-  // Only zk-leader's own client speaks TLS: the TLS flags choose it unless --backend says otherwise.
-  const backend = (values.backend ?? (tlsFlags.length > 0 ? 'builtin' : 'node-zookeeper-client')) as BackendName;
+  const backend = (values.backend ?? defaultBackend) as BackendName;
   if (!backends.includes(backend)) return refuse(`--backend takes ${backends.join(' or ')}: got '${values.backend}'`);
   let tls: CliConfig['tls'];
   if (tlsFlags.length > 0) {

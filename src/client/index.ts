@@ -6,6 +6,12 @@ import type { BackendName, ClientOptions, ZkClient } from './types.js';
 
 export const backendNames: readonly BackendName[] = ['node-zookeeper-client', 'zookeeper', 'builtin'];
 
+/**
+ * The backend of a session that names none: zk-leader's own client, which does everything the
+ * other two do and more (TLS, SASL, removeWatches) and is at least as fast on every bench row.
+ */
+export const defaultBackend: BackendName = 'builtin';
+
 export function validateBackend(backend: unknown): BackendName {
   if (!backendNames.includes(backend as BackendName)) {
     throw new InvalidArgumentError(`backend must be one of ${backendNames.map((name) => `'${name}'`).join(', ')}: got ${JSON.stringify(backend)}`);

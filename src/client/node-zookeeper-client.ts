@@ -59,7 +59,7 @@ interface InFlight {
 }
 
 /**
- * The default backend: node-zookeeper-client, pure JavaScript.
+ * The node-zookeeper-client backend (pure JavaScript; the default before 'builtin').
  *
  * No request outlives the connection it was sent on. The library loses requests in two ways
  * this adapter closes structurally rather than case by case: a reply whose xid is not the one

@@ -99,7 +99,7 @@ export interface LeaderElectionOptions {
   sessionTimeoutMs?: number;
   /** For an own session. Default 15 000 ms. */
   connectTimeoutMs?: number;
-  /** For an own session. Default 'node-zookeeper-client'. */
+  /** For an own session. Default 'builtin'. */
   backend?: BackendName;
   /** For an own session: digest credentials. */
   auth?: DigestAuth | DigestAuth[];

@@ -105,12 +105,13 @@ describe('the command line', () => {
     });
   });
 
-  it('--tls-ca, --tls-cert and --tls-key read whole PEM files and choose the builtin backend', () => {
+  it('--tls-ca, --tls-cert and --tls-key read whole PEM files, on the default backend, builtin', () => {
     const files: Record<string, string> = { '/ca.pem': 'CA\nPEM\n', '/c.pem': 'CERT\n', '/c.key': 'KEY\n' };
     const read = (path: string) => files[path] ?? noFile(path);
     const tls = config(parse(['status', '/x', '--connect', 'h:2281', '--tls-ca', '/ca.pem', '--tls-cert', '/c.pem', '--tls-key', '/c.key'], {}, read));
     expect(tls).toMatchObject({ backend: 'builtin', tls: { ca: 'CA\nPEM\n', cert: 'CERT\n', key: 'KEY\n' } });
-    expect(config(parse(['status', '/x', '--connect', 'h:2181'])).backend).toBe('node-zookeeper-client');
+    expect(config(parse(['status', '/x', '--connect', 'h:2181'])).backend).toBe('builtin');
+    expect(config(parse(['status', '/x', '--connect', 'h:2181', '--backend', 'node-zookeeper-client'])).backend).toBe('node-zookeeper-client');
     expect(parse(['status', '/x', '--connect', 'h', '--tls-ca', '/ca.pem', '--backend', 'zookeeper'], {}, read)).toEqual({
       kind: 'usage-error',
       message: "--tls-ca needs --backend builtin (the only backend with TLS): got 'zookeeper'",

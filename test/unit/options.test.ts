@@ -41,7 +41,10 @@ describe('LeaderElection options', () => {
   });
 
   it('rejects data larger than a znode holds', () => {
-    expect(() => new LeaderElection({ path: '/jobs', connect, data: 'x'.repeat(1024 * 1024) })).toThrow(/at most 1048576 bytes/);
+    const data = 'x'.repeat(1024 * 1024);
+    expect(() => new LeaderElection({ path: '/jobs', connect, data })).toThrow(/over the server's jute.maxbuffer of 1048575: publish at most \d+ bytes/);
+    // node-zookeeper-client caps the data itself, below the server's limit.
+    expect(() => new LeaderElection({ path: '/jobs', connect, data, backend: 'node-zookeeper-client' })).toThrow(/sends at most 1048576 bytes/);
   });
 
   it('rejects connect and session together', () => {
@@ -93,6 +96,14 @@ describe('LeaderElection options', () => {
     expect(() => election.session).toThrow(/before start/);
     await election.stop();
     await expect(election.start()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+  });
+});
+
+describe('the backend', () => {
+  it("is zk-leader's own client unless a session names another", async () => {
+    const sessions = [new Session({ connect }), new Session({ connect, backend: 'node-zookeeper-client' })];
+    expect(sessions.map((session) => session.backend)).toEqual(['builtin', 'node-zookeeper-client']);
+    await Promise.all(sessions.map((session) => session.close()));
   });
 });
 

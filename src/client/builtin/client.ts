@@ -126,7 +126,7 @@ function shuffled<T>(items: readonly T[]): T[] {
 }
 
 /**
- * The builtin backend: zk-leader's own ZooKeeper client, in TypeScript over node:net.
+ * The builtin backend, the default: zk-leader's own ZooKeeper client, in TypeScript over node:net.
  *
  * One session, many connections: it dials the servers in a shuffled order (the next one after
  * each failure), re-attaches to its session with the id and password, re-sends the digest
