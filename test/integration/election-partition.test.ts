@@ -54,7 +54,9 @@ describe.each(backends)('a leader behind a partition on %s', (backend) => {
   it("onSuspend 'hold': a slow connect handshake buys no time the server did not give, and the old leader stops before the next one leads", async () => {
     const path = uniquePath('slow-handshake');
     const cut = await proxy();
-    const { next, log } = await leaderBehindProxy(participant, path, cut, { sessionTimeoutMs: 4000, onSuspend: 'hold' });
+    // 6 s: a reconnect waits up to a third of it (2 s) for the handshake's answer, so the answer
+    // 1.5 s late still comes in time to be read (at 4 s the client gave up at 1.33 s first).
+    const { next, log } = await leaderBehindProxy(participant, path, cut, { sessionTimeoutMs: 6000, onSuspend: 'hold' });
 
     // The connection drops; the reconnect's handshake reaches the server (which renews the
     // session then) but its answer comes 1.5 s late, and after it nothing gets through.
