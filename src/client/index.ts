@@ -8,7 +8,7 @@ export const backendNames: readonly BackendName[] = ['node-zookeeper-client', 'z
 
 /**
  * The backend of a session that names none: zk-leader's own client, which does everything the
- * other two do and more (TLS, SASL, removeWatches) and is at least as fast on every bench row.
+ * other two do and more (TLS, SASL, removeWatches); bench/RESULTS.md compares the three.
  */
 export const defaultBackend: BackendName = 'builtin';
 

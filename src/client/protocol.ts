@@ -104,6 +104,9 @@ export function sessionIdHex(id: Buffer | bigint | string): string {
   return id.toLowerCase().padStart(16, '0');
 }
 
+/** The longest wait for a reconnect's handshake answer (see handshakeTimeoutMs). */
+const reconnectHandshakeCapMs = 2000;
+
 /**
  * How long a connection attempt may wait for the server to answer its handshake.
  *
@@ -126,6 +129,3 @@ export function handshakeTimeoutMs(sessionTimeoutMs: number, serverCount: number
   const share = Math.max(1000, Math.floor(sessionTimeoutMs / Math.max(serverCount, 3)));
   return reconnect ? Math.min(share, reconnectHandshakeCapMs) : share;
 }
-
-/** The longest wait for a reconnect's handshake answer (see handshakeTimeoutMs). */
-const reconnectHandshakeCapMs = 2000;
